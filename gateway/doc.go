@@ -1,0 +1,2 @@
+// Package gateway is s3seal's S3 HTTP API.
+package gateway

@@ -1,0 +1,2 @@
+// Package kmsclient is the KMS as the gateway sees it.
+package kmsclient
