@@ -1,2 +1,29 @@
-// Package gateway is s3seal's S3 HTTP API.
+// Package gateway is s3seal's S3 HTTP API: it authenticates clients (SigV4,
+// package sigv4), routes each S3 operation (one named gorilla/mux route per
+// operation; the name is the log and metrics label), encrypts object data on
+// its way to the backend and decrypts it on the way out, and forwards
+// everything else unchanged but re-signed with the backend's credentials.
+//
+// Request path: route → authenticate (the verified, decoded payload replaces
+// the body) → handler → backend request (minio-go's signer,
+// UNSIGNED-PAYLOAD) → response relay or decryption. Handlers return errors;
+// one adapter writes them as S3 XML (admin routes: JSON).
+//
+// What lives where on the backend:
+//
+//   - object data: DARE ciphertext; the sealed object key and the KMS key id
+//     in X-Amz-Meta-S3seal-* metadata (package crypto documents the format);
+//   - the system bucket (Config.SystemBucket, default s3seal-system, hidden
+//     from clients): bucket encryption configurations, multipart upload keys
+//     and multipart layouts, each an object encrypted like user data under
+//     the default key and sealed to its name, so backend access can neither
+//     read, alter nor move one.
+//
+// ETags are the backend's ETags of the ciphertext: stable, opaque, the same
+// in HEAD, GET and listings, and conditional requests are evaluated by the
+// backend. They are not the MD5 of the plaintext for any encryption mode.
+//
+// The gateway keeps only caches: bucket encryption configurations
+// (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
+// Any number of replicas over one backend and one KMS behave as one.
 package gateway

@@ -38,6 +38,8 @@ var (
 	InvalidDigest                             = Code{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
 	InvalidEncryptionAlgorithm                = Code{"InvalidEncryptionAlgorithmError", http.StatusBadRequest, "The encryption request you specified is not valid. The valid value is AES256."}
 	InvalidPart                               = Code{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
+	InvalidPartOrder                          = Code{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. The parts list must be specified in order by part number."}
+	InvalidPartNumber                         = Code{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"}
 	InvalidRange                              = Code{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
 	InvalidRequest                            = Code{"InvalidRequest", http.StatusBadRequest, "Invalid Request"}
 	KMSKeyNotFound                            = Code{"KMS.NotFoundException", http.StatusBadRequest, "Invalid keyId"}
@@ -60,7 +62,7 @@ var (
 	XAmzContentChecksumMismatch               = Code{"XAmzContentChecksumMismatch", http.StatusBadRequest, "The provided 'x-amz-checksum' header does not match what was computed."}
 	InvalidChecksum                           = Code{"InvalidRequest", http.StatusBadRequest, "Value for x-amz-checksum header is invalid."}
 	ServerSideEncryptionConfigurationNotFound = Code{"ServerSideEncryptionConfigurationNotFoundError", http.StatusNotFound, "The server side encryption configuration was not found"}
-	ObjectTampered                            = Code{"ObjectTampered", http.StatusPartialContent, "The requested object was modified and may be compromised"}
+	ObjectTampered                            = Code{"ObjectTampered", http.StatusInternalServerError, "The object's ciphertext or encryption metadata failed authentication."}
 	SSECustomerKeyMissing                     = Code{"InvalidRequest", http.StatusBadRequest, "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."}
 	SSECustomerKeyMismatch                    = Code{"AccessDenied", http.StatusForbidden, "The provided encryption key does not match the object's encryption key."}
 	InsecureSSECustomerRequest                = Code{"InvalidRequest", http.StatusBadRequest, "Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection."}

@@ -1,0 +1,361 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// fileConfig is the versioned YAML configuration file. Its kms section
+// speaks KES's configuration vocabulary. Environment variables (envVars)
+// override it.
+type fileConfig struct {
+	Version          string        `yaml:"version"`
+	Address          string        `yaml:"address"`
+	Domain           string        `yaml:"domain"`
+	Region           string        `yaml:"region"`
+	Root             rootConfig    `yaml:"root"`
+	Backend          backendConfig `yaml:"backend"`
+	PlaintextBuckets []string      `yaml:"plaintext_buckets"`
+	SystemBucket     string        `yaml:"system_bucket"`
+	TLS              tlsConfig     `yaml:"tls"`
+	KMS              kmsConfig     `yaml:"kms"`
+	Log              logConfig     `yaml:"log"`
+	Audit            auditConfig   `yaml:"audit"`
+	Metrics          metricsConfig `yaml:"metrics"`
+	// AllowInsecureSSEC accepts SSE-C keys over plain http. Development only.
+	AllowInsecureSSEC bool `yaml:"allow_insecure_ssec"`
+}
+
+type rootConfig struct {
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+}
+
+type backendConfig struct {
+	URL       string `yaml:"url"`
+	AccessKey string `yaml:"access_key"`
+	SecretKey string `yaml:"secret_key"`
+	Region    string `yaml:"region"`
+	CAFile    string `yaml:"ca_file"`
+}
+
+type tlsConfig struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	CA   string `yaml:"ca"`
+}
+
+type logConfig struct {
+	Level string `yaml:"level"`
+}
+
+type auditConfig struct {
+	// Path is a file to append JSON lines to, or "stdout"; empty: off.
+	Path string `yaml:"path"`
+}
+
+type metricsConfig struct {
+	// Token, if set, must be presented as "Authorization: Bearer TOKEN".
+	Token string `yaml:"token"`
+}
+
+// kmsConfig is KES's server configuration, as far as it applies.
+type kmsConfig struct {
+	// DefaultKey is s3seal's own: the key for SSE-S3 and auto-encryption.
+	DefaultKey string `yaml:"default_key"`
+	// Address, when set, serves the KES API (s3seal as a KES server).
+	Address string         `yaml:"address"`
+	Admin   kesAdminConfig `yaml:"admin"`
+	Root    string         `yaml:"root"` // older KES spelling of admin.identity
+	TLS     tlsConfig      `yaml:"tls"`
+	Policy  map[string]kesPolicy `yaml:"policy"`
+	Keys     []kesKey       `yaml:"keys"`
+	Cache    kesCache       `yaml:"cache"`
+	Keystore keystoreConfig `yaml:"keystore"`
+}
+
+type kesAdminConfig struct {
+	Identity string `yaml:"identity"`
+}
+
+type kesPolicy struct {
+	Allow      []string `yaml:"allow"`
+	Deny       []string `yaml:"deny"`
+	Identities []string `yaml:"identities"`
+}
+
+type kesKey struct {
+	Name string `yaml:"name"`
+}
+
+type kesCache struct {
+	Expiry struct {
+		Any     time.Duration `yaml:"any"`
+		Unused  time.Duration `yaml:"unused"`
+		Offline time.Duration `yaml:"offline"`
+	} `yaml:"expiry"`
+}
+
+type keystoreConfig struct {
+	FS *struct {
+		Path string `yaml:"path"`
+	} `yaml:"fs"`
+	AWS *struct {
+		SecretsManager *awsSecretsManagerConfig `yaml:"secretsmanager"`
+	} `yaml:"aws"`
+	KES *kesKeystoreConfig `yaml:"kes"`
+}
+
+type awsSecretsManagerConfig struct {
+	Endpoint    string `yaml:"endpoint"`
+	Region      string `yaml:"region"`
+	KMSKey      string `yaml:"kmskey"`
+	Credentials struct {
+		AccessKey    string `yaml:"accesskey"`
+		SecretKey    string `yaml:"secretkey"`
+		SessionToken string `yaml:"token"`
+	} `yaml:"credentials"`
+}
+
+type kesKeystoreConfig struct {
+	Endpoint []string  `yaml:"endpoint"`
+	APIKey   string    `yaml:"apikey"`
+	TLS      tlsConfig `yaml:"tls"`
+}
+
+var envRef = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// loadConfigFile reads path: ${VAR} values (a whole value only) are taken
+// from the environment; an unset variable, an unknown field or a bad value
+// is an error naming the line.
+func loadConfigFile(path string, getenv func(string) string) (*fileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg := &fileConfig{}
+	if len(root.Content) == 0 {
+		return cfg, nil
+	}
+	if err := substituteEnv(&root, getenv); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := checkKnownFields(root.Content[0], reflect.TypeOf(cfg).Elem(), ""); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := root.Content[0].Decode(cfg); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.Version != "" && cfg.Version != "v1" {
+		return nil, fmt.Errorf("config %s: version %q is not supported (want v1)", path, cfg.Version)
+	}
+	return cfg, nil
+}
+
+func substituteEnv(n *yaml.Node, getenv func(string) string) error {
+	if n.Kind == yaml.ScalarNode {
+		if m := envRef.FindStringSubmatch(n.Value); m != nil {
+			v := getenv(m[1])
+			if v == "" {
+				return fmt.Errorf("line %d: environment variable %s is not set", n.Line, m[1])
+			}
+			n.Value = v
+			n.Tag = "" // let the target type decide
+			n.Style = 0
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := substituteEnv(c, getenv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKnownFields reports mapping keys that name no field of t.
+func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			f, ok := fieldByTag(t, k.Value)
+			if !ok {
+				return fmt.Errorf("line %d: unknown field %s", k.Line, strings.TrimPrefix(path+"."+k.Value, "."))
+			}
+			if err := checkKnownFields(v, f.Type, path+"."+k.Value); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, c := range n.Content {
+			if err := checkKnownFields(c, t.Elem(), path+"[]"); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if err := checkKnownFields(n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if tag == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// envVars are the environment variables and the settings they override.
+// This table is the one place they are documented (README repeats it).
+var envVars = []struct {
+	name string
+	set  func(c *fileConfig, v string) error
+}{
+	{"S3SEAL_ADDRESS", func(c *fileConfig, v string) error { c.Address = v; return nil }},
+	{"S3SEAL_DOMAIN", func(c *fileConfig, v string) error { c.Domain = v; return nil }},
+	{"S3SEAL_REGION", func(c *fileConfig, v string) error { c.Region = v; return nil }},
+	{"S3SEAL_ROOT_USER", func(c *fileConfig, v string) error { c.Root.User = v; return nil }},
+	{"S3SEAL_ROOT_PASSWORD", func(c *fileConfig, v string) error { c.Root.Password = v; return nil }},
+	{"S3SEAL_BACKEND_URL", func(c *fileConfig, v string) error { c.Backend.URL = v; return nil }},
+	{"S3SEAL_BACKEND_ACCESS_KEY", func(c *fileConfig, v string) error { c.Backend.AccessKey = v; return nil }},
+	{"S3SEAL_BACKEND_SECRET_KEY", func(c *fileConfig, v string) error { c.Backend.SecretKey = v; return nil }},
+	{"S3SEAL_BACKEND_REGION", func(c *fileConfig, v string) error { c.Backend.Region = v; return nil }},
+	{"S3SEAL_BACKEND_CA", func(c *fileConfig, v string) error { c.Backend.CAFile = v; return nil }},
+	{"S3SEAL_PLAINTEXT_BUCKETS", func(c *fileConfig, v string) error { c.PlaintextBuckets = splitList(v); return nil }},
+	{"S3SEAL_SYSTEM_BUCKET", func(c *fileConfig, v string) error { c.SystemBucket = v; return nil }},
+	{"S3SEAL_TLS_CERT", func(c *fileConfig, v string) error { c.TLS.Cert = v; return nil }},
+	{"S3SEAL_TLS_KEY", func(c *fileConfig, v string) error { c.TLS.Key = v; return nil }},
+	{"S3SEAL_KMS_DIR", func(c *fileConfig, v string) error {
+		c.KMS.Keystore.FS = &struct {
+			Path string `yaml:"path"`
+		}{Path: v}
+		return nil
+	}},
+	{"S3SEAL_KMS_DEFAULT_KEY", func(c *fileConfig, v string) error { c.KMS.DefaultKey = v; return nil }},
+	{"S3SEAL_LOG_LEVEL", func(c *fileConfig, v string) error { c.Log.Level = v; return nil }},
+	{"S3SEAL_AUDIT_LOG", func(c *fileConfig, v string) error { c.Audit.Path = v; return nil }},
+	{"S3SEAL_METRICS_TOKEN", func(c *fileConfig, v string) error { c.Metrics.Token = v; return nil }},
+	{"S3SEAL_ALLOW_INSECURE_SSEC", func(c *fileConfig, v string) error {
+		switch strings.ToLower(v) {
+		case "1", "true", "on", "yes":
+			c.AllowInsecureSSEC = true
+		case "0", "false", "off", "no":
+			c.AllowInsecureSSEC = false
+		default:
+			return fmt.Errorf("S3SEAL_ALLOW_INSECURE_SSEC: %q is not a boolean", v)
+		}
+		return nil
+	}},
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// loadConfig combines the optional config file with the environment and
+// validates the result. Errors name the setting, never its value.
+func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
+	cfg := &fileConfig{}
+	if path != "" {
+		var err error
+		if cfg, err = loadConfigFile(path, getenv); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range envVars {
+		if v := getenv(e.name); v != "" {
+			if err := e.set(cfg, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if cfg.Address == "" {
+		cfg.Address = "127.0.0.1:9010"
+	}
+	if cfg.Backend.Region == "" {
+		cfg.Backend.Region = "us-east-1"
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.KMS.DefaultKey == "" {
+		cfg.KMS.DefaultKey = "s3seal-default-key"
+	}
+	return cfg, validate(cfg)
+}
+
+func validate(c *fileConfig) error {
+	required := []struct{ name, value string }{
+		{"S3SEAL_BACKEND_URL (backend.url)", c.Backend.URL},
+		{"S3SEAL_BACKEND_ACCESS_KEY (backend.access_key)", c.Backend.AccessKey},
+		{"S3SEAL_BACKEND_SECRET_KEY (backend.secret_key)", c.Backend.SecretKey},
+		{"S3SEAL_ROOT_USER (root.user)", c.Root.User},
+		{"S3SEAL_ROOT_PASSWORD (root.password)", c.Root.Password},
+	}
+	for _, r := range required {
+		if r.value == "" {
+			return fmt.Errorf("%s is required", r.name)
+		}
+	}
+	u, err := url.Parse(c.Backend.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("S3SEAL_BACKEND_URL (backend.url) must be an http:// or https:// URL")
+	}
+	if len(c.Root.Password) < 8 {
+		return errors.New("S3SEAL_ROOT_PASSWORD (root.password) must be at least 8 characters")
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		return errors.New("S3SEAL_TLS_CERT and S3SEAL_TLS_KEY (tls.cert, tls.key) must be set together")
+	}
+	ks := c.KMS.Keystore
+	n := 0
+	if ks.FS != nil {
+		n++
+	}
+	if ks.AWS != nil {
+		n++
+	}
+	if ks.KES != nil {
+		n++
+	}
+	switch {
+	case n == 0:
+		return errors.New("a key store is required: S3SEAL_KMS_DIR or kms.keystore in the config file")
+	case n > 1:
+		return errors.New("kms.keystore: configure exactly one key store")
+	}
+	if ks.FS != nil && ks.FS.Path == "" {
+		return errors.New("S3SEAL_KMS_DIR (kms.keystore.fs.path) must not be empty")
+	}
+	return nil
+}

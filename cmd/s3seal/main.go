@@ -1,0 +1,245 @@
+// Command s3seal runs the s3seal encrypting S3 gateway.
+//
+//	s3seal --version
+//	s3seal server [--config FILE]     configured by S3SEAL_* variables and the file
+//	s3seal healthcheck [--url URL]    exit 0 when a gateway's liveness probe answers 200
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/s3seal/s3seal/gateway"
+	"github.com/s3seal/s3seal/kmsclient"
+	"github.com/s3seal/s3seal/kmsclient/fs"
+)
+
+// version is stamped at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal --version")
+		return 2
+	}
+	switch args[0] {
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "s3seal", version)
+		return 0
+	case "server":
+		return runServer(args[1:], getenv, stderr)
+	case "healthcheck":
+		return runHealthcheck(args[1:], getenv, stderr)
+	default:
+		fmt.Fprintf(stderr, "s3seal: unknown command %q\n", args[0])
+		return 2
+	}
+}
+
+func runHealthcheck(args []string, getenv func(string) string, stderr io.Writer) int {
+	fl := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	addr := getenv("S3SEAL_ADDRESS")
+	if addr == "" {
+		addr = "127.0.0.1:9010"
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if getenv("S3SEAL_TLS_CERT") != "" {
+		scheme = "https"
+	}
+	target := fl.String("url", scheme+"://"+net.JoinHostPort(host, port)+"/minio/health/live", "liveness URL")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		// The probe checks that the process answers, not who it is.
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
+	}}
+	resp, err := client.Get(*target)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3seal healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(stderr, "s3seal healthcheck:", resp.Status)
+		return 1
+	}
+	return 0
+}
+
+func runServer(args []string, getenv func(string) string, stderr io.Writer) int {
+	fl := flag.NewFlagSet("server", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	configPath := fl.String("config", getenv("S3SEAL_CONFIG"), "YAML config file (env S3SEAL_CONFIG); S3SEAL_* variables override it")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3seal:", err)
+		return 2
+	}
+	log, err := newLogger(cfg.Log.Level, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3seal:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("s3seal stopped", zap.Error(err))
+		return 1
+	}
+	return 0
+}
+
+func newLogger(level string, w io.Writer) (*zap.Logger, error) {
+	lvl := zapcore.InfoLevel
+	if level != "" {
+		if err := lvl.Set(level); err != nil {
+			return nil, fmt.Errorf("S3SEAL_LOG_LEVEL (log.level): %w", err)
+		}
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.TimeKey = "time"
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), lvl)
+	return zap.New(core), nil
+}
+
+// openKMS builds the KMS the config names.
+func openKMS(ctx context.Context, cfg *fileConfig, log *zap.Logger) (gateway.KMS, func() error, error) {
+	ks := cfg.KMS.Keystore
+	kcfg := kmsclient.Config{
+		CreatedBy: cfg.Root.User,
+		CacheExpiry: kmsclient.CacheExpiry{
+			Any:     cfg.KMS.Cache.Expiry.Any,
+			Unused:  cfg.KMS.Cache.Expiry.Unused,
+			Offline: cfg.KMS.Cache.Expiry.Offline,
+		},
+	}
+	switch {
+	case ks.FS != nil:
+		store, err := fs.New(ks.FS.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("kms.keystore.fs: %w", err)
+		}
+		k := kmsclient.New(store, kcfg)
+		return k, k.Close, nil
+	default:
+		return nil, nil, errors.New("kms.keystore: this key store is not supported yet")
+	}
+}
+
+func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
+	kms, closeKMS, err := openKMS(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeKMS()
+	// KES semantics: every configured key exists before anything is served.
+	for _, k := range cfg.KMS.Keys {
+		if err := kms.CreateKey(ctx, k.Name); err != nil && !errors.Is(err, kmsclient.ErrKeyExists) {
+			return fmt.Errorf("kms.keys: create %q: %w", k.Name, err)
+		}
+	}
+	backendURL, _ := url.Parse(cfg.Backend.URL)
+	gw, err := gateway.New(gateway.Config{
+		Backend: gateway.BackendConfig{
+			URL: backendURL, AccessKey: cfg.Backend.AccessKey, SecretKey: cfg.Backend.SecretKey,
+			Region: cfg.Backend.Region, CAFile: cfg.Backend.CAFile,
+		},
+		Region:            cfg.Region,
+		RootUser:          cfg.Root.User,
+		RootPassword:      cfg.Root.Password,
+		Domain:            cfg.Domain,
+		KMS:               kms,
+		DefaultKey:        cfg.KMS.DefaultKey,
+		PlaintextBuckets:  cfg.PlaintextBuckets,
+		SystemBucket:      cfg.SystemBucket,
+		AllowInsecureSSEC: cfg.AllowInsecureSSEC,
+		Logger:            log,
+		Version:           version,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Address)
+	if err != nil {
+		return fmt.Errorf("listen on S3SEAL_ADDRESS: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          zap.NewStdLog(log.Named("http")),
+	}
+	if cfg.TLS.Cert != "" {
+		certs, err := newCertReloader(cfg.TLS.Cert, cfg.TLS.Key, log)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("s3seal listening", zap.String("address", ln.Addr().String()), zap.String("backend", backendURL.Redacted()), zap.String("version", version))
+
+	// The backend may come up after us (compose, Kubernetes): until Init
+	// succeeds, liveness is 200, readiness 503 and S3 requests are refused.
+	go func() {
+		for {
+			err := gw.Init(ctx)
+			if err == nil {
+				log.Info("s3seal ready")
+				return
+			}
+			log.Warn("initialise: backend or KMS not ready, retrying", zap.Error(err))
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("s3seal shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,316 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/s3err"
+)
+
+// maxCopySize is the largest object S3 copies in one CopyObject.
+const maxCopySize = 5 << 30
+
+type copySource struct {
+	bucket, object, versionID string
+}
+
+// parseCopySource reads x-amz-copy-source: "[/]bucket/key[?versionId=v]",
+// URL-encoded.
+func parseCopySource(r *http.Request) (copySource, string, error) {
+	raw := r.Header.Get("X-Amz-Copy-Source")
+	p, query, _ := strings.Cut(raw, "?")
+	p, err := url.PathUnescape(strings.TrimPrefix(p, "/"))
+	if err != nil {
+		return copySource{}, "", s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	bucket, object, ok := strings.Cut(p, "/")
+	if !ok || bucket == "" || object == "" {
+		return copySource{}, "", s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
+	src := copySource{bucket: bucket, object: object}
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return copySource{}, "", s3err.New(s3err.InvalidArgument, "Invalid copy source version id")
+		}
+		src.versionID = q.Get("versionId")
+	}
+	return src, raw, nil
+}
+
+// header returns the x-amz-copy-source value for src.
+func (c copySource) header() string {
+	v := url.PathEscape(c.bucket) + "/" + escapeKey(c.object)
+	if c.versionID != "" {
+		v += "?versionId=" + url.QueryEscape(c.versionID)
+	}
+	return v
+}
+
+func escapeKey(k string) string {
+	parts := strings.Split(k, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// copySourceConditions maps x-amz-copy-source-if-* onto the plain
+// conditional headers of a read of the source.
+func copySourceConditions(r *http.Request) http.Header {
+	h := http.Header{}
+	for _, c := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if v := r.Header.Get("X-Amz-Copy-Source-" + c); v != "" {
+			h.Set(c, v)
+		}
+	}
+	return h
+}
+
+// contentHeaders are the stored headers a COPY directive carries over.
+var contentHeaders = []string{"Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires", "X-Amz-Website-Redirect-Location"}
+
+// destinationHeader builds the headers of the new object: the source's
+// (directive COPY) or the request's (REPLACE) metadata, plus the request's
+// other headers (tagging, storage class, object lock).
+func destinationHeader(r *http.Request, src http.Header, replace bool) http.Header {
+	h := forwardHeader(r.Header)
+	for k := range h {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "x-amz-copy-source") || lk == "x-amz-metadata-directive" {
+			delete(h, k)
+		}
+	}
+	if replace {
+		return h
+	}
+	for k := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") {
+			delete(h, k)
+		}
+	}
+	for _, k := range contentHeaders {
+		h.Del(k)
+		if v := src.Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	for k, vv := range src {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") && !crypto.IsReservedHeader(k) {
+			h[k] = vv
+		}
+	}
+	return h
+}
+
+// copyObject copies between any combination of plaintext, SSE-S3, SSE-KMS
+// and SSE-C. Encrypted to encrypted re-seals the object key for the new
+// place and key and lets the backend copy the ciphertext; otherwise the data
+// streams through the gateway.
+func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := rejectReservedMetadata(r.Header); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	src, _, err := parseCopySource(r)
+	if err != nil {
+		return err
+	}
+	if src.bucket == s.cfg.SystemBucket {
+		return s3err.New(s3err.AccessDenied, "")
+	}
+	replace := false
+	switch d := r.Header.Get("X-Amz-Metadata-Directive"); d {
+	case "", "COPY":
+	case "REPLACE":
+		replace = true
+	default:
+		return s3err.New(s3err.InvalidArgument, "Unknown metadata directive.")
+	}
+	srcSSEC, err := s.parseCustomerKey(r, true)
+	if err != nil {
+		return err
+	}
+	enc, err := s.requestedEncryption(ctx, r, req.bucket)
+	if err != nil {
+		return err
+	}
+	asksEncryption := r.Header.Get(hdrSSE) != "" || r.Header.Get(hdrSSECAlgorithm) != ""
+	if src.bucket == req.bucket && src.object == req.object && src.versionID == "" && !replace && !asksEncryption {
+		return s3err.New(s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
+	}
+
+	q := url.Values{}
+	if src.versionID != "" {
+		q.Set("versionId", src.versionID)
+	}
+	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: copySourceConditions(r)})
+	if err != nil {
+		return backendError(err)
+	}
+	head.Body.Close()
+	switch head.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return &s3err.Error{Code: s3err.NoSuchKey, Resource: "/" + src.bucket + "/" + src.object}
+	case http.StatusPreconditionFailed, http.StatusNotModified:
+		return s3err.New(s3err.PreconditionFailed, "")
+	case http.StatusForbidden:
+		return s3err.New(s3err.AccessDenied, "")
+	default:
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("HEAD copy source answered %s", head.Status))
+	}
+	srcMeta, err := decodeMetadata(head.Header)
+	if err != nil {
+		return err
+	}
+	srcETag := head.Header.Get("ETag")
+	h := destinationHeader(r, head.Header, replace)
+
+	switch {
+	case srcMeta == nil && enc == nil:
+		if srcSSEC != nil {
+			return errNotSSEC
+		}
+		return s.passthrough(w, r, req)
+	case srcMeta != nil && enc != nil:
+		if head.ContentLength > maxCopySize {
+			return s3err.New(s3err.InvalidRequest, "The specified copy source is larger than the maximum allowable size for a copy source: %d", int64(maxCopySize))
+		}
+		key, err := s.unsealObject(ctx, srcMeta, src.bucket, src.object, srcSSEC)
+		if err != nil {
+			return err
+		}
+		var layout crypto.Layout
+		if srcMeta.Multipart {
+			if layout, err = s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength); err != nil {
+				return err
+			}
+		}
+		meta, err := s.reseal(ctx, key, enc, req.bucket, req.object)
+		if err != nil {
+			return err
+		}
+		meta.Multipart = srcMeta.Multipart
+		req.keyID = meta.KeyID
+		for k, v := range meta.Encode() {
+			h.Set(k, v)
+		}
+		h.Set("X-Amz-Copy-Source", src.header())
+		h.Set("X-Amz-Metadata-Directive", "REPLACE")
+		// Copy exactly the version whose key was unsealed.
+		h.Set("X-Amz-Copy-Source-If-Match", srcETag)
+		resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery, Header: h})
+		if err != nil {
+			return backendError(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxXMLBody))
+		if err != nil {
+			return backendError(err)
+		}
+		if resp.StatusCode == http.StatusOK && meta.Multipart {
+			var res struct {
+				XMLName xml.Name
+				ETag    string `xml:"ETag"`
+			}
+			if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
+				if err := s.storeLayout(ctx, req.bucket, req.object, strings.Trim(res.ETag, `"`), layout); err != nil {
+					return err
+				}
+			}
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		resp.ContentLength = int64(len(body))
+		if resp.StatusCode != http.StatusOK {
+			return relay(w, r, resp)
+		}
+		return s.writeWriteResponse(w, resp, meta, req)
+	default:
+		return s.copyThrough(ctx, w, r, req, src, head, srcMeta, srcSSEC, enc, h)
+	}
+}
+
+// copyThrough copies by streaming: plaintext to encrypted or encrypted to
+// an operator-configured plaintext bucket.
+func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, src copySource, head *http.Response, srcMeta *crypto.Metadata, srcSSEC *customerKey, enc *encryption, h http.Header) error {
+	etag := head.Header.Get("ETag")
+	q := url.Values{}
+	if src.versionID != "" {
+		q.Set("versionId", src.versionID)
+	}
+	get, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: http.Header{"If-Match": {etag}}})
+	if err != nil {
+		return backendError(err)
+	}
+	defer get.Body.Close()
+	if get.StatusCode != http.StatusOK {
+		return s3err.New(s3err.ServiceUnavailable, "The copy source changed while it was being read; retry.")
+	}
+	var body io.Reader = get.Body
+	size := get.ContentLength
+	if srcMeta != nil {
+		key, err := s.unsealObject(ctx, srcMeta, src.bucket, src.object, srcSSEC)
+		if err != nil {
+			return err
+		}
+		layout, err := s.objectLayout(ctx, src.bucket, src.object, srcMeta, etag, get.ContentLength)
+		if err != nil {
+			return err
+		}
+		size = layout.Size()
+		var segs []crypto.Segment
+		if size > 0 {
+			if segs, err = layout.Plan(0, size); err != nil {
+				return s3err.Wrap(s3err.ObjectTampered, err)
+			}
+		}
+		body = &segmentReader{src: get.Body, segs: segs, key: key}
+	}
+	var resp *http.Response
+	meta := &crypto.Metadata{}
+	if enc != nil {
+		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size)
+		if err != nil {
+			return err
+		}
+		req.keyID = meta.KeyID
+	} else {
+		resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, Header: h, Body: body, Size: size})
+		if err != nil {
+			return backendError(err)
+		}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return relay(w, r, resp)
+	}
+	result := fmt.Sprintf(`%s<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>%s</LastModified><ETag>%s</ETag></CopyObjectResult>`,
+		xml.Header, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), xmlEscape(resp.Header.Get("ETag")))
+	if v := resp.Header.Get("X-Amz-Version-Id"); v != "" {
+		w.Header().Set("X-Amz-Version-Id", v)
+	}
+	if v := head.Header.Get("X-Amz-Version-Id"); v != "" && src.versionID != "" {
+		w.Header().Set("X-Amz-Copy-Source-Version-Id", v)
+	}
+	setSSEHeaders(w.Header(), meta)
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(result)))
+	_, err = io.WriteString(w, result)
+	return err
+}
+
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

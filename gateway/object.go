@@ -1,0 +1,496 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/s3err"
+)
+
+// putObject encrypts the client's verified payload on its way to the backend.
+func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := rejectReservedMetadata(r.Header); err != nil {
+		return err
+	}
+	enc, err := s.requestedEncryption(r.Context(), r, req.bucket)
+	if err != nil {
+		return err
+	}
+	if enc == nil {
+		return s.passthrough(w, r, req)
+	}
+	var body io.Reader = http.NoBody
+	var size int64
+	if p := req.payload; p != nil {
+		if p.Size < 0 {
+			return s3err.New(s3err.MissingContentLength, "")
+		}
+		body, size = p.Body, p.Size
+	}
+	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardHeader(r.Header), body, size)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return relay(w, r, resp)
+	}
+	req.keyID = meta.KeyID
+	return s.writeWriteResponse(w, resp, meta, req)
+}
+
+// storeEncrypted PUTs plaintext body of size bytes encrypted under a fresh
+// object key as bucket/object, with h as the forwarded headers. The caller
+// closes the response body.
+func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64) (*http.Response, *crypto.Metadata, error) {
+	key, meta, err := s.sealNewObject(ctx, enc, bucket, object)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range meta.Encode() {
+		h.Set(k, v)
+	}
+	ciphertext, err := crypto.EncryptReader(body, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := s.backend.do(ctx, backendRequest{
+		Method: http.MethodPut, Bucket: bucket, Object: object, RawQuery: rawQuery,
+		Header: h, Body: ciphertext, Size: crypto.EncryptedSize(size),
+	})
+	if err != nil {
+		return nil, nil, backendError(err)
+	}
+	return resp, meta, nil
+}
+
+// writeWriteResponse answers a successful encrypted write: the backend's
+// headers (ETag, version id) plus the SSE headers and the client's verified
+// checksum, and the backend's body (copy and complete results).
+func (s *Server) writeWriteResponse(w http.ResponseWriter, resp *http.Response, meta *crypto.Metadata, req *s3Request) error {
+	h := w.Header()
+	copyResponseHeader(h, resp.Header)
+	stripChecksums(h)
+	setSSEHeaders(h, meta)
+	if p := req.payload; p != nil && p.Checksum.Algorithm != "" {
+		h.Set("X-Amz-Checksum-"+p.Checksum.Algorithm, p.Checksum.Value)
+	}
+	if resp.ContentLength >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+	_, err := copyBody(w, resp.Body)
+	return err
+}
+
+// stripChecksums removes backend checksums: they describe ciphertext.
+func stripChecksums(h http.Header) {
+	for k := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") {
+			delete(h, k)
+		}
+	}
+}
+
+// storedObject is what a HEAD of the backend object told us.
+type storedObject struct {
+	resp   *http.Response
+	meta   *crypto.Metadata // nil: not encrypted by s3seal
+	etag   string
+	layout crypto.Layout
+}
+
+// readHeaders are the request headers a read forwards to the backend.
+// Conditions are evaluated there: client-visible ETags are the backend's.
+var readHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+func readHeader(r *http.Request) http.Header {
+	h := http.Header{}
+	for _, k := range readHeaders {
+		if v := r.Header.Values(k); len(v) > 0 {
+			h[k] = v
+		}
+	}
+	return h
+}
+
+// objectQuery keeps the query parameters a backend read understands:
+// versionId and the response-* overrides.
+func objectQuery(q url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		if k == "versionId" || strings.HasPrefix(k, "response-") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// headStored HEADs the backend object. On anything but 200 it returns the
+// response for relaying with meta nil and ok false.
+func (s *Server) headStored(ctx context.Context, r *http.Request, req *s3Request) (*storedObject, bool, error) {
+	resp, err := s.backend.do(ctx, backendRequest{
+		Method: http.MethodHead, Bucket: req.bucket, Object: req.object,
+		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: readHeader(r),
+	})
+	if err != nil {
+		return nil, false, backendError(err)
+	}
+	resp.Body.Close()
+	st := &storedObject{resp: resp, etag: resp.Header.Get("ETag")}
+	if resp.StatusCode != http.StatusOK {
+		return st, false, nil
+	}
+	st.meta, err = decodeMetadata(resp.Header)
+	return st, true, err
+}
+
+func decodeMetadata(h http.Header) (*crypto.Metadata, error) {
+	meta, err := crypto.DecodeMetadata(h.Get)
+	switch {
+	case errors.Is(err, crypto.ErrNotEncrypted):
+		return nil, nil
+	case err != nil:
+		return nil, s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	return meta, nil
+}
+
+// objectLayout returns the plaintext part layout of an encrypted object.
+func (s *Server) objectLayout(ctx context.Context, bucket, object string, meta *crypto.Metadata, etag string, cipherSize int64) (crypto.Layout, error) {
+	if !meta.Multipart {
+		n, err := crypto.DecryptedSize(cipherSize)
+		if err != nil {
+			return nil, s3err.Wrap(s3err.ObjectTampered, err)
+		}
+		return crypto.Layout{n}, nil
+	}
+	l, err := s.loadLayout(ctx, bucket, object, etag)
+	if err != nil {
+		return nil, err
+	}
+	var total int64
+	for _, p := range l {
+		total += crypto.EncryptedSize(p)
+	}
+	if total != cipherSize {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout of %d bytes for a %d-byte object", total, cipherSize))
+	}
+	return l, nil
+}
+
+// headObject answers with the plaintext size and the SSE headers.
+func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := rejectSSEOnRead(r); err != nil {
+		return err
+	}
+	ssec, err := s.parseCustomerKey(r, false)
+	if err != nil {
+		return err
+	}
+	st, ok, err := s.headStored(r.Context(), r, req)
+	if err != nil {
+		return err
+	}
+	if !ok || st.meta == nil {
+		if ok && ssec != nil {
+			return errNotSSEC
+		}
+		return relay(w, r, st.resp)
+	}
+	// Unsealing proves the caller's SSE-C key, and that the metadata is
+	// authentic, before a size is revealed.
+	if _, err := s.unsealObject(r.Context(), st.meta, req.bucket, req.object, ssec); err != nil {
+		return err
+	}
+	layout, err := s.objectLayout(r.Context(), req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
+	if err != nil {
+		return err
+	}
+	req.keyID = st.meta.KeyID
+	h := w.Header()
+	copyResponseHeader(h, st.resp.Header)
+	stripChecksums(h)
+	setSSEHeaders(h, st.meta)
+	size := layout.Size()
+	status := http.StatusOK
+	if rh := r.Header.Get("Range"); rh != "" {
+		off, n, err := crypto.ParseRange(rh, size)
+		switch {
+		case errors.Is(err, crypto.ErrInvalidRange):
+			h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+			return s3err.New(s3err.InvalidRange, "")
+		case err == nil:
+			h.Set("Content-Range", contentRange(off, n, size))
+			size, status = n, http.StatusPartialContent
+		}
+	}
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(status)
+	return nil
+}
+
+func contentRange(off, n, size int64) string {
+	return fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size)
+}
+
+// getObject streams the plaintext of an object, or of a byte range of it,
+// fetching only the ciphertext packages needed.
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := rejectSSEOnRead(r); err != nil {
+		return err
+	}
+	ssec, err := s.parseCustomerKey(r, false)
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("partNumber") != "" {
+		return s.getObjectPart(w, r, req, ssec)
+	}
+	if r.Header.Get("Range") == "" {
+		return s.getWhole(w, r, req, ssec)
+	}
+	ctx := r.Context()
+	st, ok, err := s.headStored(ctx, r, req)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return relay(w, r, st.resp)
+	}
+	if st.meta == nil {
+		if ssec != nil {
+			return errNotSSEC
+		}
+		return s.passthrough(w, r, req)
+	}
+	key, err := s.unsealObject(ctx, st.meta, req.bucket, req.object, ssec)
+	if err != nil {
+		return err
+	}
+	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
+	if err != nil {
+		return err
+	}
+	req.keyID = st.meta.KeyID
+	size := layout.Size()
+	off, n, err := crypto.ParseRange(r.Header.Get("Range"), size)
+	switch {
+	case errors.Is(err, crypto.ErrInvalidRange):
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		return s3err.New(s3err.InvalidRange, "")
+	case err != nil:
+		// A malformed Range is ignored, as S3 does: the whole object.
+		return s.getWhole(w, r, req, ssec)
+	}
+	if n == 0 {
+		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusPartialContent)
+	}
+	segs, err := layout.Plan(off, n)
+	if err != nil {
+		return s3err.Wrap(s3err.InvalidRange, err)
+	}
+	resp, err := s.fetchCiphertext(ctx, r, req, st, segs)
+	if resp == nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err != nil {
+		return relay(w, r, resp)
+	}
+	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, off, n, http.StatusPartialContent)
+}
+
+// fetchCiphertext GETs the ciphertext span segs cover, pinned to the
+// version st describes. A non-nil response with a non-nil error is a
+// backend answer to relay.
+func (s *Server) fetchCiphertext(ctx context.Context, r *http.Request, req *s3Request, st *storedObject, segs []crypto.Segment) (*http.Response, error) {
+	first, last := segs[0], segs[len(segs)-1]
+	bh := http.Header{}
+	// Pin the version we HEADed: an overwrite in between must not mix.
+	bh.Set("If-Match", st.etag)
+	bh.Set("Range", fmt.Sprintf("bytes=%d-%d", first.CipherOffset, last.CipherOffset+last.CipherLength-1))
+	q := url.Values{}
+	if v := r.URL.Query().Get("versionId"); v != "" {
+		q.Set("versionId", v)
+	}
+	resp, err := s.backend.do(ctx, backendRequest{
+		Method: http.MethodGet, Bucket: req.bucket, Object: req.object, RawQuery: q.Encode(), Header: bh,
+	})
+	if err != nil {
+		return nil, backendError(err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusPartialContent:
+		return resp, nil
+	case http.StatusPreconditionFailed:
+		resp.Body.Close()
+		return nil, s3err.New(s3err.ServiceUnavailable, "The object changed while it was being read; retry.")
+	default:
+		return resp, errRelay
+	}
+}
+
+// errRelay marks a backend answer that is passed on to the client as is.
+var errRelay = errors.New("relay backend response")
+
+var errNotSSEC = s3err.New(s3err.InvalidRequest, "The object was not stored with Server Side Encryption with Customer provided keys.")
+
+// getWhole streams a whole object in one backend request.
+func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) error {
+	ctx := r.Context()
+	resp, err := s.backend.do(ctx, backendRequest{
+		Method: http.MethodGet, Bucket: req.bucket, Object: req.object,
+		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: readHeader(r),
+	})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return relay(w, r, resp)
+	}
+	meta, err := decodeMetadata(resp.Header)
+	if err != nil {
+		return err
+	}
+	if meta == nil {
+		if ssec != nil {
+			return errNotSSEC
+		}
+		return relay(w, r, resp)
+	}
+	st := &storedObject{resp: resp, meta: meta, etag: resp.Header.Get("ETag")}
+	key, err := s.unsealObject(ctx, meta, req.bucket, req.object, ssec)
+	if err != nil {
+		return err
+	}
+	layout, err := s.objectLayout(ctx, req.bucket, req.object, meta, st.etag, resp.ContentLength)
+	if err != nil {
+		return err
+	}
+	req.keyID = meta.KeyID
+	size := layout.Size()
+	var segs []crypto.Segment
+	if size > 0 {
+		if segs, err = layout.Plan(0, size); err != nil {
+			return s3err.Wrap(s3err.ObjectTampered, err)
+		}
+	}
+	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, 0, size, http.StatusOK)
+}
+
+// writePlaintext writes the response for plaintext [off, off+n) decrypted
+// from body, which holds exactly the ciphertext segs describe. The first
+// chunk is decrypted before any header is sent, so tampering there is a
+// clean S3 error; later it aborts the connection, so a client never takes
+// wrong bytes for the object.
+func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *storedObject, key crypto.ObjectKey, layout crypto.Layout, body io.Reader, segs []crypto.Segment, off, n int64, status int) error {
+	h := w.Header()
+	copyResponseHeader(h, st.resp.Header)
+	stripChecksums(h)
+	setSSEHeaders(h, st.meta)
+	h.Del("Content-Range")
+	if status == http.StatusPartialContent {
+		h.Set("Content-Range", contentRange(off, n, layout.Size()))
+	}
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	if n == 0 {
+		w.WriteHeader(status)
+		return nil
+	}
+	plain := &segmentReader{src: body, segs: segs, key: key}
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	head := buf[:min(int64(len(buf)), n)]
+	if _, err := io.ReadFull(plain, head); err != nil {
+		return s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	w.WriteHeader(status)
+	if _, err := w.Write(head); err != nil {
+		return nil // the client went away
+	}
+	if int64(len(head)) == n {
+		return nil
+	}
+	if _, err := io.CopyBuffer(onlyWriter{w}, onlyReader{plain}, buf); err != nil {
+		return s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	return nil
+}
+
+// segmentReader decrypts planned segments from one contiguous ciphertext
+// stream, each with its own (part) key and sequence number.
+type segmentReader struct {
+	src    io.Reader
+	segs   []crypto.Segment
+	key    crypto.ObjectKey
+	cur    io.Reader
+}
+
+func (sr *segmentReader) Read(p []byte) (int, error) {
+	for {
+		if sr.cur == nil {
+			if len(sr.segs) == 0 {
+				return 0, io.EOF
+			}
+			seg := sr.segs[0]
+			sr.segs = sr.segs[1:]
+			key := sr.key
+			if seg.Part > 0 {
+				key = sr.key.PartKey(seg.Part)
+			}
+			d, err := crypto.DecryptReader(io.LimitReader(sr.src, seg.CipherLength), key, seg.Sequence)
+			if err != nil {
+				return 0, err
+			}
+			if seg.Skip > 0 {
+				if _, err := io.CopyN(io.Discard, d, seg.Skip); err != nil {
+					return 0, fmt.Errorf("skip to range start: %w", err)
+				}
+			}
+			sr.cur = &exactReader{r: d, n: seg.Length}
+		}
+		n, err := sr.cur.Read(p)
+		if err == io.EOF {
+			sr.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+// exactReader yields exactly n bytes of r: fewer is an error.
+type exactReader struct {
+	r io.Reader
+	n int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.n {
+		p = p[:e.n]
+	}
+	n, err := e.r.Read(p)
+	e.n -= int64(n)
+	if err == io.EOF && e.n > 0 {
+		return n, io.ErrUnexpectedEOF
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
+}

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/s3seal/s3seal/gateway/s3err"
+)
+
+// copyBuffers are the pooled buffers every streamed body goes through.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// copyBody streams src to dst through a pooled buffer.
+func copyBody(dst io.Writer, src io.Reader) (int64, error) {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	return io.CopyBuffer(onlyWriter{dst}, onlyReader{src}, *bp)
+}
+
+// onlyWriter and onlyReader hide ReadFrom/WriteTo so io.CopyBuffer really
+// uses the pooled buffer instead of allocating its own.
+type onlyWriter struct{ io.Writer }
+type onlyReader struct{ io.Reader }
+
+// forwardPayload returns the client's verified payload as the body of a
+// backend request that does not change it, restoring the integrity headers
+// the verifier consumed so the backend can check them too.
+func forwardPayload(req *s3Request, h http.Header) (io.Reader, int64, error) {
+	p := req.payload
+	if p == nil {
+		return nil, 0, nil
+	}
+	if p.Size < 0 {
+		return nil, 0, s3err.New(s3err.MissingContentLength, "")
+	}
+	if p.ContentMD5 != "" {
+		h.Set("Content-Md5", p.ContentMD5)
+	}
+	if p.Checksum.Algorithm != "" {
+		h.Set("X-Amz-Checksum-"+p.Checksum.Algorithm, p.Checksum.Value)
+	}
+	return p.Body, p.Size, nil
+}
+
+// passthrough forwards an authenticated request unchanged (but re-signed)
+// and relays the backend's answer.
+func (s *Server) passthrough(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	h := forwardHeader(r.Header)
+	body, size, err := forwardPayload(req, h)
+	if err != nil {
+		return err
+	}
+	resp, err := s.backend.do(r.Context(), backendRequest{
+		Method: r.Method, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery,
+		Header: h, Body: body, Size: size,
+	})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	return relay(w, r, resp)
+}
+
+// relay copies a backend response to the client unchanged apart from the
+// headers s3seal owns.
+func relay(w http.ResponseWriter, r *http.Request, resp *http.Response) error {
+	copyResponseHeader(w.Header(), resp.Header)
+	if resp.ContentLength >= 0 {
+		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	w.WriteHeader(resp.StatusCode)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	if _, err := copyBody(w, resp.Body); err != nil {
+		return s3err.Wrap(s3err.InternalError, err)
+	}
+	return nil
+}
+
+// backendError turns a failure to talk to the backend into an S3 error.
+// Errors that are already S3 errors (from the client's payload) are kept.
+func backendError(err error) error {
+	var se *s3err.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	return &s3err.Error{Code: s3err.ServiceUnavailable, Message: "The backend store is unavailable.", Err: err}
+}

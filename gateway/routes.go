@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/s3seal/s3seal/gateway/s3err"
+)
+
+// route is one S3 operation: its name (the log and metrics label), how it
+// is matched, and its handler. Order matters: most specific first.
+type route struct {
+	name    string
+	method  string
+	path    string   // "/" (service), bucket or object template
+	queries []string // query keys that must be present
+	header  string   // header that must be present
+	handler s3Handler
+}
+
+const (
+	bucketPath      = "/{bucket}"
+	bucketPathSlash = "/{bucket}/"
+	objectPath      = "/{bucket}/{object:.+}"
+)
+
+func (s *Server) routeTable() []route {
+	pass := s.passthrough
+	return []route{
+		// Objects.
+		{name: "CreateMultipartUpload", method: http.MethodPost, path: objectPath, queries: []string{"uploads"}, handler: s.createMultipartUpload},
+		{name: "UploadPartCopy", method: http.MethodPut, path: objectPath, queries: []string{"partNumber", "uploadId"}, header: "X-Amz-Copy-Source", handler: s.uploadPartCopy},
+		{name: "UploadPart", method: http.MethodPut, path: objectPath, queries: []string{"partNumber", "uploadId"}, handler: s.uploadPart},
+		{name: "CompleteMultipartUpload", method: http.MethodPost, path: objectPath, queries: []string{"uploadId"}, handler: s.completeMultipartUpload},
+		{name: "AbortMultipartUpload", method: http.MethodDelete, path: objectPath, queries: []string{"uploadId"}, handler: s.abortMultipartUpload},
+		{name: "ListParts", method: http.MethodGet, path: objectPath, queries: []string{"uploadId"}, handler: s.listParts},
+		{name: "GetObjectTagging", method: http.MethodGet, path: objectPath, queries: []string{"tagging"}, handler: pass},
+		{name: "PutObjectTagging", method: http.MethodPut, path: objectPath, queries: []string{"tagging"}, handler: pass},
+		{name: "DeleteObjectTagging", method: http.MethodDelete, path: objectPath, queries: []string{"tagging"}, handler: pass},
+		{name: "GetObjectAcl", method: http.MethodGet, path: objectPath, queries: []string{"acl"}, handler: pass},
+		{name: "PutObjectAcl", method: http.MethodPut, path: objectPath, queries: []string{"acl"}, handler: pass},
+		{name: "GetObjectRetention", method: http.MethodGet, path: objectPath, queries: []string{"retention"}, handler: pass},
+		{name: "PutObjectRetention", method: http.MethodPut, path: objectPath, queries: []string{"retention"}, handler: pass},
+		{name: "GetObjectLegalHold", method: http.MethodGet, path: objectPath, queries: []string{"legal-hold"}, handler: pass},
+		{name: "PutObjectLegalHold", method: http.MethodPut, path: objectPath, queries: []string{"legal-hold"}, handler: pass},
+		{name: "GetObjectAttributes", method: http.MethodGet, path: objectPath, queries: []string{"attributes"}, handler: s.refuseOnEncrypted},
+		{name: "SelectObjectContent", method: http.MethodPost, path: objectPath, queries: []string{"select"}, handler: s.refuseOnEncrypted},
+		{name: "RestoreObject", method: http.MethodPost, path: objectPath, queries: []string{"restore"}, handler: pass},
+		{name: "CopyObject", method: http.MethodPut, path: objectPath, header: "X-Amz-Copy-Source", handler: s.copyObject},
+		{name: "PutObject", method: http.MethodPut, path: objectPath, handler: s.putObject},
+		{name: "GetObject", method: http.MethodGet, path: objectPath, handler: s.getObject},
+		{name: "HeadObject", method: http.MethodHead, path: objectPath, handler: s.headObject},
+		{name: "DeleteObject", method: http.MethodDelete, path: objectPath, handler: pass},
+
+		// Buckets.
+		{name: "GetBucketEncryption", method: http.MethodGet, path: bucketPath, queries: []string{"encryption"}, handler: s.getBucketEncryption},
+		{name: "PutBucketEncryption", method: http.MethodPut, path: bucketPath, queries: []string{"encryption"}, handler: s.putBucketEncryption},
+		{name: "DeleteBucketEncryption", method: http.MethodDelete, path: bucketPath, queries: []string{"encryption"}, handler: s.deleteBucketEncryption},
+		{name: "ListMultipartUploads", method: http.MethodGet, path: bucketPath, queries: []string{"uploads"}, handler: pass},
+		{name: "ListObjectVersions", method: http.MethodGet, path: bucketPath, queries: []string{"versions"}, handler: s.listObjects},
+		{name: "ListObjectsV2", method: http.MethodGet, path: bucketPath, queries: []string{"list-type"}, handler: s.listObjects},
+		{name: "DeleteObjects", method: http.MethodPost, path: bucketPath, queries: []string{"delete"}, handler: pass},
+		{name: "GetBucketLocation", method: http.MethodGet, path: bucketPath, queries: []string{"location"}, handler: pass},
+		{name: "PostObject", method: http.MethodPost, path: bucketPath, handler: s.refusePostPolicy},
+	}
+}
+
+// bucketSubresources are the GET /bucket?X operations that are not listings.
+var bucketSubresources = []string{
+	"acl", "analytics", "cors", "intelligent-tiering", "inventory", "lifecycle", "logging",
+	"metrics", "notification", "object-lock", "ownershipControls", "policy", "policyStatus",
+	"publicAccessBlock", "replication", "requestPayment", "tagging", "versioning", "website",
+	"accelerate", "events", "replication-metrics", "quota",
+}
+
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
+	r.Use(s.virtualHost)
+
+	r.Handle("/minio/health/live", http.HandlerFunc(s.healthLive)).Methods(http.MethodGet, http.MethodHead).Name("HealthLive")
+	r.Handle("/minio/health/ready", http.HandlerFunc(s.healthReady)).Methods(http.MethodGet, http.MethodHead).Name("HealthReady")
+	s.adminRoutes(r)
+
+	for _, rt := range s.routeTable() {
+		paths := []string{rt.path}
+		if rt.path == bucketPath {
+			paths = append(paths, bucketPathSlash)
+		}
+		for _, p := range paths {
+			m := r.Handle(p, s.serve(rt.name, rt.handler)).Methods(rt.method)
+			for _, q := range rt.queries {
+				m.Queries(q, "{"+q+":.*}")
+			}
+			if rt.header != "" {
+				m.HeadersRegexp(rt.header, ".*")
+			}
+		}
+	}
+	// Bucket subresources not named above pass through under their own name.
+	for _, sub := range bucketSubresources {
+		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			name := method + "Bucket" + sub
+			for _, p := range []string{bucketPath, bucketPathSlash} {
+				r.Handle(p, s.serve(name, s.passthrough)).Methods(method).Queries(sub, "{x:.*}")
+			}
+		}
+	}
+	for _, p := range []string{bucketPath, bucketPathSlash} {
+		r.Handle(p, s.serve("ListObjects", s.listObjects)).Methods(http.MethodGet)
+		r.Handle(p, s.serve("HeadBucket", s.passthrough)).Methods(http.MethodHead)
+		r.Handle(p, s.serve("CreateBucket", s.passthrough)).Methods(http.MethodPut)
+		r.Handle(p, s.serve("DeleteBucket", s.deleteBucket)).Methods(http.MethodDelete)
+	}
+	r.Handle("/", s.serve("ListBuckets", s.listBuckets)).Methods(http.MethodGet)
+	// Anything else is authenticated and passed through unchanged.
+	r.NotFoundHandler = s.serve("Unknown", s.passthrough)
+	r.MethodNotAllowedHandler = s.serve("Unknown", s.passthrough)
+	return r
+}
+
+// refuseOnEncrypted answers operations that would expose ciphertext
+// (object attributes with checksums, S3 Select) for encrypted buckets.
+func (s *Server) refuseOnEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if s.plaintext[req.bucket] {
+		return s.passthrough(w, r, req)
+	}
+	return s3err.New(s3err.NotImplemented, "%s is not supported on encrypted buckets.", req.operation)
+}
+
+// refusePostPolicy refuses browser-form uploads: their policy signature
+// scheme is not SigV4 header auth and they would bypass encryption.
+func (s *Server) refusePostPolicy(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	return s3err.New(s3err.NotImplemented, "POST policy uploads are not supported.")
+}

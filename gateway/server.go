@@ -1,0 +1,387 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/mux"
+	"go.uber.org/zap"
+
+	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/gateway/sigv4"
+	"github.com/s3seal/s3seal/kmsclient"
+)
+
+// KMS is what the gateway needs from a key management service. Both the
+// embedded KMS (kmsclient.KMS) and the external KES client satisfy it.
+// Errors: kmsclient.ErrKeyNotFound, kmsclient.ErrKeyExists,
+// kmsclient.ErrDecrypt, kmsclient.ErrInvalidKeyName; anything else is
+// treated as the KMS being unavailable.
+type KMS interface {
+	CreateKey(ctx context.Context, name string) error
+	GenerateKey(ctx context.Context, name string, context []byte) (kmsclient.DEK, error)
+	Decrypt(ctx context.Context, name string, ciphertext, context []byte) ([]byte, error)
+	ListKeys(ctx context.Context, pattern string) ([]kmsclient.KeyInfo, error)
+	Status(ctx context.Context) (kmsclient.Status, error)
+}
+
+// Config is the gateway's runtime configuration.
+type Config struct {
+	Backend BackendConfig
+	// Region is the region clients sign for; requests signed for the empty
+	// region (mc admin) are accepted too. Zero: us-east-1.
+	Region string
+	// RootUser and RootPassword are the credentials clients sign with.
+	RootUser, RootPassword string
+	// Domain enables virtual-hosted-style requests (bucket.Domain).
+	Domain string
+	KMS    KMS
+	// DefaultKey is the KMS key for SSE-S3 and for requests that ask for no
+	// encryption in buckets without a default configuration.
+	DefaultKey string
+	// PlaintextBuckets are stored without encryption. Nothing else is.
+	PlaintextBuckets []string
+	// SystemBucket holds s3seal's own records on the backend. Zero: s3seal-system.
+	SystemBucket string
+	// BucketConfigTTL bounds how long a replica caches a bucket's encryption
+	// configuration. Zero: 5s.
+	BucketConfigTTL time.Duration
+	// AllowInsecureSSEC accepts SSE-C keys over plain http (development only).
+	AllowInsecureSSEC bool
+	Logger            *zap.Logger // nil: no logging
+	Version           string
+	// Observe, if set, is called once per request after it completes.
+	Observe func(RequestInfo)
+}
+
+// RequestInfo describes one finished request, for metrics and audit logs.
+type RequestInfo struct {
+	RequestID string
+	Operation string
+	AccessKey string
+	Bucket    string
+	Object    string
+	KeyID     string
+	Status    int
+	BytesIn   int64
+	BytesOut  int64
+	Duration  time.Duration
+	Time      time.Time
+}
+
+// Server is the s3seal S3 endpoint.
+type Server struct {
+	cfg       Config
+	log       *zap.Logger
+	backend   *backend
+	verifier  *sigv4.Verifier
+	router    *mux.Router
+	plaintext map[string]bool
+	sse       *ttlCache[*bucketSSEConfig] // nil value: no configuration
+	layouts   *ttlCache[crypto.Layout]
+	uploads   *ttlCache[*uploadState]
+	ready     atomic.Bool
+}
+
+// New returns a Server for cfg. It does not contact the backend; call Init
+// before serving to prepare the system bucket and default key.
+func New(cfg Config) (*Server, error) {
+	if cfg.RootUser == "" || cfg.RootPassword == "" {
+		return nil, errors.New("root user and password are required")
+	}
+	if cfg.KMS == nil {
+		return nil, errors.New("a KMS is required")
+	}
+	if cfg.DefaultKey == "" {
+		return nil, errors.New("a default KMS key is required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.SystemBucket == "" {
+		cfg.SystemBucket = "s3seal-system"
+	}
+	if cfg.BucketConfigTTL == 0 {
+		cfg.BucketConfigTTL = 5 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	be, err := newBackend(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		backend:   be,
+		plaintext: map[string]bool{},
+		sse:       newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
+		layouts:   newTTLCache[crypto.Layout](4096, time.Hour),
+		uploads:   newTTLCache[*uploadState](1024, 10*time.Minute),
+	}
+	for _, b := range cfg.PlaintextBuckets {
+		s.plaintext[b] = true
+	}
+	s.verifier = &sigv4.Verifier{
+		Region: cfg.Region,
+		Secret: func(ak string) (string, bool) {
+			if ak == cfg.RootUser {
+				return cfg.RootPassword, true
+			}
+			return "", false
+		},
+	}
+	s.router = s.routes()
+	return s, nil
+}
+
+// Init prepares the backend for serving: the system bucket exists and the
+// default key exists in the KMS (created if absent).
+func (s *Server) Init(ctx context.Context) error {
+	if err := s.cfg.KMS.CreateKey(ctx, s.cfg.DefaultKey); err != nil && !errors.Is(err, kmsclient.ErrKeyExists) {
+		return fmt.Errorf("create default key %q: %w", s.cfg.DefaultKey, err)
+	}
+	if _, err := s.cfg.KMS.GenerateKey(ctx, s.cfg.DefaultKey, []byte("{}")); err != nil {
+		return fmt.Errorf("use default key %q: %w", s.cfg.DefaultKey, err)
+	}
+	if err := s.ensureSystemBucket(ctx); err != nil {
+		return fmt.Errorf("system bucket %q: %w", s.cfg.SystemBucket, err)
+	}
+	s.ready.Store(true)
+	return nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// s3Request is what every S3 handler gets besides the HTTP request.
+type s3Request struct {
+	id        string
+	operation string
+	bucket    string
+	object    string
+	accessKey string
+	payload   *sigv4.Payload // nil: no body
+	keyID     string         // KMS key used, for audit
+}
+
+type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error
+
+// recorder counts what a handler wrote, for logs and metrics.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (rw *recorder) WriteHeader(code int) {
+	if rw.status == 0 {
+		rw.status = code
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+func (rw *recorder) Write(p []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	n, err := rw.ResponseWriter.Write(p)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+func (rw *recorder) Flush() {
+	if f, ok := rw.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (rw *recorder) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// countingReader counts the bytes a handler consumed from the client.
+type countingReader struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+func (c *countingReader) Close() error { return c.r.Close() }
+
+// serve wraps an S3 handler: request id, authentication, S3 XML error
+// responses, one log line.
+func (s *Server) serve(name string, h s3Handler) http.Handler {
+	return s.handle(name, h, s3err.WriteXML)
+}
+
+type errorWriter func(w http.ResponseWriter, r *http.Request, requestID string, err error)
+
+func (s *Server) handle(name string, h s3Handler, writeErr errorWriter) http.Handler {
+	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		req := &s3Request{id: newRequestID(), operation: name}
+		w := &recorder{ResponseWriter: hw}
+		w.Header().Set("X-Amz-Request-Id", req.id)
+		w.Header().Set("Server", "s3seal")
+		req.bucket, req.object = bucketObject(r)
+		var counted *countingReader
+		err := func() error {
+			res, err := s.verify(r)
+			if err != nil {
+				return err
+			}
+			req.accessKey = res.AccessKey
+			req.payload = res.Payload
+			if req.payload != nil {
+				counted = &countingReader{r: req.payload.Body}
+				req.payload.Body = counted
+			}
+			if !s.ready.Load() {
+				return s3err.New(s3err.ServiceUnavailable, "s3seal is starting: the backend or the KMS is not ready yet.")
+			}
+			if req.bucket == s.cfg.SystemBucket {
+				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
+			}
+			return h(w, r, req)
+		}()
+		abort := false
+		if err != nil {
+			abort = s.writeError(w, r, req, err, writeErr)
+		}
+		if req.payload != nil {
+			_ = req.payload.Body.Close()
+		}
+		s.finish(w, r, req, start, counted)
+		if abort {
+			// Headers are gone: the only honest signal left is to break
+			// the connection so the client sees a truncated response.
+			panic(http.ErrAbortHandler)
+		}
+	})
+}
+
+// writeError answers err as S3 XML. It reports true when the response had
+// already started, so the connection must be aborted instead.
+func (s *Server) writeError(w *recorder, r *http.Request, req *s3Request, err error, writeErr errorWriter) bool {
+	e := s3err.From(err)
+	if e.Code.Status >= 500 {
+		s.log.Error("request failed", zap.String("request_id", req.id), zap.String("operation", req.operation), zap.Error(err))
+	} else if e.Err != nil {
+		s.log.Debug("request refused", zap.String("request_id", req.id), zap.String("operation", req.operation), zap.Error(err))
+	}
+	if w.status != 0 {
+		return true
+	}
+	writeErr(w, r, req.id, e)
+	return false
+}
+
+func (s *Server) finish(w *recorder, r *http.Request, req *s3Request, start time.Time, counted *countingReader) {
+	status := w.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	var in int64
+	if counted != nil {
+		in = counted.n
+	}
+	d := time.Since(start)
+	s.log.Info("request",
+		zap.String("request_id", req.id),
+		zap.String("operation", req.operation),
+		zap.String("method", r.Method),
+		zap.String("bucket", req.bucket),
+		zap.String("object", req.object),
+		zap.Int("status", status),
+		zap.Int64("bytes_in", in),
+		zap.Int64("bytes_out", w.bytes),
+		zap.Duration("duration", d),
+	)
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(RequestInfo{
+			RequestID: req.id, Operation: req.operation, AccessKey: req.accessKey,
+			Bucket: req.bucket, Object: req.object, KeyID: req.keyID, Status: status,
+			BytesIn: in, BytesOut: w.bytes, Duration: d, Time: start,
+		})
+	}
+}
+
+// bucketObject splits a path-style request path into bucket and object.
+func bucketObject(r *http.Request) (bucket, object string) {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	bucket, object, _ = strings.Cut(p, "/")
+	return bucket, object
+}
+
+// virtualHost rewrites bucket.Domain requests to path style after the
+// signature over the original request has been checked.
+func (s *Server) virtualHost(next http.Handler) http.Handler {
+	if s.cfg.Domain == "" {
+		return next
+	}
+	suffix := "." + strings.ToLower(s.cfg.Domain)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if bucket, ok := strings.CutSuffix(host, suffix); ok && bucket != "" {
+			orig := *r.URL
+			r = r.WithContext(context.WithValue(r.Context(), originalURLKey{}, &orig))
+			u := *r.URL
+			u.Path = "/" + bucket + r.URL.Path
+			u.RawPath = ""
+			if r.URL.RawPath != "" {
+				u.RawPath = "/" + bucket + r.URL.RawPath
+			}
+			r.URL = &u
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type originalURLKey struct{}
+
+// verify authenticates r against the URL the client signed, which differs
+// from the routed one for virtual-hosted-style requests.
+func (s *Server) verify(r *http.Request) (*sigv4.Result, error) {
+	orig, ok := r.Context().Value(originalURLKey{}).(*url.URL)
+	if !ok {
+		return s.verifier.Verify(r)
+	}
+	routed := r.URL
+	r.URL = orig
+	res, err := s.verifier.Verify(r)
+	routed.RawQuery = orig.RawQuery
+	r.URL = routed
+	return res, err
+}
+
+var errNotInitialised = errors.New("gateway not initialised")
+
+func zapErr(err error) zap.Field { return zap.Error(err) }
+func zapKey(k string) zap.Field  { return zap.String("key_id", k) }

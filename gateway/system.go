@@ -1,0 +1,254 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/s3err"
+)
+
+// s3seal keeps a few records of its own in the system bucket on the
+// backend: bucket encryption configurations, multipart upload keys and
+// multipart layouts. Each is encrypted and authenticated like an object
+// (SSE-S3 under the default key, sealed to its record name), so backend
+// access alone can neither read nor alter nor move one.
+
+var errRecordNotFound = errors.New("record not found")
+
+const maxRecordSize = 1 << 20
+
+// ensureSystemBucketExists is a cheap readiness probe of the backend.
+func (s *Server) ensureSystemBucketExists(ctx context.Context) error {
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: s.cfg.SystemBucket})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("backend: HEAD system bucket answered %s", resp.Status)
+	}
+	return nil
+}
+
+func (s *Server) ensureSystemBucket(ctx context.Context) error {
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: s.cfg.SystemBucket})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return nil
+	case http.StatusNotFound:
+	default:
+		return fmt.Errorf("HEAD answered %s", resp.Status)
+	}
+	var body []byte
+	if s.backend.region != "us-east-1" {
+		body = []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` + s.backend.region + `</LocationConstraint></CreateBucketConfiguration>`)
+	}
+	resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: s.cfg.SystemBucket, Body: bytes.NewReader(body), Size: int64(len(body))})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusConflict {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("create bucket answered %s: %s", resp.Status, msg)
+	}
+	return nil
+}
+
+// putRecord stores data as the sealed record name.
+func (s *Server) putRecord(ctx context.Context, name string, data []byte) error {
+	enc := &encryption{domain: crypto.DomainS3, keyID: s.cfg.DefaultKey}
+	key, meta, err := s.sealNewObject(ctx, enc, s.cfg.SystemBucket, name)
+	if err != nil {
+		return err
+	}
+	h := http.Header{}
+	for k, v := range meta.Encode() {
+		h.Set(k, v)
+	}
+	h.Set("Content-Type", "application/octet-stream")
+	body, err := crypto.EncryptReader(bytes.NewReader(data), key)
+	if err != nil {
+		return err
+	}
+	resp, err := s.backend.do(ctx, backendRequest{
+		Method: http.MethodPut, Bucket: s.cfg.SystemBucket, Object: name, Header: h,
+		Body: body, Size: crypto.EncryptedSize(int64(len(data))),
+	})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("store record %s: backend answered %s", name, resp.Status))
+	}
+	return nil
+}
+
+// getRecord reads and authenticates the record name. A missing record is
+// errRecordNotFound; a record that fails authentication is an error, never
+// a fallback.
+func (s *Server) getRecord(ctx context.Context, name string) ([]byte, error) {
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: s.cfg.SystemBucket, Object: name})
+	if err != nil {
+		return nil, backendError(err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil, errRecordNotFound
+	default:
+		return nil, s3err.Wrap(s3err.InternalError, fmt.Errorf("read record %s: backend answered %s", name, resp.Status))
+	}
+	meta, err := crypto.DecodeMetadata(resp.Header.Get)
+	if err != nil {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %w", name, err))
+	}
+	if meta.Domain != crypto.DomainS3 || meta.Multipart {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: unexpected encryption", name))
+	}
+	key, err := s.unsealObject(ctx, meta, s.cfg.SystemBucket, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.ContentLength > crypto.EncryptedSize(maxRecordSize) {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %d bytes", name, resp.ContentLength))
+	}
+	plain, err := crypto.DecryptReader(resp.Body, key, 0)
+	if err != nil {
+		return nil, s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(plain, maxRecordSize+1))
+	if err != nil {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %w", name, err))
+	}
+	return data, nil
+}
+
+// deleteRecord removes a record; a missing one is not an error.
+func (s *Server) deleteRecord(ctx context.Context, name string) error {
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodDelete, Bucket: s.cfg.SystemBucket, Object: name})
+	if err != nil {
+		return backendError(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("delete record %s: backend answered %s", name, resp.Status))
+	}
+	return nil
+}
+
+func bucketSSERecord(bucket string) string { return "buckets/" + bucket + "/encryption.json" }
+
+func uploadRecord(bucket, uploadID string) string {
+	return "uploads/" + bucket + "/" + hashName(uploadID)
+}
+
+// layoutRecord names the part layout of one version of a multipart object:
+// the backend ETag pins the version, so overwrites need no cleanup.
+func layoutRecord(bucket, object, etag string) string {
+	return "layouts/" + bucket + "/" + hashName(object) + "/" + strings.Trim(etag, `"`)
+}
+
+func hashName(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ttlCache is a small map cache with per-entry expiry and a size bound.
+type ttlCache[V any] struct {
+	mu      sync.Mutex
+	max     int
+	ttl     time.Duration
+	entries map[string]ttlEntry[V]
+}
+
+type ttlEntry[V any] struct {
+	v       V
+	expires time.Time
+}
+
+func newTTLCache[V any](max int, ttl time.Duration) *ttlCache[V] {
+	return &ttlCache[V]{max: max, ttl: ttl, entries: map[string]ttlEntry[V]{}}
+}
+
+func (c *ttlCache[V]) get(k string) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || time.Now().After(e.expires) {
+		delete(c.entries, k)
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *ttlCache[V]) put(k string, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for k := range c.entries { // evict an arbitrary entry
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[k] = ttlEntry[V]{v: v, expires: time.Now().Add(c.ttl)}
+}
+
+func (c *ttlCache[V]) drop(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, k)
+}
+
+// layoutFile is the stored form of a multipart layout.
+type layoutFile struct {
+	Version int     `json:"v"`
+	Parts   []int64 `json:"parts"` // plaintext part sizes in part order
+}
+
+func (s *Server) storeLayout(ctx context.Context, bucket, object, etag string, layout crypto.Layout) error {
+	data, _ := json.Marshal(layoutFile{Version: 1, Parts: layout})
+	if err := s.putRecord(ctx, layoutRecord(bucket, object, etag), data); err != nil {
+		return err
+	}
+	s.layouts.put(layoutRecord(bucket, object, etag), layout)
+	return nil
+}
+
+func (s *Server) loadLayout(ctx context.Context, bucket, object, etag string) (crypto.Layout, error) {
+	name := layoutRecord(bucket, object, etag)
+	if l, ok := s.layouts.get(name); ok {
+		return l, nil
+	}
+	data, err := s.getRecord(ctx, name)
+	if errors.Is(err, errRecordNotFound) {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("multipart object %s/%s has no layout record", bucket, object))
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f layoutFile
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 || len(f.Parts) == 0 {
+		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout record %s is malformed", name))
+	}
+	s.layouts.put(name, f.Parts)
+	return f.Parts, nil
+}
