@@ -36,6 +36,7 @@ type backend struct {
 	secretKey string
 	region    string
 	client    *http.Client
+	observe   func(method string, status int, err error, d time.Duration)
 }
 
 func newBackend(cfg BackendConfig) (*backend, error) {
@@ -144,7 +145,15 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 	req.Header.Del("X-Amz-Date")
 	req.Header.Del("X-Amz-Security-Token")
 	req = signer.SignV4(*req, b.accessKey, b.secretKey, "", b.region)
+	start := time.Now()
 	resp, err := b.client.Do(req)
+	if b.observe != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		b.observe(br.Method, status, err, time.Since(start))
+	}
 	if err != nil {
 		// A failed read of the client's payload (bad signature, digest,
 		// truncation) is the client's error, not the backend's.
@@ -198,6 +207,20 @@ func forwardHeader(in http.Header) http.Header {
 			strings.HasPrefix(lk, "x-amz-copy-source-server-side-encryption"),
 			strings.HasPrefix(lk, "x-forwarded-"),
 			lk == "host", lk == "user-agent", lk == "accept-encoding", lk == "content-length":
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// forwardEncryptedHeader is forwardHeader for a request whose payload the
+// gateway encrypts: the client's checksums describe plaintext and must not
+// reach the backend, not even as the announcement of an algorithm.
+func forwardEncryptedHeader(in http.Header) http.Header {
+	out := forwardHeader(in)
+	for k := range out {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "x-amz-checksum") || strings.HasPrefix(lk, "x-amz-sdk-checksum") || lk == "content-md5" {
 			delete(out, k)
 		}
 	}

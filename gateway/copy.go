@@ -83,7 +83,7 @@ var contentHeaders = []string{"Content-Type", "Content-Encoding", "Content-Dispo
 // (directive COPY) or the request's (REPLACE) metadata, plus the request's
 // other headers (tagging, storage class, object lock).
 func destinationHeader(r *http.Request, src http.Header, replace bool) http.Header {
-	h := forwardHeader(r.Header)
+	h := forwardEncryptedHeader(r.Header)
 	for k := range h {
 		lk := strings.ToLower(k)
 		if strings.HasPrefix(lk, "x-amz-copy-source") || lk == "x-amz-metadata-directive" {
@@ -125,9 +125,6 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err != nil {
 		return err
 	}
-	if src.bucket == s.cfg.SystemBucket {
-		return s3err.New(s3err.AccessDenied, "")
-	}
 	replace := false
 	switch d := r.Header.Get("X-Amz-Metadata-Directive"); d {
 	case "", "COPY":
@@ -149,31 +146,11 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		return s3err.New(s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 
-	q := url.Values{}
-	if src.versionID != "" {
-		q.Set("versionId", src.versionID)
-	}
-	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: copySourceConditions(r)})
-	if err != nil {
-		return backendError(err)
-	}
-	head.Body.Close()
-	switch head.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		return &s3err.Error{Code: s3err.NoSuchKey, Resource: "/" + src.bucket + "/" + src.object}
-	case http.StatusPreconditionFailed, http.StatusNotModified:
-		return s3err.New(s3err.PreconditionFailed, "")
-	case http.StatusForbidden:
-		return s3err.New(s3err.AccessDenied, "")
-	default:
-		return s3err.Wrap(s3err.InternalError, fmt.Errorf("HEAD copy source answered %s", head.Status))
-	}
-	srcMeta, err := decodeMetadata(head.Header)
+	so, err := s.statCopySource(ctx, r, src)
 	if err != nil {
 		return err
 	}
-	srcETag := head.Header.Get("ETag")
+	head, srcMeta, srcETag := so.head, so.meta, so.etag
 	h := destinationHeader(r, head.Header, replace)
 
 	switch {
@@ -194,6 +171,11 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if srcMeta.Multipart {
 			if layout, err = s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength); err != nil {
 				return err
+			}
+			if ragged(layout) {
+				// The copy would list with a wrong size under its new,
+				// single-part-looking ETag: re-encrypt as one stream.
+				return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
 			}
 		}
 		meta, err := s.reseal(ctx, key, enc, req.bucket, req.object)
@@ -236,46 +218,18 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		}
 		return s.writeWriteResponse(w, resp, meta, req)
 	default:
-		return s.copyThrough(ctx, w, r, req, src, head, srcMeta, srcSSEC, enc, h)
+		return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
 	}
 }
 
 // copyThrough copies by streaming: plaintext to encrypted or encrypted to
 // an operator-configured plaintext bucket.
-func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, src copySource, head *http.Response, srcMeta *crypto.Metadata, srcSSEC *customerKey, enc *encryption, h http.Header) error {
-	etag := head.Header.Get("ETag")
-	q := url.Values{}
-	if src.versionID != "" {
-		q.Set("versionId", src.versionID)
-	}
-	get, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: http.Header{"If-Match": {etag}}})
+func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header) error {
+	body, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
 	if err != nil {
-		return backendError(err)
+		return err
 	}
-	defer get.Body.Close()
-	if get.StatusCode != http.StatusOK {
-		return s3err.New(s3err.ServiceUnavailable, "The copy source changed while it was being read; retry.")
-	}
-	var body io.Reader = get.Body
-	size := get.ContentLength
-	if srcMeta != nil {
-		key, err := s.unsealObject(ctx, srcMeta, src.bucket, src.object, srcSSEC)
-		if err != nil {
-			return err
-		}
-		layout, err := s.objectLayout(ctx, src.bucket, src.object, srcMeta, etag, get.ContentLength)
-		if err != nil {
-			return err
-		}
-		size = layout.Size()
-		var segs []crypto.Segment
-		if size > 0 {
-			if segs, err = layout.Plan(0, size); err != nil {
-				return s3err.Wrap(s3err.ObjectTampered, err)
-			}
-		}
-		body = &segmentReader{src: get.Body, segs: segs, key: key}
-	}
+	defer body.Close()
 	var resp *http.Response
 	meta := &crypto.Metadata{}
 	if enc != nil {
@@ -283,7 +237,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 		if err != nil {
 			return err
 		}
-		req.keyID = meta.KeyID
+		req.keyID, req.encrypted = meta.KeyID, true
 	} else {
 		resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, Header: h, Body: body, Size: size})
 		if err != nil {
@@ -299,7 +253,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	if v := resp.Header.Get("X-Amz-Version-Id"); v != "" {
 		w.Header().Set("X-Amz-Version-Id", v)
 	}
-	if v := head.Header.Get("X-Amz-Version-Id"); v != "" && src.versionID != "" {
+	if v := so.head.Header.Get("X-Amz-Version-Id"); v != "" && so.src.versionID != "" {
 		w.Header().Set("X-Amz-Copy-Source-Version-Id", v)
 	}
 	setSSEHeaders(w.Header(), meta)
@@ -313,4 +267,117 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// sourceObject is a copy source as a HEAD of the backend found it.
+type sourceObject struct {
+	src  copySource
+	head *http.Response
+	meta *crypto.Metadata // nil: not encrypted
+	etag string
+}
+
+// statCopySource HEADs the copy source, evaluating the client's
+// x-amz-copy-source-if-* conditions.
+func (s *Server) statCopySource(ctx context.Context, r *http.Request, src copySource) (*sourceObject, error) {
+	if src.bucket == s.cfg.SystemBucket {
+		return nil, s3err.New(s3err.AccessDenied, "")
+	}
+	q := url.Values{}
+	if src.versionID != "" {
+		q.Set("versionId", src.versionID)
+	}
+	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: copySourceConditions(r)})
+	if err != nil {
+		return nil, backendError(err)
+	}
+	head.Body.Close()
+	switch head.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil, &s3err.Error{Code: s3err.NoSuchKey, Resource: "/" + src.bucket + "/" + src.object}
+	case http.StatusPreconditionFailed, http.StatusNotModified:
+		return nil, s3err.New(s3err.PreconditionFailed, "")
+	case http.StatusForbidden:
+		return nil, s3err.New(s3err.AccessDenied, "")
+	default:
+		return nil, s3err.Wrap(s3err.InternalError, fmt.Errorf("HEAD copy source answered %s", head.Status))
+	}
+	meta, err := decodeMetadata(head.Header)
+	if err != nil {
+		return nil, err
+	}
+	return &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}, nil
+}
+
+// openSource streams the plaintext of so, or of [off, off+n) of it when
+// n >= 0, pinned to the version the HEAD saw. It returns the reader and the
+// number of bytes it yields.
+func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *customerKey, off, n int64) (io.ReadCloser, int64, error) {
+	q := url.Values{}
+	if so.src.versionID != "" {
+		q.Set("versionId", so.src.versionID)
+	}
+	h := http.Header{"If-Match": {so.etag}}
+	size := so.head.ContentLength
+	var key crypto.ObjectKey
+	var segs []crypto.Segment
+	if so.meta == nil {
+		if ssec != nil {
+			return nil, 0, errNotSSEC
+		}
+	} else {
+		var err error
+		if key, err = s.unsealObject(ctx, so.meta, so.src.bucket, so.src.object, ssec); err != nil {
+			return nil, 0, err
+		}
+		layout, err := s.objectLayout(ctx, so.src.bucket, so.src.object, so.meta, so.etag, so.head.ContentLength)
+		if err != nil {
+			return nil, 0, err
+		}
+		size = layout.Size()
+		if n < 0 {
+			off, n = 0, size
+		}
+		if off+n > size {
+			return nil, 0, s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range is outside the source object.")
+		}
+		if n == 0 {
+			return io.NopCloser(http.NoBody), 0, nil
+		}
+		if segs, err = layout.Plan(off, n); err != nil {
+			return nil, 0, s3err.Wrap(s3err.InvalidRange, err)
+		}
+		first, last := segs[0], segs[len(segs)-1]
+		h.Set("Range", fmt.Sprintf("bytes=%d-%d", first.CipherOffset, last.CipherOffset+last.CipherLength-1))
+	}
+	if so.meta == nil {
+		if n < 0 {
+			off, n = 0, size
+		}
+		if off+n > size {
+			return nil, 0, s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range is outside the source object.")
+		}
+		if n == 0 {
+			return io.NopCloser(http.NoBody), 0, nil
+		}
+		h.Set("Range", fmt.Sprintf("bytes=%d-%d", off, off+n-1))
+	}
+	get, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: so.src.bucket, Object: so.src.object, RawQuery: q.Encode(), Header: h})
+	if err != nil {
+		return nil, 0, backendError(err)
+	}
+	if get.StatusCode != http.StatusOK && get.StatusCode != http.StatusPartialContent {
+		get.Body.Close()
+		return nil, 0, s3err.New(s3err.ServiceUnavailable, "The copy source changed while it was being read; retry.")
+	}
+	if so.meta == nil {
+		return get.Body, n, nil
+	}
+	return readCloser{&segmentReader{src: get.Body, segs: segs, key: key}, get.Body}, n, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
 }

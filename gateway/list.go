@@ -2,11 +2,15 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
@@ -56,7 +60,8 @@ func writeListing(w http.ResponseWriter, resp *http.Response, body []byte) error
 }
 
 // listObjects serves ListObjects V1/V2 and ListObjectVersions with
-// plaintext sizes.
+// plaintext sizes, at the cost of at most one system-bucket LIST per page
+// and only for pages that list multipart objects.
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	if s.plaintext[req.bucket] {
 		return s.passthrough(w, r, req)
@@ -65,10 +70,44 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 	if resp == nil {
 		return err
 	}
-	return writeListing(w, resp, plaintextSizes(body))
+	entries := parseListingEntries(body)
+	var multipart []objectVersion
+	for _, e := range entries {
+		if strings.Contains(e.etag, "-") {
+			multipart = append(multipart, objectVersion{e.key, e.etag})
+		}
+	}
+	exact := map[objectVersion]int64{}
+	if len(multipart) > 0 {
+		sort.Slice(multipart, func(i, j int) bool { return multipart[i].object < multipart[j].object })
+		if exact, err = s.indexSizes(r.Context(), req.bucket, multipart); err != nil {
+			return err
+		}
+		for _, m := range multipart {
+			if _, ok := exact[m]; !ok && len(s.indexEntryName(req.bucket, m.object, m.etag, 1<<62)) > maxKeyLength {
+				// Too long a name for an index entry: the layout record.
+				if l, err := s.loadLayout(r.Context(), req.bucket, m.object, m.etag); err == nil {
+					exact[m] = l.Size()
+				}
+			}
+		}
+	}
+	i := 0
+	body = entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
+		e := entries[i]
+		i++
+		return sizePattern.ReplaceAllFunc(entry, func(tag []byte) []byte {
+			if n, ok := exact[objectVersion{e.key, e.etag}]; ok {
+				return []byte("<Size>" + strconv.FormatInt(n, 10) + "</Size>")
+			}
+			return plaintextSize(tag)
+		})
+	})
+	return writeListing(w, resp, body)
 }
 
-// listParts serves ListParts with plaintext part sizes.
+// listParts serves ListParts with plaintext part sizes: every part is a
+// DARE stream of its own.
 func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	if s.plaintext[req.bucket] {
 		return s.passthrough(w, r, req)
@@ -77,29 +116,52 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if resp == nil {
 		return err
 	}
-	return writeListing(w, resp, plaintextSizes(body))
+	body = entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
+		return sizePattern.ReplaceAllFunc(entry, plaintextSize)
+	})
+	return writeListing(w, resp, body)
 }
 
-// plaintextSizes rewrites every entry's ciphertext size to its plaintext
-// size. A single DARE stream's plaintext size follows exactly from its
-// ciphertext size, and so does a multipart object's when every part but the
-// last is a multiple of the package size. Sizes that no DARE stream can
-// have (objects stored before s3seal) are left as they are.
-func plaintextSizes(body []byte) []byte {
-	return entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
-		return sizePattern.ReplaceAllFunc(entry, func(tag []byte) []byte {
-			m := sizePattern.FindSubmatch(tag)
-			n, err := strconv.ParseInt(string(m[1]), 10, 64)
-			if err != nil {
-				return tag
+// plaintextSize rewrites one <Size> of a single DARE stream (or of an
+// aligned multipart object). Sizes that no DARE stream can have (objects
+// stored before s3seal) are left as they are.
+func plaintextSize(tag []byte) []byte {
+	m := sizePattern.FindSubmatch(tag)
+	n, err := strconv.ParseInt(string(m[1]), 10, 64)
+	if err != nil {
+		return tag
+	}
+	p, err := crypto.DecryptedSize(n)
+	if err != nil {
+		return tag
+	}
+	return []byte("<Size>" + strconv.FormatInt(p, 10) + "</Size>")
+}
+
+type listingEntry struct{ key, etag string }
+
+// parseListingEntries returns the key and ETag of every entry, in order
+// and one per entryPattern match, decoding URL-encoded keys.
+func parseListingEntries(body []byte) []listingEntry {
+	urlEncoded := bytes.Contains(body, []byte("<EncodingType>url</EncodingType>"))
+	blocks := entryPattern.FindAll(body, -1)
+	out := make([]listingEntry, len(blocks))
+	for i, b := range blocks {
+		var e struct {
+			Key  string `xml:"Key"`
+			ETag string `xml:"ETag"`
+		}
+		if xml.Unmarshal(b, &e) != nil {
+			continue
+		}
+		if urlEncoded {
+			if k, err := url.QueryUnescape(e.Key); err == nil {
+				e.Key = k
 			}
-			p, err := crypto.DecryptedSize(n)
-			if err != nil {
-				return tag
-			}
-			return []byte("<Size>" + strconv.FormatInt(p, 10) + "</Size>")
-		})
-	})
+		}
+		out[i] = listingEntry{key: e.Key, etag: strings.Trim(e.ETag, `"`)}
+	}
+	return out
 }
 
 var bucketEntryPattern = regexp.MustCompile(`(?s)<Bucket>.*?</Bucket>`)

@@ -14,7 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
+	"time"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
@@ -51,7 +51,7 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, r
 	}
 	meta.Multipart = true
 	req.keyID = meta.KeyID
-	h := forwardHeader(r.Header)
+	h := forwardEncryptedHeader(r.Header)
 	encoded := meta.Encode()
 	for k, v := range encoded {
 		h.Set(k, v)
@@ -155,7 +155,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err != nil {
 		return err
 	}
-	req.keyID = st.meta.KeyID
+	req.keyID, req.encrypted = st.meta.KeyID, true
 	var body io.Reader = http.NoBody
 	var size int64
 	if p := req.payload; p != nil {
@@ -170,7 +170,7 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 	}
 	resp, err := s.backend.do(ctx, backendRequest{
 		Method: http.MethodPut, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery,
-		Header: forwardHeader(r.Header), Body: ciphertext, Size: crypto.EncryptedSize(size),
+		Header: forwardEncryptedHeader(r.Header), Body: ciphertext, Size: crypto.EncryptedSize(size),
 	})
 	if err != nil {
 		return backendError(err)
@@ -182,23 +182,102 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 	return s.writeWriteResponse(w, resp, st.meta, req)
 }
 
-// uploadPartCopy is not yet supported for encrypted uploads or sources: a
-// backend-side copy would splice ciphertext under the wrong key.
+// uploadPartCopy copies a byte range of any source (plaintext or
+// encrypted) into a part: the range is decrypted and re-encrypted under
+// the part key, never spliced as ciphertext.
 func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3Request) error {
-	st, err := s.upload(r.Context(), req.bucket, req.object, r.URL.Query().Get("uploadId"))
+	ctx := r.Context()
+	q := r.URL.Query()
+	partNumber, err := strconv.Atoi(q.Get("partNumber"))
+	if err != nil || partNumber < 1 || partNumber > 10000 {
+		return s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	src, _, err := parseCopySource(r)
 	if err != nil {
 		return err
 	}
+	st, err := s.upload(ctx, req.bucket, req.object, q.Get("uploadId"))
+	if err != nil {
+		return err
+	}
+	so, err := s.statCopySource(ctx, r, src)
+	if err != nil {
+		return err
+	}
+	if st == nil && so.meta == nil {
+		return s.passthrough(w, r, req)
+	}
 	if st == nil {
-		src, _, err := parseCopySource(r)
-		if err != nil {
+		// Decrypting into a plaintext upload would need the part sizes of
+		// a plaintext object; refuse rather than store plaintext silently.
+		return s3err.New(s3err.NotImplemented, "UploadPartCopy from an encrypted source into an unencrypted upload is not supported.")
+	}
+	key, err := s.uploadKey(r, req, st)
+	if err != nil {
+		return err
+	}
+	srcSSEC, err := s.parseCustomerKey(r, true)
+	if err != nil {
+		return err
+	}
+	off, n := int64(0), int64(-1)
+	if rng := r.Header.Get("X-Amz-Copy-Source-Range"); rng != "" {
+		if off, n, err = parseCopyRange(rng); err != nil {
 			return err
 		}
-		if s.plaintext[src.bucket] {
-			return s.passthrough(w, r, req)
-		}
 	}
-	return s3err.New(s3err.NotImplemented, "UploadPartCopy is not supported for encrypted objects yet.")
+	body, size, err := s.openSource(ctx, so, srcSSEC, off, n)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	ciphertext, err := crypto.EncryptReader(body, key.PartKey(partNumber))
+	if err != nil {
+		return err
+	}
+	h := http.Header{}
+	resp, err := s.backend.do(ctx, backendRequest{
+		Method: http.MethodPut, Bucket: req.bucket, Object: req.object,
+		RawQuery: url.Values{"partNumber": {q.Get("partNumber")}, "uploadId": {q.Get("uploadId")}}.Encode(),
+		Header:   h, Body: ciphertext, Size: crypto.EncryptedSize(size),
+	})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return relay(w, r, resp)
+	}
+	req.keyID, req.encrypted = st.meta.KeyID, true
+	result := fmt.Sprintf(`%s<CopyPartResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>%s</LastModified><ETag>%s</ETag></CopyPartResult>`,
+		xml.Header, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), xmlEscape(resp.Header.Get("ETag")))
+	setSSEHeaders(w.Header(), st.meta)
+	if v := so.head.Header.Get("X-Amz-Version-Id"); v != "" && src.versionID != "" {
+		w.Header().Set("X-Amz-Copy-Source-Version-Id", v)
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(result)))
+	_, err = io.WriteString(w, result)
+	return err
+}
+
+// parseCopyRange parses x-amz-copy-source-range: "bytes=first-last".
+func parseCopyRange(v string) (off, n int64, err error) {
+	bad := s3err.New(s3err.InvalidArgument, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	if !ok {
+		return 0, 0, bad
+	}
+	a, b, ok := strings.Cut(spec, "-")
+	if !ok {
+		return 0, 0, bad
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, bad
+	}
+	return first, last - first + 1, nil
 }
 
 // completeMultipartXML is the client's CompleteMultipartUpload document.
@@ -261,12 +340,20 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	// The layout is recorded before the object exists, under the ETag
 	// S3 will give it, so no reader ever finds the object without it.
 	etag := hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(doc.Parts))
-	if err := s.storeLayout(ctx, req.bucket, req.object, etag, layout); err != nil {
+	if err := s.recordMultipart(ctx, req.bucket, req.object, etag, layout); err != nil {
 		return err
 	}
+	// Part checksums in the document describe plaintext the backend never
+	// saw: send only part numbers and ETags.
+	var out bytes.Buffer
+	out.WriteString("<CompleteMultipartUpload>")
+	for _, p := range doc.Parts {
+		fmt.Fprintf(&out, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", p.PartNumber, xmlEscape(p.ETag))
+	}
+	out.WriteString("</CompleteMultipartUpload>")
 	resp, err := s.backend.do(ctx, backendRequest{
 		Method: http.MethodPost, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery,
-		Header: forwardHeader(r.Header), Body: bytes.NewReader(data), Size: int64(len(data)),
+		Header: forwardEncryptedHeader(r.Header), Body: bytes.NewReader(out.Bytes()), Size: int64(out.Len()),
 	})
 	if err != nil {
 		return backendError(err)
@@ -287,7 +374,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		if got := strings.Trim(result.ETag, `"`); got != etag && got != "" {
 			// A backend with another multipart ETag scheme: record under
 			// the ETag it actually gave.
-			if err := s.storeLayout(ctx, req.bucket, req.object, got, layout); err != nil {
+			if err := s.recordMultipart(ctx, req.bucket, req.object, got, layout); err != nil {
 				return err
 			}
 		}
@@ -299,6 +386,18 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return s.writeWriteResponse(w, resp, st.meta, req)
+}
+
+// recordMultipart writes what reads (the layout) and listings (an index
+// entry, for ragged layouts) need to know about a multipart object.
+func (s *Server) recordMultipart(ctx context.Context, bucket, object, etag string, layout crypto.Layout) error {
+	if err := s.storeLayout(ctx, bucket, object, etag, layout); err != nil {
+		return err
+	}
+	if ragged(layout) {
+		return s.writeIndexEntry(ctx, bucket, object, etag, layout.Size())
+	}
+	return nil
 }
 
 type storedPart struct {
@@ -418,6 +517,6 @@ func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Re
 	if err != nil {
 		return relay(w, r, resp)
 	}
-	req.keyID = st.meta.KeyID
+	req.keyID, req.encrypted = st.meta.KeyID, true
 	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, off, size, http.StatusPartialContent)
 }

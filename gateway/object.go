@@ -34,7 +34,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		}
 		body, size = p.Body, p.Size
 	}
-	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardHeader(r.Header), body, size)
+	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardEncryptedHeader(r.Header), body, size)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if resp.StatusCode != http.StatusOK {
 		return relay(w, r, resp)
 	}
-	req.keyID = meta.KeyID
+	req.keyID, req.encrypted = meta.KeyID, true
 	return s.writeWriteResponse(w, resp, meta, req)
 }
 
@@ -279,7 +279,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if err != nil {
 		return err
 	}
-	req.keyID = st.meta.KeyID
+	req.keyID, req.encrypted = st.meta.KeyID, true
 	size := layout.Size()
 	off, n, err := crypto.ParseRange(r.Header.Get("Range"), size)
 	switch {
@@ -376,7 +376,7 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	if err != nil {
 		return err
 	}
-	req.keyID = meta.KeyID
+	req.keyID, req.encrypted = meta.KeyID, true
 	size := layout.Size()
 	var segs []crypto.Segment
 	if size > 0 {
@@ -430,10 +430,10 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 // segmentReader decrypts planned segments from one contiguous ciphertext
 // stream, each with its own (part) key and sequence number.
 type segmentReader struct {
-	src    io.Reader
-	segs   []crypto.Segment
-	key    crypto.ObjectKey
-	cur    io.Reader
+	src  io.Reader
+	segs []crypto.Segment
+	key  crypto.ObjectKey
+	cur  io.Reader
 }
 
 func (sr *segmentReader) Read(p []byte) (int, error) {

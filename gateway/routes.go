@@ -81,6 +81,9 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/minio/health/live", http.HandlerFunc(s.healthLive)).Methods(http.MethodGet, http.MethodHead).Name("HealthLive")
 	r.Handle("/minio/health/ready", http.HandlerFunc(s.healthReady)).Methods(http.MethodGet, http.MethodHead).Name("HealthReady")
 	s.adminRoutes(r)
+	if s.cfg.Metrics != nil {
+		r.Handle("/metrics", s.cfg.Metrics).Methods(http.MethodGet).Name("Metrics")
+	}
 
 	for _, rt := range s.routeTable() {
 		paths := []string{rt.path}

@@ -61,8 +61,14 @@ type Config struct {
 	AllowInsecureSSEC bool
 	Logger            *zap.Logger // nil: no logging
 	Version           string
-	// Observe, if set, is called once per request after it completes.
+	// Observe, if set, is called once per S3 request after it completes.
 	Observe func(RequestInfo)
+	// ObserveBackend, if set, is called once per backend request with the
+	// backend's status (0 when it could not be reached) and the duration.
+	ObserveBackend func(method string, status int, err error, d time.Duration)
+	// Metrics, if set, is served at /metrics (outside S3 authentication;
+	// the handler does its own access control).
+	Metrics http.Handler
 }
 
 // RequestInfo describes one finished request, for metrics and audit logs.
@@ -73,6 +79,7 @@ type RequestInfo struct {
 	Bucket    string
 	Object    string
 	KeyID     string
+	Encrypted bool // the object data was encrypted (write) or decrypted (read)
 	Status    int
 	BytesIn   int64
 	BytesOut  int64
@@ -92,6 +99,7 @@ type Server struct {
 	layouts   *ttlCache[crypto.Layout]
 	uploads   *ttlCache[*uploadState]
 	ready     atomic.Bool
+	indexKey  []byte // authenticates listing-index entries; set by Init
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
@@ -122,6 +130,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	be.observe = cfg.ObserveBackend
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
@@ -159,6 +168,11 @@ func (s *Server) Init(ctx context.Context) error {
 	if err := s.ensureSystemBucket(ctx); err != nil {
 		return fmt.Errorf("system bucket %q: %w", s.cfg.SystemBucket, err)
 	}
+	key, err := s.loadIndexKey(ctx)
+	if err != nil {
+		return fmt.Errorf("listing index key: %w", err)
+	}
+	s.indexKey = key
 	s.ready.Store(true)
 	return nil
 }
@@ -177,6 +191,7 @@ type s3Request struct {
 	accessKey string
 	payload   *sigv4.Payload // nil: no body
 	keyID     string         // KMS key used, for audit
+	encrypted bool           // object data went through the crypto pipeline
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error
@@ -324,7 +339,7 @@ func (s *Server) finish(w *recorder, r *http.Request, req *s3Request, start time
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(RequestInfo{
 			RequestID: req.id, Operation: req.operation, AccessKey: req.accessKey,
-			Bucket: req.bucket, Object: req.object, KeyID: req.keyID, Status: status,
+			Bucket: req.bucket, Object: req.object, KeyID: req.keyID, Encrypted: req.encrypted, Status: status,
 			BytesIn: in, BytesOut: w.bytes, Duration: d, Time: start,
 		})
 	}

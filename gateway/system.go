@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -72,6 +73,14 @@ func (s *Server) ensureSystemBucket(ctx context.Context) error {
 
 // putRecord stores data as the sealed record name.
 func (s *Server) putRecord(ctx context.Context, name string, data []byte) error {
+	return s.putRecordIf(ctx, name, data, false)
+}
+
+var errRecordExists = errors.New("record exists")
+
+// putRecordIf stores a record; with onlyNew it fails with errRecordExists
+// instead of replacing one (a conditional PUT, so racing replicas agree).
+func (s *Server) putRecordIf(ctx context.Context, name string, data []byte, onlyNew bool) error {
 	enc := &encryption{domain: crypto.DomainS3, keyID: s.cfg.DefaultKey}
 	key, meta, err := s.sealNewObject(ctx, enc, s.cfg.SystemBucket, name)
 	if err != nil {
@@ -82,6 +91,9 @@ func (s *Server) putRecord(ctx context.Context, name string, data []byte) error 
 		h.Set(k, v)
 	}
 	h.Set("Content-Type", "application/octet-stream")
+	if onlyNew {
+		h.Set("If-None-Match", "*")
+	}
 	body, err := crypto.EncryptReader(bytes.NewReader(data), key)
 	if err != nil {
 		return err
@@ -94,10 +106,44 @@ func (s *Server) putRecord(ctx context.Context, name string, data []byte) error 
 		return backendError(err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return nil
+	case onlyNew && resp.StatusCode == http.StatusPreconditionFailed:
+		return errRecordExists
+	default:
 		return s3err.Wrap(s3err.InternalError, fmt.Errorf("store record %s: backend answered %s", name, resp.Status))
 	}
-	return nil
+}
+
+const indexKeyRecord = "keys/index-mac"
+
+// loadIndexKey reads, or on first start creates, the key that
+// authenticates listing-index entries. Every replica ends up with the same.
+func (s *Server) loadIndexKey(ctx context.Context) ([]byte, error) {
+	for range 3 {
+		data, err := s.getRecord(ctx, indexKeyRecord)
+		if err == nil {
+			if len(data) != 32 {
+				return nil, fmt.Errorf("index key record is malformed")
+			}
+			return data, nil
+		}
+		if !errors.Is(err, errRecordNotFound) {
+			return nil, err
+		}
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		switch err := s.putRecordIf(ctx, indexKeyRecord, key, true); {
+		case err == nil:
+			return key, nil
+		case !errors.Is(err, errRecordExists):
+			return nil, err
+		}
+	}
+	return nil, errors.New("index key: could not create or read it")
 }
 
 // getRecord reads and authenticates the record name. A missing record is
