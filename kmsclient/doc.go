@@ -1,2 +1,61 @@
-// Package kmsclient is the KMS as the gateway sees it.
+// Package kmsclient is the KMS as the gateway sees it: it generates data
+// encryption keys (DEKs) sealed under named External Keys (EKs) and
+// decrypts them again. It knows nothing of S3; a DEK's context is opaque
+// bytes to it.
+//
+// Two implementations share one method set (CreateKey, GenerateKey,
+// Decrypt, ListKeys, DescribeKey, DeleteKey, Status):
+//
+//   - KMS, the embedded KMS, follows the KES model: EKs live in a KeyStore
+//     (package fs for a local directory, aws for AWS Secrets Manager, mem
+//     for tests) and are cached in memory, so the hot path makes no
+//     key-store round trip.
+//   - kes.Client talks to an external KES server.
+//
+// # Errors
+//
+// Methods report ErrKeyExists, ErrKeyNotFound and ErrDecrypt unwrapped,
+// with KES's texts; ErrInvalidKeyName wrapped with the name; and
+// ErrUnavailable wrapping the cause when a key store or server cannot be
+// reached. Match them with errors.Is.
+//
+// # Key names
+//
+// Names follow KES: 1 to 80 characters from [0-9A-Za-z_-], a hyphen
+// neither first nor last, and not "_" alone (ValidateKeyName).
+//
+// # Stored External Key
+//
+// A KeyStore holds each EK as a JSON record:
+//
+//	{"version":1,"algorithm":"AES256","bytes":"<base64, 32 bytes>",
+//	 "created_at":"<RFC 3339>","created_by":"<identity>"}
+//
+// A KES server reads this record as well, and KES's own JSON records
+// (without "version") parse here.
+//
+// # DEK ciphertext, version 1
+//
+// GenerateKey draws a 32-byte DEK and seals it as 77 bytes:
+//
+//	version (1 byte, 0x01) ‖ IV (16) ‖ nonce (12) ‖ AES-256-GCM(DEK) (32) ‖ tag (16)
+//
+// The GCM key is HMAC-SHA256(EK, version ‖ IV), so every ciphertext has
+// its own key and one EK never comes near GCM's limit on random nonces.
+// The version byte takes part in the derivation, so changing it breaks
+// authentication. The associated data is exactly the context the caller
+// passed; Decrypt needs the same bytes, or it fails with ErrDecrypt.
+//
+// Decrypt also opens the 76-byte ciphertexts a KES server
+// makes for a 32-byte DEK (as of v0.24): AES-256-GCM(DEK) ‖ tag ‖ IV (16) ‖
+// nonce (12), keyed with HMAC-SHA256(EK, IV). Lengths tell the layouts
+// apart.
+//
+// # Cache
+//
+// The embedded KMS caches parsed EKs with KES's cache.expiry semantics
+// (CacheExpiry): an entry expires Any after it was fetched and Unused
+// after it was last used; Offline keeps expired entries usable while the
+// store is unreachable. Concurrent misses of one key make one store call.
+// Evicted keys are zeroed.
 package kmsclient

@@ -7,6 +7,13 @@ bin="$root/.tools/bin"
 mkdir -p "$bin"
 export GOFLAGS=-buildvcs=false
 
+# Concurrent runs (make peers, CI, several test sessions) wait for each other
+# instead of writing the same binaries at once.
+if command -v flock >/dev/null; then
+  exec 9>"$bin/.install.lock"
+  flock 9
+fi
+
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 KES_VERSION=v0.24.0

@@ -72,14 +72,14 @@ type kmsConfig struct {
 	// DefaultKey is s3seal's own: the key for SSE-S3 and auto-encryption.
 	DefaultKey string `yaml:"default_key"`
 	// Address, when set, serves the KES API (s3seal as a KES server).
-	Address string         `yaml:"address"`
-	Admin   kesAdminConfig `yaml:"admin"`
-	Root    string         `yaml:"root"` // older KES spelling of admin.identity
-	TLS     tlsConfig      `yaml:"tls"`
-	Policy  map[string]kesPolicy `yaml:"policy"`
-	Keys     []kesKey       `yaml:"keys"`
-	Cache    kesCache       `yaml:"cache"`
-	Keystore keystoreConfig `yaml:"keystore"`
+	Address  string               `yaml:"address"`
+	Admin    kesAdminConfig       `yaml:"admin"`
+	Root     string               `yaml:"root"` // older KES spelling of admin.identity
+	TLS      tlsConfig            `yaml:"tls"`
+	Policy   map[string]kesPolicy `yaml:"policy"`
+	Keys     []kesKey             `yaml:"keys"`
+	Cache    kesCache             `yaml:"cache"`
+	Keystore keystoreConfig       `yaml:"keystore"`
 }
 
 type kesAdminConfig struct {
