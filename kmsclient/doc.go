@@ -15,9 +15,10 @@
 // # Errors
 //
 // Methods report ErrKeyExists, ErrKeyNotFound and ErrDecrypt unwrapped,
-// with KES's texts; ErrInvalidKeyName wrapped with the name; and
-// ErrUnavailable wrapping the cause when a key store or server cannot be
-// reached. Match them with errors.Is.
+// with KES's texts; ErrInvalidKeyName wrapped with the name;
+// ErrNotAllowed when a KES server refuses the client; and ErrUnavailable
+// wrapping the cause when a key store or server cannot be reached. Match
+// them with errors.Is.
 //
 // # Key names
 //
