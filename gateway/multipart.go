@@ -491,14 +491,10 @@ func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Re
 	if err != nil {
 		return err
 	}
-	if n > len(layout) {
-		return s3err.New(s3err.InvalidPartNumber, "")
+	off, size, err := partRange(layout, n)
+	if err != nil {
+		return err
 	}
-	var off int64
-	for _, p := range layout[:n-1] {
-		off += p
-	}
-	size := layout[n-1]
 	if len(layout) > 1 {
 		w.Header().Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout)))
 	}
@@ -519,4 +515,15 @@ func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Re
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
 	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, off, size, http.StatusPartialContent)
+}
+
+// partRange returns the plaintext offset and size of part n (1-based).
+func partRange(layout crypto.Layout, n int) (off, size int64, err error) {
+	if n < 1 || n > len(layout) {
+		return 0, 0, s3err.New(s3err.InvalidPartNumber, "")
+	}
+	for _, p := range layout[:n-1] {
+		off += p
+	}
+	return off, layout[n-1], nil
 }

@@ -221,6 +221,23 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	setSSEHeaders(h, st.meta)
 	size := layout.Size()
 	status := http.StatusOK
+	if pn := r.URL.Query().Get("partNumber"); pn != "" {
+		n, err := strconv.Atoi(pn)
+		if err != nil {
+			return s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+		}
+		off, partSize, err := partRange(layout, n)
+		if err != nil {
+			return err
+		}
+		if len(layout) > 1 {
+			h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout)))
+		}
+		h.Set("Content-Range", contentRange(off, partSize, size))
+		h.Set("Content-Length", strconv.FormatInt(partSize, 10))
+		w.WriteHeader(http.StatusPartialContent)
+		return nil
+	}
 	if rh := r.Header.Get("Range"); rh != "" {
 		off, n, err := crypto.ParseRange(rh, size)
 		switch {

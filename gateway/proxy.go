@@ -45,6 +45,13 @@ func forwardPayload(req *s3Request, h http.Header) (io.Reader, int64, error) {
 	return p.Body, p.Size, nil
 }
 
+// maxConfigBody bounds the bodies of passed-through operations that carry
+// configuration or key lists rather than object data.
+const maxConfigBody = 16 << 20
+
+// dataOperations may carry object data of any size.
+var dataOperations = map[string]bool{"PutObject": true, "UploadPart": true, "Unknown": true}
+
 // passthrough forwards an authenticated request unchanged (but re-signed)
 // and relays the backend's answer.
 func (s *Server) passthrough(w http.ResponseWriter, r *http.Request, req *s3Request) error {
@@ -52,6 +59,9 @@ func (s *Server) passthrough(w http.ResponseWriter, r *http.Request, req *s3Requ
 	body, size, err := forwardPayload(req, h)
 	if err != nil {
 		return err
+	}
+	if size > maxConfigBody && !dataOperations[req.operation] {
+		return s3err.New(s3err.MaxMessageLengthExceeded, "")
 	}
 	resp, err := s.backend.do(r.Context(), backendRequest{
 		Method: r.Method, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery,

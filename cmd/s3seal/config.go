@@ -357,5 +357,26 @@ func validate(c *fileConfig) error {
 	if ks.FS != nil && ks.FS.Path == "" {
 		return errors.New("S3SEAL_KMS_DIR (kms.keystore.fs.path) must not be empty")
 	}
+	if ks.AWS != nil {
+		sm := ks.AWS.SecretsManager
+		switch {
+		case sm == nil:
+			return errors.New("kms.keystore.aws: secretsmanager is required")
+		case sm.Region == "":
+			return errors.New("kms.keystore.aws.secretsmanager.region is required")
+		case (sm.Credentials.AccessKey == "") != (sm.Credentials.SecretKey == ""):
+			return errors.New("kms.keystore.aws.secretsmanager.credentials: accesskey and secretkey must be set together")
+		}
+	}
+	if ks.KES != nil {
+		switch {
+		case len(ks.KES.Endpoint) == 0:
+			return errors.New("kms.keystore.kes.endpoint is required")
+		case ks.KES.APIKey == "" && (ks.KES.TLS.Cert == "" || ks.KES.TLS.Key == ""):
+			return errors.New("kms.keystore.kes: apikey or tls.cert and tls.key are required")
+		case ks.KES.APIKey != "" && ks.KES.TLS.Cert != "":
+			return errors.New("kms.keystore.kes: set apikey or tls.cert/tls.key, not both")
+		}
+	}
 	return nil
 }

@@ -25,7 +25,9 @@ import (
 
 	"github.com/s3seal/s3seal/gateway"
 	"github.com/s3seal/s3seal/kmsclient"
+	awsstore "github.com/s3seal/s3seal/kmsclient/aws"
 	"github.com/s3seal/s3seal/kmsclient/fs"
+	"github.com/s3seal/s3seal/kmsclient/kes"
 )
 
 // version is stamped at build time (-ldflags "-X main.version=...").
@@ -150,8 +152,30 @@ func openKMS(ctx context.Context, cfg *fileConfig, log *zap.Logger) (gateway.KMS
 		}
 		k := kmsclient.New(store, kcfg)
 		return k, k.Close, nil
+	case ks.AWS != nil && ks.AWS.SecretsManager != nil:
+		sm := ks.AWS.SecretsManager
+		store, err := awsstore.New(ctx, awsstore.Config{
+			Endpoint: sm.Endpoint, Region: sm.Region, KMSKey: sm.KMSKey,
+			AccessKey: sm.Credentials.AccessKey, SecretKey: sm.Credentials.SecretKey, SessionToken: sm.Credentials.SessionToken,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("kms.keystore.aws.secretsmanager: %w", err)
+		}
+		k := kmsclient.New(store, kcfg)
+		return k, k.Close, nil
+	case ks.KES != nil:
+		// An external KES server is the KMS itself: it generates and
+		// decrypts data keys; s3seal never sees its External Keys.
+		c, err := kes.New(kes.Config{
+			Endpoints: ks.KES.Endpoint, APIKey: ks.KES.APIKey,
+			CertFile: ks.KES.TLS.Cert, KeyFile: ks.KES.TLS.Key, CAFile: ks.KES.TLS.CA,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("kms.keystore.kes: %w", err)
+		}
+		return c, c.Close, nil
 	default:
-		return nil, nil, errors.New("kms.keystore: this key store is not supported yet")
+		return nil, nil, errors.New("kms.keystore: no key store configured")
 	}
 }
 
@@ -161,6 +185,13 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		return err
 	}
 	defer closeKMS()
+	// Observability (metrics, audit log): see observe.go.
+	obs, err := newObservability(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer obs.Close()
+	kms = obs.WrapKMS(kms)
 	// KES semantics: every configured key exists before anything is served.
 	for _, k := range cfg.KMS.Keys {
 		if err := kms.CreateKey(ctx, k.Name); err != nil && !errors.Is(err, kmsclient.ErrKeyExists) {
@@ -184,6 +215,9 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		AllowInsecureSSEC: cfg.AllowInsecureSSEC,
 		Logger:            log,
 		Version:           version,
+		Observe:           obs.Observe,
+		ObserveBackend:    obs.ObserveBackend,
+		Metrics:           obs.MetricsHandler(),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,156 @@
+package gateway
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/s3seal/s3seal/crypto"
+)
+
+func TestPlaintextSizesRewriteOnlySizes(t *testing.T) {
+	enc := crypto.EncryptedSize
+	body := `<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><EncodingType>url</EncodingType>` +
+		`<Contents><Key>a%2Bb%20c</Key><ETag>&#34;0123&#34;</ETag><Size>` + itoa(enc(100)) + `</Size></Contents>` +
+		`<Contents><Key>legacy</Key><ETag>&#34;x&#34;</ETag><Size>7</Size></Contents>` +
+		`<Contents><Key>mp</Key><ETag>&#34;abc-2&#34;</ETag><Size>` + itoa(enc(5<<20)+enc(3)) + `</Size></Contents></ListBucketResult>`
+	entries := parseListingEntries([]byte(body))
+	want := []listingEntry{{"a+b c", "0123"}, {"legacy", "x"}, {"mp", "abc-2"}}
+	if len(entries) != len(want) {
+		t.Fatalf("got %d entries, want %d", len(entries), len(want))
+	}
+	for i := range want {
+		if entries[i] != want[i] {
+			t.Errorf("entry %d = %+v, want %+v", i, entries[i], want[i])
+		}
+	}
+	out := string(entryPattern.ReplaceAllFunc([]byte(body), func(e []byte) []byte {
+		return sizePattern.ReplaceAllFunc(e, plaintextSize)
+	}))
+	for _, w := range []string{"<Size>100</Size>", "<Size>7</Size>", "<Size>" + itoa(5<<20+3) + "</Size>", "<Name>b</Name>"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("rewritten listing lacks %s:\n%s", w, out)
+		}
+	}
+}
+
+func FuzzParseListingEntries(f *testing.F) {
+	f.Add([]byte(`<Contents><Key>k</Key><ETag>"e"</ETag><Size>1</Size></Contents>`))
+	f.Add([]byte(`<Version><Key>%ZZ</Key></Version><EncodingType>url</EncodingType>`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		entries := parseListingEntries(body)
+		if n := len(entryPattern.FindAll(body, -1)); n != len(entries) {
+			t.Fatalf("%d entries for %d blocks", len(entries), n)
+		}
+		_ = entryPattern.ReplaceAllFunc(body, func(e []byte) []byte { return sizePattern.ReplaceAllFunc(e, plaintextSize) })
+	})
+}
+
+func TestIndexEntriesAuthenticateTheirSize(t *testing.T) {
+	s := &Server{indexKey: []byte("0123456789abcdef0123456789abcdef")}
+	name := s.indexEntryName("bkt", "dir/obj/with/slashes", "etag-3", 12345)
+	obj, etag, size, ok := s.parseIndexEntry(name, "bkt")
+	if !ok || obj != "dir/obj/with/slashes" || etag != "etag-3" || size != 12345 {
+		t.Fatalf("parse(%q) = %q %q %d %v", name, obj, etag, size, ok)
+	}
+	forged := strings.Replace(name, "/12345/", "/99999/", 1)
+	if _, _, _, ok := s.parseIndexEntry(forged, "bkt"); ok {
+		t.Errorf("an entry with a changed size verified")
+	}
+	other := &Server{indexKey: []byte("another key of thirty-two bytes!")}
+	if _, _, _, ok := other.parseIndexEntry(name, "bkt"); ok {
+		t.Errorf("an entry verified under another key")
+	}
+	if _, _, _, ok := s.parseIndexEntry(name, "other-bucket"); ok {
+		t.Errorf("an entry verified for another bucket")
+	}
+}
+
+func TestRaggedLayouts(t *testing.T) {
+	tests := []struct {
+		layout crypto.Layout
+		want   bool
+	}{
+		{crypto.Layout{1}, false},
+		{crypto.Layout{16 << 20, 3}, false},
+		{crypto.Layout{5<<20 + 1, 7}, true},
+		{crypto.Layout{5 << 20, 5<<20 + 13, 1}, true},
+	}
+	for _, tc := range tests {
+		if got := ragged(tc.layout); got != tc.want {
+			t.Errorf("ragged(%v) = %v, want %v", tc.layout, got, tc.want)
+		}
+	}
+}
+
+func TestParseCopyRange(t *testing.T) {
+	tests := []struct {
+		in      string
+		off, n  int64
+		wantErr bool
+	}{
+		{"bytes=0-0", 0, 1, false},
+		{"bytes=10-19", 10, 10, false},
+		{"bytes=5-4", 0, 0, true},
+		{"bytes=-5", 0, 0, true},
+		{"bytes=3-", 0, 0, true},
+		{"items=0-1", 0, 0, true},
+	}
+	for _, tc := range tests {
+		off, n, err := parseCopyRange(tc.in)
+		if (err != nil) != tc.wantErr || off != tc.off || n != tc.n {
+			t.Errorf("parseCopyRange(%q) = %d, %d, %v; want %d, %d, err %v", tc.in, off, n, err, tc.off, tc.n, tc.wantErr)
+		}
+	}
+}
+
+func TestParseCopySource(t *testing.T) {
+	tests := []struct {
+		header  string
+		want    copySource
+		wantErr bool
+	}{
+		{"/b/k", copySource{bucket: "b", object: "k"}, false},
+		{"b/dir/a%20b%2Bc", copySource{bucket: "b", object: "dir/a b+c"}, false},
+		{"b/k?versionId=v1", copySource{bucket: "b", object: "k", versionID: "v1"}, false},
+		{"b", copySource{}, true},
+		{"/b/", copySource{}, true},
+	}
+	for _, tc := range tests {
+		r, _ := http.NewRequest(http.MethodPut, "http://x/b/k", nil)
+		r.Header.Set("X-Amz-Copy-Source", tc.header)
+		got, _, err := parseCopySource(r)
+		if (err != nil) != tc.wantErr || got != tc.want {
+			t.Errorf("parseCopySource(%q) = %+v, %v; want %+v, err %v", tc.header, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestForwardedHeadersDropWhatTheGatewayOwns(t *testing.T) {
+	in := http.Header{}
+	for _, k := range []string{"Connection", "Expect", "Content-Length", "X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Customer-Key",
+		"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", "X-Amz-Checksum-Crc32", "X-Amz-Sdk-Checksum-Algorithm", "Content-Md5", "X-Amz-Meta-Color", "Content-Type"} {
+		in.Set(k, "v")
+	}
+	plain := forwardHeader(in)
+	for _, gone := range []string{"Connection", "Expect", "Content-Length", "X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Customer-Key", "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key"} {
+		if plain.Get(gone) != "" {
+			t.Errorf("forwardHeader kept %s", gone)
+		}
+	}
+	for _, kept := range []string{"X-Amz-Meta-Color", "Content-Type", "X-Amz-Checksum-Crc32"} {
+		if plain.Get(kept) == "" {
+			t.Errorf("forwardHeader dropped %s", kept)
+		}
+	}
+	encrypted := forwardEncryptedHeader(in)
+	for _, gone := range []string{"X-Amz-Checksum-Crc32", "X-Amz-Sdk-Checksum-Algorithm", "Content-Md5"} {
+		if encrypted.Get(gone) != "" {
+			t.Errorf("forwardEncryptedHeader kept %s", gone)
+		}
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
