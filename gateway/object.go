@@ -438,7 +438,7 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	if int64(len(head)) == n {
 		return nil
 	}
-	if _, err := io.CopyBuffer(onlyWriter{w}, onlyReader{plain}, buf); err != nil {
+	if _, err := copyWith(w, plain, buf); err != nil {
 		return s3err.Wrap(s3err.ObjectTampered, err)
 	}
 	return nil

@@ -13,11 +13,36 @@ import (
 // copyBuffers are the pooled buffers every streamed body goes through.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// copyBody streams src to dst through a pooled buffer.
+// copyBody streams src to dst through a pooled buffer. A failure to write
+// means the client went away and is not an error of the request: only read
+// (backend or decryption) errors are returned.
 func copyBody(dst io.Writer, src io.Reader) (int64, error) {
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
-	return io.CopyBuffer(onlyWriter{dst}, onlyReader{src}, *bp)
+	return copyWith(dst, src, *bp)
+}
+
+func copyWith(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
+	cw := &clientWriter{w: dst}
+	n, err := io.CopyBuffer(onlyWriter{cw}, onlyReader{src}, buf)
+	if cw.err != nil {
+		return n, nil
+	}
+	return n, err
+}
+
+// clientWriter remembers whether writing to the client failed.
+type clientWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *clientWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }
 
 // onlyWriter and onlyReader hide ReadFrom/WriteTo so io.CopyBuffer really
