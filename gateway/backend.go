@@ -233,7 +233,8 @@ func copyResponseHeader(dst, src http.Header) {
 	for k, vv := range src {
 		lk := strings.ToLower(k)
 		switch {
-		case lk == "x-amz-request-id", lk == "x-amz-id-2", lk == "content-length",
+		case lk == "x-amz-request-id", lk == "x-amz-id-2", lk == "content-length", lk == "server",
+			strings.HasPrefix(lk, "x-ratelimit-"),
 			lk == "connection", lk == "keep-alive", lk == "transfer-encoding", lk == "trailer",
 			strings.HasPrefix(lk, "x-amz-server-side-encryption"),
 			isReservedMetaHeader(lk):

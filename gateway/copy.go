@@ -233,7 +233,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	var resp *http.Response
 	meta := &crypto.Metadata{}
 	if enc != nil {
-		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size)
+		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size, nil)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // putObject encrypts the client's verified payload on its way to the backend.
@@ -34,7 +36,13 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		}
 		body, size = p.Body, p.Size
 	}
-	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardEncryptedHeader(r.Header), body, size)
+	var checksum *sigv4.Checksum
+	if p := req.payload; p != nil && p.Checksum.Value != "" {
+		// Known before the body (a header, not a trailer): kept, sealed,
+		// so GET and HEAD can answer with it as S3 does.
+		checksum = &p.Checksum
+	}
+	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardEncryptedHeader(r.Header), body, size, checksum)
 	if err != nil {
 		return err
 	}
@@ -49,13 +57,20 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 // storeEncrypted PUTs plaintext body of size bytes encrypted under a fresh
 // object key as bucket/object, with h as the forwarded headers. The caller
 // closes the response body.
-func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64) (*http.Response, *crypto.Metadata, error) {
+func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64, checksum *sigv4.Checksum) (*http.Response, *crypto.Metadata, error) {
 	key, meta, err := s.sealNewObject(ctx, enc, bucket, object)
 	if err != nil {
 		return nil, nil, err
 	}
 	for k, v := range meta.Encode() {
 		h.Set(k, v)
+	}
+	if checksum != nil {
+		sealed, err := key.SealValue(checksumLabel, []byte(checksum.Algorithm+":"+checksum.Value), nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		h.Set(hdrSealedChecksum, base64.StdEncoding.EncodeToString(sealed))
 	}
 	ciphertext, err := crypto.EncryptReader(body, key)
 	if err != nil {
@@ -79,8 +94,9 @@ func (s *Server) writeWriteResponse(w http.ResponseWriter, resp *http.Response, 
 	copyResponseHeader(h, resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, meta)
-	if p := req.payload; p != nil && p.Checksum.Algorithm != "" {
+	if p := req.payload; p != nil && p.Checksum.Value != "" {
 		h.Set("X-Amz-Checksum-"+p.Checksum.Algorithm, p.Checksum.Value)
+		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
 	}
 	if resp.ContentLength >= 0 {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
@@ -207,7 +223,8 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	}
 	// Unsealing proves the caller's SSE-C key, and that the metadata is
 	// authentic, before a size is revealed.
-	if _, err := s.unsealObject(r.Context(), st.meta, req.bucket, req.object, ssec); err != nil {
+	key, err := s.unsealObject(r.Context(), st.meta, req.bucket, req.object, ssec)
+	if err != nil {
 		return err
 	}
 	layout, err := s.objectLayout(r.Context(), req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
@@ -221,6 +238,9 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	setSSEHeaders(h, st.meta)
 	size := layout.Size()
 	status := http.StatusOK
+	if !st.meta.Multipart && r.Header.Get("Range") == "" {
+		setStoredChecksum(h, r, st.resp.Header, key)
+	}
 	if pn := r.URL.Query().Get("partNumber"); pn != "" {
 		n, err := strconv.Atoi(pn)
 		if err != nil {
@@ -417,6 +437,8 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	h.Del("Content-Range")
 	if status == http.StatusPartialContent {
 		h.Set("Content-Range", contentRange(off, n, layout.Size()))
+	} else if !st.meta.Multipart {
+		setStoredChecksum(h, r, st.resp.Header, key)
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	if n == 0 {
@@ -510,4 +532,32 @@ func (e *exactReader) Read(p []byte) (int, error) {
 		err = nil
 	}
 	return n, err
+}
+
+// The client's checksum of the plaintext, sealed under the object key.
+const (
+	hdrSealedChecksum = "X-Amz-Meta-S3seal-Checksum"
+	checksumLabel     = "checksum"
+)
+
+// setStoredChecksum answers x-amz-checksum-mode: ENABLED with the checksum
+// the client uploaded, for whole-object reads of single-part objects.
+func setStoredChecksum(h http.Header, r *http.Request, stored http.Header, key crypto.ObjectKey) {
+	if !strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		return
+	}
+	raw, err := base64.StdEncoding.DecodeString(stored.Get(hdrSealedChecksum))
+	if err != nil || len(raw) == 0 {
+		return
+	}
+	v, err := key.OpenValue(checksumLabel, raw)
+	if err != nil {
+		return // never answer a checksum we cannot vouch for
+	}
+	alg, value, ok := strings.Cut(string(v), ":")
+	if !ok {
+		return
+	}
+	h.Set("X-Amz-Checksum-"+alg, value)
+	h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -82,7 +83,10 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/minio/health/ready", http.HandlerFunc(s.healthReady)).Methods(http.MethodGet, http.MethodHead).Name("HealthReady")
 	s.adminRoutes(r)
 	if s.cfg.Metrics != nil {
-		r.Handle("/metrics", s.cfg.Metrics).Methods(http.MethodGet).Name("Metrics")
+		// "metrics" is also a valid bucket name: only requests that are not
+		// S3 requests (no SigV4 in header or query) are scrapes.
+		r.Handle("/metrics", s.cfg.Metrics).Methods(http.MethodGet).Name("Metrics").
+			MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return !isSigV4(r) })
 	}
 
 	for _, rt := range s.routeTable() {
@@ -135,4 +139,10 @@ func (s *Server) refuseOnEncrypted(w http.ResponseWriter, r *http.Request, req *
 // scheme is not SigV4 header auth and they would bypass encryption.
 func (s *Server) refusePostPolicy(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	return s3err.New(s3err.NotImplemented, "POST policy uploads are not supported.")
+}
+
+// isSigV4 reports whether r carries an AWS signature, in a header or a
+// presigned query.
+func isSigV4(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Get("X-Amz-Signature") != ""
 }

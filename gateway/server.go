@@ -311,6 +311,11 @@ func (s *Server) writeError(w *recorder, r *http.Request, req *s3Request, err er
 	if w.status != 0 {
 		return true
 	}
+	if e.Bucket == "" && e.Key == "" {
+		c := *e
+		c.Bucket, c.Key = req.bucket, req.object
+		e = &c
+	}
 	writeErr(w, r, req.id, e)
 	return false
 }

@@ -74,10 +74,11 @@ func (s *Server) parseCustomerKey(r *http.Request, copySource bool) (*customerKe
 	return &customerKey{key: key, keyMD5: m}, nil
 }
 
-// rejectSSEOnRead refuses SSE-S3/SSE-KMS headers on GET and HEAD, as S3 does.
+// rejectSSEOnRead refuses SSE-S3/SSE-KMS headers on GET and HEAD with
+// MinIO's answer (400 BadRequest; the differential test pins it).
 func rejectSSEOnRead(r *http.Request) error {
 	if r.Header.Get(hdrSSE) != "" || r.Header.Get(hdrSSEKeyID) != "" || r.Header.Get(hdrSSEContext) != "" {
-		return s3err.New(s3err.InvalidRequest, "The encryption parameters are not applicable to this object.")
+		return s3err.New(s3err.BadRequest, "Server-side encryption headers are not allowed on GET and HEAD.")
 	}
 	return nil
 }
@@ -278,7 +279,7 @@ func setSSEHeaders(h http.Header, meta *crypto.Metadata) {
 func kmsError(err error, keyID string) error {
 	switch {
 	case errors.Is(err, kmsclient.ErrKeyNotFound):
-		return &s3err.Error{Code: s3err.KMSKeyNotFound, Message: "Invalid keyId: the KMS key '" + keyID + "' does not exist.", Err: err}
+		return &s3err.Error{Code: s3err.KMSKeyNotFound, Message: "key with given key ID does not exist: '" + keyID + "'", Err: err}
 	case errors.Is(err, kmsclient.ErrInvalidKeyName):
 		return &s3err.Error{Code: s3err.InvalidArgument, Message: "Invalid KMS key name '" + keyID + "'.", Err: err}
 	case errors.Is(err, kmsclient.ErrDecrypt):

@@ -250,7 +250,9 @@ func (s *Server) route(w http.ResponseWriter, req *request) error {
 		w.Header().Set("Allow", strings.Join(rt.Methods, ", "))
 		return &apiError{status: http.StatusMethodNotAllowed, message: fmt.Sprintf("received method '%s' expected '%s'", r.Method, rt.Methods[0])}
 	}
-	if r.ContentLength > rt.MaxBody {
+	// Routes without a body ignore one, as KES does; the others refuse
+	// one that is declared too large before reading it.
+	if rt.MaxBody > 0 && r.ContentLength > rt.MaxBody {
 		return &apiError{status: http.StatusRequestEntityTooLarge, message: "request body too large"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, rt.MaxBody)

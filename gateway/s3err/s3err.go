@@ -23,6 +23,7 @@ type Code struct {
 
 // The codes s3seal answers with. Messages follow AWS's wording.
 var (
+	BadRequest                                = Code{"BadRequest", http.StatusBadRequest, "An error occurred when parsing the HTTP request."}
 	AccessDenied                              = Code{"AccessDenied", http.StatusForbidden, "Access Denied."}
 	AuthorizationHeaderMalformed              = Code{"AuthorizationHeaderMalformed", http.StatusBadRequest, "The authorization header is malformed."}
 	AuthorizationQueryParametersError         = Code{"AuthorizationQueryParametersError", http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter."}
@@ -42,7 +43,7 @@ var (
 	InvalidPartNumber                         = Code{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"}
 	InvalidRange                              = Code{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
 	InvalidRequest                            = Code{"InvalidRequest", http.StatusBadRequest, "Invalid Request"}
-	KMSKeyNotFound                            = Code{"KMS.NotFoundException", http.StatusBadRequest, "Invalid keyId"}
+	KMSKeyNotFound                            = Code{"kms:KeyNotFound", http.StatusNotFound, "key with given key ID does not exist"}
 	KMSNotConfigured                          = Code{"NotImplemented", http.StatusNotImplemented, "Server side encryption specified but KMS is not configured"}
 	KMSUnavailable                            = Code{"KMS.KMSInternalException", http.StatusServiceUnavailable, "The KMS is temporarily unavailable; nothing was written."}
 	MalformedXML                              = Code{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
@@ -75,7 +76,9 @@ type Error struct {
 	Code     Code
 	Message  string // empty: Code.Message
 	Resource string
-	Err      error // cause, for logs; never sent
+	Bucket   string // BucketName in the response, if known
+	Key      string // Key in the response, if known
+	Err      error  // cause, for logs; never sent
 }
 
 // New returns an *Error for code with an optional message format.
@@ -159,7 +162,7 @@ func WriteXML(w http.ResponseWriter, r *http.Request, requestID string, err erro
 	if r != nil && r.Method == http.MethodHead {
 		return
 	}
-	body, _ := xml.Marshal(Response{Code: e.Code.Name, Message: msg, Resource: resource, RequestID: requestID, HostID: requestID})
+	body, _ := xml.Marshal(Response{Code: e.Code.Name, Message: msg, Key: e.Key, BucketName: e.Bucket, Resource: resource, RequestID: requestID, HostID: requestID})
 	_, _ = w.Write([]byte(xml.Header))
 	_, _ = w.Write(body)
 }

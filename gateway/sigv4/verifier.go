@@ -256,9 +256,13 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	if err := requireHostSigned(a.signedHeaders); err != nil {
 		return nil, err
 	}
+	// S3 requires x-amz-content-sha256; a request without a body may omit it
+	// and is then signed over the hash of the empty payload.
 	payloadHash := emptySHA256
 	if vals := r.Header.Values("X-Amz-Content-Sha256"); len(vals) > 0 {
 		payloadHash = vals[0]
+	} else if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		return nil, s3err.New(s3err.InvalidRequest, "Missing required header for this request: x-amz-content-sha256")
 	}
 	mode, sum, err := parsePayloadHash(payloadHash)
 	if err != nil {
@@ -559,7 +563,13 @@ func (v *Verifier) preparePayload(r *http.Request, s *signedRequest) (*Payload, 
 		if err := d.verify(); err != nil {
 			return nil, err
 		}
-		return nil, nil
+		if p.Checksum.Algorithm == "" && p.ContentMD5 == "" {
+			return nil, nil
+		}
+		// An empty payload with a verified checksum: keep the checksum so
+		// the gateway can answer with it.
+		p.Body = http.NoBody
+		return p, nil
 	}
 	p.Size = r.ContentLength
 	p.Body = &plainReader{body: body, left: r.ContentLength, digests: d}

@@ -122,6 +122,9 @@ func TestVerifyRejectsBadRequests(t *testing.T) {
 			r.Method = http.MethodPost
 			return r
 		}, s3err.SignatureDoesNotMatch, ""},
+		{"body without x-amz-content-sha256", func(t *testing.T) *http.Request {
+			return signed(t, "", nil)
+		}, s3err.InvalidRequest, "Missing required header for this request: x-amz-content-sha256"},
 		{"x-amz-content-sha256 that is not a hash", func(t *testing.T) *http.Request {
 			return signed(t, "not-a-hash", nil)
 		}, s3err.InvalidArgument, "x-amz-content-sha256 must be"},
@@ -229,8 +232,17 @@ func TestVerifyChecksEmptyBodiesAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if res.Payload != nil || r.Body != http.NoBody || r.ContentLength != 0 {
-				t.Errorf("payload = %v, body = %v, ContentLength = %d; want no payload", res.Payload, r.Body, r.ContentLength)
+			if r.Body != http.NoBody || r.ContentLength != 0 {
+				t.Errorf("body = %v, ContentLength = %d; want an empty body", r.Body, r.ContentLength)
+			}
+			// A verified checksum of the empty payload is kept so the
+			// gateway can answer with it; without one there is no payload.
+			wantPayload := len(tt.headers) > 0
+			if got := res.Payload != nil; got != wantPayload {
+				t.Fatalf("payload = %v, want one: %v", res.Payload, wantPayload)
+			}
+			if wantPayload && (res.Payload.Size != 0 || res.Payload.Body != http.NoBody) {
+				t.Errorf("payload = %+v, want size 0 and an empty body", res.Payload)
 			}
 		})
 	}
