@@ -24,6 +24,8 @@ type streamOptions struct {
 	trailer   string            // "name:value" trailing header, "" for none
 	headers   map[string]string // extra request headers, signed
 
+	noContentEncoding bool // leave out Content-Encoding: aws-chunked, as older mc does
+
 	// Corruptions, applied after signing.
 	flipLastByte   bool // the final payload byte
 	badFinalSig    bool // the zero-length chunk's signature
@@ -39,7 +41,9 @@ func streamingWire(t testing.TB, payload []byte, o streamOptions) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Header.Set("Content-Encoding", "aws-chunked")
+	if !o.noContentEncoding {
+		r.Header.Set("Content-Encoding", "aws-chunked")
+	}
 	r.Header.Set("X-Amz-Decoded-Content-Length", strconv.Itoa(len(payload)))
 	r.Header.Set("X-Amz-Content-Sha256", o.mode)
 	if o.trailer != "" {

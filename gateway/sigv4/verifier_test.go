@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -396,4 +397,28 @@ func TestRequireSize(t *testing.T) {
 	}
 	_, err := (&Payload{Size: -1}).RequireSize()
 	wantCode(t, err, s3err.MissingContentLength)
+}
+
+func TestStreamingPayloadsNeedNoContentEncoding(t *testing.T) {
+	payload := payloadOf(100_000)
+	for _, mode := range []string{streamingSigned, streamingSignedTrailer, streamingUnsignedTrailer} {
+		t.Run(mode, func(t *testing.T) {
+			o := streamOptions{mode: mode, noContentEncoding: true}
+			if mode != streamingSigned {
+				o.trailer = "x-amz-checksum-sha256:" + checksumOf(t, "SHA256", payload)
+			}
+			r := parseWire(t, streamingWire(t, payload, o))
+			res, err := streamingVerifier().Verify(r)
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			got, err := readPayload(t, res)
+			if err != nil || !bytes.Equal(got, payload) {
+				t.Fatalf("read %d bytes, %v; want the %d-byte payload", len(got), err, len(payload))
+			}
+			if _, ok := r.Header["Content-Encoding"]; ok {
+				t.Errorf("Content-Encoding = %q appeared", r.Header.Get("Content-Encoding"))
+			}
+		})
+	}
 }
