@@ -16,7 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/s3seal/s3seal/gateway"
-	"github.com/s3seal/s3seal/gateway/kes"
+	kesapi "github.com/s3seal/s3seal/gateway/kes"
 	"github.com/s3seal/s3seal/kmsclient"
 )
 
@@ -70,16 +70,16 @@ func startKESServer(cfg *fileConfig, kms gateway.KMS, log *zap.Logger) (shutdown
 	case admin == "":
 		admin = c.Root
 	}
-	policies := make(map[string]kes.Policy, len(c.Policy))
+	policies := make(map[string]kesapi.Policy, len(c.Policy))
 	anyIdentity := admin != ""
 	for name, p := range c.Policy {
-		policies[name] = kes.Policy{Allow: p.Allow, Deny: p.Deny, Identities: p.Identities}
+		policies[name] = kesapi.Policy{Allow: p.Allow, Deny: p.Deny, Identities: p.Identities}
 		anyIdentity = anyIdentity || len(p.Identities) > 0
 	}
 	if !anyIdentity {
 		return nil, errors.New("kms.address: no identity may use the KES API: set kms.admin.identity or give a kms.policy identities (see `s3seal identity CERTFILE`)")
 	}
-	srv, err := kes.NewServer(kes.Config{
+	srv, err := kesapi.NewServer(kesapi.Config{
 		KMS:           embedded,
 		AdminIdentity: admin,
 		Policies:      policies,
@@ -96,7 +96,7 @@ func startKESServer(cfg *fileConfig, kms gateway.KMS, log *zap.Logger) (shutdown
 	}
 	httpSrv := &http.Server{
 		Handler:   srv.Handler(),
-		TLSConfig: kes.TLSConfig(certs.GetCertificate, clientCAs),
+		TLSConfig: kesapi.TLSConfig(certs.GetCertificate, clientCAs),
 		// Bodies are at most 1 MiB and routes time out after 15 s.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -147,12 +147,12 @@ func runIdentity(args []string, stdout, stderr io.Writer) int {
 		identity string
 		err      error
 	)
-	if kes.IsAPIKey(arg) {
-		identity, err = kes.IdentityOfAPIKey(arg)
+	if kesapi.IsAPIKey(arg) {
+		identity, err = kesapi.IdentityOfAPIKey(arg)
 	} else {
 		var data []byte
 		if data, err = os.ReadFile(arg); err == nil {
-			if identity, err = kes.IdentityOfPEM(data); err != nil {
+			if identity, err = kesapi.IdentityOfPEM(data); err != nil {
 				err = fmt.Errorf("%s: %w", arg, err)
 			}
 		}

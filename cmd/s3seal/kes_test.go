@@ -26,7 +26,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/s3seal/s3seal/gateway"
-	"github.com/s3seal/s3seal/gateway/kes"
+	kesapi "github.com/s3seal/s3seal/gateway/kes"
 	"github.com/s3seal/s3seal/kmsclient"
 	"github.com/s3seal/s3seal/kmsclient/mem"
 )
@@ -69,7 +69,7 @@ func writeCert(t *testing.T, dir, name string) (certFile, keyFile string, pair t
 	if err != nil {
 		t.Fatal(err)
 	}
-	return certFile, keyFile, pair, kes.Identity(pair.Leaf)
+	return certFile, keyFile, pair, kesapi.Identity(pair.Leaf)
 }
 
 func newMemKMS(t *testing.T) *kmsclient.KMS {

@@ -57,6 +57,11 @@
 //   - An oversized body is 413 rather than 400.
 //   - Keys are created by the KMS's configured creator, not by the
 //     requesting identity: describe reports that creator.
+//   - /v1/identity/self/describe answers for identities with a policy too
+//     (v0.24 answers 404 "identity does not exist" for every non-admin).
+//   - Configuration is checked harder: identities must be 64 hex digits,
+//     policy patterns must start with '/' (or be "*") and may hold a '*'
+//     only at the end; KES accepts such entries and they never match.
 //   - Not served: key import, encrypt and HMAC, policy and identity
 //     management, log streams. They answer 404.
 package kes

@@ -75,7 +75,8 @@ type Server struct {
 
 // NewServer validates cfg and returns a Server. Identities must be 64 hex
 // digits (case is ignored); a policy may not name the admin identity, and
-// an identity may have only one policy.
+// an identity may have only one policy. Policy names follow the key name
+// rule; patterns start with '/' (or are "*") and hold a '*' only at the end.
 func NewServer(cfg Config) (*Server, error) {
 	if cfg.KMS == nil {
 		return nil, errors.New("kes: no KMS")
