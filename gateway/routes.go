@@ -77,7 +77,6 @@ var bucketSubresources = []string{
 
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
-	r.Use(s.virtualHost)
 
 	r.Handle("/minio/health/live", http.HandlerFunc(s.healthLive)).Methods(http.MethodGet, http.MethodHead).Name("HealthLive")
 	r.Handle("/minio/health/ready", http.HandlerFunc(s.healthReady)).Methods(http.MethodGet, http.MethodHead).Name("HealthReady")

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/mux"
 	"go.uber.org/zap"
 
 	"github.com/s3seal/s3seal/crypto"
@@ -93,7 +92,7 @@ type Server struct {
 	log       *zap.Logger
 	backend   *backend
 	verifier  *sigv4.Verifier
-	router    *mux.Router
+	handler   http.Handler // the router behind the virtual-host rewrite
 	plaintext map[string]bool
 	sse       *ttlCache[*bucketSSEConfig] // nil value: no configuration
 	layouts   *ttlCache[crypto.Layout]
@@ -152,7 +151,9 @@ func New(cfg Config) (*Server, error) {
 			return "", false
 		},
 	}
-	s.router = s.routes()
+	// Virtual-hosted-style requests are rewritten before routing: mux
+	// middlewares only run after a route matched.
+	s.handler = s.virtualHost(s.routes())
 	return s, nil
 }
 
@@ -179,7 +180,7 @@ func (s *Server) Init(ctx context.Context) error {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.router.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // s3Request is what every S3 handler gets besides the HTTP request.

@@ -3,6 +3,7 @@
 //	s3seal --version
 //	s3seal server [--config FILE]     configured by S3SEAL_* variables and the file
 //	s3seal healthcheck [--url URL]    exit 0 when a gateway's liveness probe answers 200
+//	s3seal identity CERTFILE|APIKEY   print the KES identity of a certificate or API key
 package main
 
 import (
@@ -39,7 +40,7 @@ func main() {
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal --version")
+		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal identity CERTFILE|APIKEY | s3seal --version")
 		return 2
 	}
 	switch args[0] {
@@ -50,6 +51,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runServer(args[1:], getenv, stderr)
 	case "healthcheck":
 		return runHealthcheck(args[1:], getenv, stderr)
+	case "identity":
+		return runIdentity(args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "s3seal: unknown command %q\n", args[0])
 		return 2
@@ -185,6 +188,7 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		return err
 	}
 	defer closeKMS()
+	embeddedKMS := kms // the KES API (kes.go) serves the KMS itself, not its instrumented wrapper
 	// Observability (metrics, audit log): see observe.go.
 	obs, err := newObservability(cfg, log)
 	if err != nil {
@@ -198,6 +202,11 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 			return fmt.Errorf("kms.keys: create %q: %w", k.Name, err)
 		}
 	}
+	stopKES, err := startKESServer(cfg, embeddedKMS, log)
+	if err != nil {
+		return err
+	}
+	defer stopKES(context.Background())
 	backendURL, _ := url.Parse(cfg.Backend.URL)
 	gw, err := gateway.New(gateway.Config{
 		Backend: gateway.BackendConfig{

@@ -185,7 +185,7 @@ func (s *Server) handleCreateKey(w http.ResponseWriter, req *request) error {
 	if err := s.kms.CreateKey(req.Context(), name); err != nil {
 		return kmsFailure(err, "failed to create key")
 	}
-	s.log.Info("kes: key created", zap.String("key", name), zap.String("identity", req.identity))
+	s.log.Info("key created", zap.String("key", name), zap.String("identity", req.identity))
 	return replyOK(w)
 }
 
@@ -268,7 +268,7 @@ func (s *Server) handleDeleteKey(w http.ResponseWriter, req *request) error {
 	if err := s.kms.DeleteKey(req.Context(), name); err != nil {
 		return kmsFailure(err, "failed to delete key")
 	}
-	s.log.Info("kes: key deleted", zap.String("key", name), zap.String("identity", req.identity))
+	s.log.Info("key deleted", zap.String("key", name), zap.String("identity", req.identity))
 	return replyOK(w)
 }
 
@@ -291,5 +291,5 @@ func readJSON(req *request, v any, emptyOK bool) error {
 
 // logFailure logs a failure that does not fail the request.
 func (s *Server) logFailure(req *request, what string, err error) {
-	s.log.Warn("kes: "+what, zap.String("path", req.URL.Path), zap.String("identity", req.identity), zap.Error(err))
+	s.log.Warn(what, zap.String("path", req.URL.Path), zap.String("identity", req.identity), zap.Error(err))
 }

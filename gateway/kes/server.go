@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -191,7 +192,8 @@ func (s *Server) match(p string) (*route, string, bool) {
 	return nil, "", false
 }
 
-// request is an authorised API request.
+// request is an API request with its route and, once authorised, the
+// caller's identity.
 type request struct {
 	*http.Request
 	route    *route
@@ -247,7 +249,7 @@ func (s *Server) route(w http.ResponseWriter, req *request) error {
 		return &apiError{status: http.StatusNotFound, message: "not found"}
 	}
 	req.route, req.resource = rt, resource
-	if !methodAllowed(rt.Methods, r.Method) {
+	if !slices.Contains(rt.Methods, r.Method) {
 		w.Header().Set("Allow", strings.Join(rt.Methods, ", "))
 		return &apiError{status: http.StatusMethodNotAllowed, message: fmt.Sprintf("received method '%s' expected '%s'", r.Method, rt.Methods[0])}
 	}
@@ -282,15 +284,6 @@ func (s *Server) authorize(req *request) error {
 		return &apiError{status: http.StatusForbidden, message: kmsclient.ErrNotAllowed.Error(), cause: fmt.Errorf("refused by policy %q", p.name)}
 	}
 	return nil
-}
-
-func methodAllowed(methods []string, method string) bool {
-	for _, m := range methods {
-		if m == method {
-			return true
-		}
-	}
-	return false
 }
 
 // isCleanPath reports whether p is absolute and has no empty, "." or ".."
