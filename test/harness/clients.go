@@ -1,0 +1,182 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Result is what a client command produced.
+type Result struct {
+	Args     []string
+	Stdout   []byte
+	Stderr   string
+	ExitCode int // -1 when the command could not run or a signal ended it
+}
+
+func (r Result) String() string {
+	return fmt.Sprintf("%s: exit %d\nstdout: %s\nstderr: %s", strings.Join(r.Args, " "), r.ExitCode, clip(r.Stdout, 2000), clip([]byte(r.Stderr), 2000))
+}
+
+func clip(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + fmt.Sprintf("... (%d more bytes)", len(b)-n)
+}
+
+func run(t testing.TB, bin string, args, env []string, dir string) Result {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	cmd.Env = env
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	r := Result{Args: append([]string{filepath.Base(bin)}, args...), Stdout: stdout.Bytes(), Stderr: stderr.String(), ExitCode: exitCodeOf(err)}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		r.Stderr += "\n" + err.Error()
+	}
+	return r
+}
+
+// MCClient runs the pinned mc binary with its own configuration directory.
+// Its methods take the calling test, so a client made in a parent test can
+// be used from subtests.
+type MCClient struct {
+	bin       string
+	configDir string
+	env       []string
+}
+
+// MC returns an mc runner whose aliases and settings live in configDir.
+func MC(t testing.TB, configDir string) *MCClient {
+	t.Helper()
+	home := filepath.Join(configDir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatalf("create mc home: %v", err)
+	}
+	return &MCClient{bin: Tools(t, "mc").MC, configDir: configDir, env: baseEnv(home)}
+}
+
+// Run runs mc with --config-dir, --no-color, --disable-pager, --quiet and
+// the given arguments.
+func (c *MCClient) Run(t testing.TB, args ...string) Result {
+	t.Helper()
+	full := append([]string{"--config-dir", c.configDir, "--no-color", "--disable-pager", "--quiet"}, args...)
+	return run(t, c.bin, full, c.env, c.configDir)
+}
+
+// JSON runs mc with --json added.
+func (c *MCClient) JSON(t testing.TB, args ...string) Result {
+	t.Helper()
+	return c.Run(t, append([]string{"--json"}, args...)...)
+}
+
+// Must runs mc and fails the test unless it exits 0.
+func (c *MCClient) Must(t testing.TB, args ...string) Result {
+	t.Helper()
+	r := c.Run(t, args...)
+	if r.ExitCode != 0 {
+		t.Fatalf("mc failed: %v", r)
+	}
+	return r
+}
+
+// AliasSet points alias at endpoint with the given credentials.
+func (c *MCClient) AliasSet(t testing.TB, alias, endpoint, accessKey, secretKey string) {
+	t.Helper()
+	c.Must(t, "alias", "set", alias, endpoint, accessKey, secretKey, "--api", "S3v4")
+}
+
+// AWSCLI runs the AWS CLI from the machine image (v1, pyenv) against one
+// endpoint with a clean AWS environment. Its methods take the calling test.
+type AWSCLI struct {
+	bin      string
+	endpoint string
+	env      []string
+	dir      string
+}
+
+// AWS returns an AWS CLI runner for endpoint with static credentials, region
+// us-east-1, path-style addressing, its own config file and no
+// AWS_CA_BUNDLE or other inherited AWS_* settings.
+func AWS(t testing.TB, endpoint, accessKey, secretKey string) *AWSCLI {
+	t.Helper()
+	bin, err := exec.LookPath("aws")
+	if err != nil {
+		t.Fatalf("AWS CLI not found on PATH (%v); it comes with the machine image's pyenv Python (pip install awscli), or apt-get install -y awscli", err)
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "config")
+	const configText = "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = path\n"
+	if err := os.WriteFile(config, []byte(configText), 0o600); err != nil {
+		t.Fatalf("write AWS CLI config: %v", err)
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env,
+		"AWS_ACCESS_KEY_ID="+accessKey,
+		"AWS_SECRET_ACCESS_KEY="+secretKey,
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE="+config,
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PAGER=",
+	)
+	return &AWSCLI{bin: bin, endpoint: endpoint, env: env, dir: dir}
+}
+
+// Run runs aws --endpoint-url ENDPOINT args...
+func (a *AWSCLI) Run(t testing.TB, args ...string) Result {
+	t.Helper()
+	return run(t, a.bin, append([]string{"--endpoint-url", a.endpoint}, args...), a.env, a.dir)
+}
+
+// Must runs the AWS CLI and fails the test unless it exits 0.
+func (a *AWSCLI) Must(t testing.TB, args ...string) Result {
+	t.Helper()
+	r := a.Run(t, args...)
+	if r.ExitCode != 0 {
+		t.Fatalf("aws failed: %v", r)
+	}
+	return r
+}
+
+// S3Client returns an aws-sdk-go-v2 S3 client for endpoint built from an
+// explicit configuration: static credentials, region us-east-1, path-style
+// addressing, and the checksum behaviour config.LoadDefaultConfig gives real
+// users (CRC32 on every upload that supports it, validation on downloads).
+// It never reads the environment, so AWS_CA_BUNDLE and shared config files
+// play no part. optFns run last.
+func S3Client(endpoint, accessKey, secretKey string, optFns ...func(*s3.Options)) *s3.Client {
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		// A zero aws.Config leaves these unset, which the s3 client treats as
+		// "when required": no CRC32 on PutObject. LoadDefaultConfig defaults
+		// both to "when supported"; so do we.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
+	}
+	base := func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+		o.UsePathStyle = true
+	}
+	return s3.NewFromConfig(cfg, append([]func(*s3.Options){base}, optFns...)...)
+}

@@ -1,0 +1,317 @@
+package harness
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/minio/minio-go/v7"
+)
+
+// Gateway is an s3seal gateway process started for one test.
+type Gateway struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	AccessKey string // S3SEAL_ROOT_USER, the client credentials
+	SecretKey string // S3SEAL_ROOT_PASSWORD
+	KMSDir    string // S3SEAL_KMS_DIR
+	Backend   *MinIO
+
+	env  []string
+	proc *process
+
+	mu       sync.Mutex
+	signaled bool // the test sent SIGTERM (Terminate or Stop)
+	stopped  bool // Stop ran and reported
+}
+
+// DefaultKeyName is the S3SEAL_KMS_DEFAULT_KEY the harness configures.
+const DefaultKeyName = "s3seal-test-key"
+
+// GatewayOption configures StartGateway.
+type GatewayOption func(*gatewayConfig)
+
+type gatewayConfig struct {
+	env []string
+}
+
+// WithGatewayEnv sets an environment variable of the gateway; it overrides
+// the harness's own value of the same variable.
+func WithGatewayEnv(key, value string) GatewayOption {
+	return func(c *gatewayConfig) { c.env = append(c.env, key+"="+value) }
+}
+
+// WithPlaintextBuckets sets S3SEAL_PLAINTEXT_BUCKETS: buckets the gateway
+// stores without encryption.
+func WithPlaintextBuckets(buckets ...string) GatewayOption {
+	return WithGatewayEnv("S3SEAL_PLAINTEXT_BUCKETS", strings.Join(buckets, ","))
+}
+
+// StartGateway starts bin/s3seal in front of backend with a fresh key store
+// directory and generated root credentials, waits until
+// /minio/health/ready answers 200, and in t.Cleanup stops it with SIGTERM
+// and fails the test unless it exits 0 within the grace period.
+//
+// The binary is built once per test binary from ./cmd/s3seal, unless
+// S3SEAL_BIN names one (absolute, or relative to the repository root).
+func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway {
+	t.Helper()
+	bin := GatewayBinary(t)
+	var cfg gatewayConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	dir := t.TempDir()
+	g := &Gateway{
+		AccessKey: "s3seal-" + randomHex(t, 6),
+		SecretKey: randomHex(t, 20),
+		KMSDir:    filepath.Join(dir, "kms"),
+		Backend:   backend,
+	}
+	for _, sub := range []string{g.KMSDir, filepath.Join(dir, "home")} {
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			t.Fatalf("create %s: %v", sub, err)
+		}
+	}
+
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+		g.Endpoint = "http://" + addr
+		g.env = mergeEnv(baseEnv(filepath.Join(dir, "home")), []string{
+			"S3SEAL_ADDRESS=" + addr,
+			"S3SEAL_BACKEND_URL=" + backend.Endpoint,
+			"S3SEAL_BACKEND_ACCESS_KEY=" + backend.AccessKey,
+			"S3SEAL_BACKEND_SECRET_KEY=" + backend.SecretKey,
+			"S3SEAL_BACKEND_REGION=us-east-1",
+			"S3SEAL_ROOT_USER=" + g.AccessKey,
+			"S3SEAL_ROOT_PASSWORD=" + g.SecretKey,
+			"S3SEAL_KMS_DIR=" + g.KMSDir,
+			"S3SEAL_KMS_DEFAULT_KEY=" + DefaultKeyName,
+		}, cfg.env)
+		logPath := filepath.Join(dir, fmt.Sprintf("s3seal-%d.log", attempt))
+		p, err := startProcess("s3seal", bin, []string{"server"}, g.env, dir, logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.proc = p
+		err = p.waitReady(t.Context(), g.Endpoint+"/minio/health/ready")
+		if err == nil {
+			break
+		}
+		exitedEarly := p.exited()
+		_ = p.stop()
+		if exitedEarly && attempt < attempts && strings.Contains(p.output.String(), "address already in use") {
+			t.Logf("s3seal attempt %d: %v; retrying on another port", attempt, err)
+			continue
+		}
+		t.Fatalf("start s3seal: %v\n--- s3seal output ---\n%s", err, p.logTail(100))
+	}
+	t.Cleanup(func() {
+		g.Stop(t)
+		if t.Failed() {
+			t.Logf("--- s3seal output (%s) ---\n%s", g.Endpoint, g.proc.logTail(60))
+		}
+	})
+	return g
+}
+
+// Logs returns what the gateway has written to stderr so far: its JSON log
+// lines.
+func (g *Gateway) Logs() string { return g.proc.stderr.String() }
+
+// Env returns the environment the gateway was started with.
+func (g *Gateway) Env() []string { return append([]string(nil), g.env...) }
+
+// PID returns the gateway's process id.
+func (g *Gateway) PID() int { return g.proc.cmd.Process.Pid }
+
+// Terminate sends SIGTERM and returns at once.
+func (g *Gateway) Terminate(t testing.TB) {
+	t.Helper()
+	g.mu.Lock()
+	g.signaled = true
+	g.mu.Unlock()
+	if err := g.proc.terminate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Exited reports whether the gateway process has exited.
+func (g *Gateway) Exited() bool { return g.proc.exited() }
+
+// WaitExit waits up to timeout for the process to exit and returns its exit
+// code (-1 when a signal ended it); ok is false when it is still running.
+func (g *Gateway) WaitExit(timeout time.Duration) (code int, ok bool) {
+	if !g.proc.waitExit(timeout) {
+		return 0, false
+	}
+	return g.proc.exitCode(), true
+}
+
+// Stop sends SIGTERM and fails the test unless the gateway exits 0 within
+// the grace period (it is killed otherwise). It also fails the test if the
+// gateway had exited without being signalled. Calling it again does nothing.
+func (g *Gateway) Stop(t testing.TB) {
+	t.Helper()
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return
+	}
+	g.stopped = true
+	signaled := g.signaled
+	g.signaled = true
+	g.mu.Unlock()
+
+	if g.proc.exited() && !signaled {
+		t.Errorf("s3seal exited on its own (exit code %d, %v) before the test stopped it", g.proc.exitCode(), g.proc.waitErr)
+		return
+	}
+	if err := g.proc.stop(); err != nil {
+		t.Errorf("stop s3seal: %v", err)
+		return
+	}
+	if code := g.proc.exitCode(); code != 0 {
+		t.Errorf("s3seal exit code after SIGTERM = %d (%v), want 0", code, g.proc.waitErr)
+	}
+}
+
+// Client returns a minio-go client for the gateway with the root
+// credentials and no region, so it asks GET ?location first as mc does.
+func (g *Gateway) Client(t testing.TB) *minio.Client {
+	t.Helper()
+	return MinioGoClient(t, g.Endpoint, g.AccessKey, g.SecretKey, "")
+}
+
+// S3 returns an aws-sdk-go-v2 S3 client for the gateway with the root
+// credentials (see S3Client).
+func (g *Gateway) S3(t testing.TB, optFns ...func(*s3.Options)) *s3.Client {
+	t.Helper()
+	return S3Client(g.Endpoint, g.AccessKey, g.SecretKey, optFns...)
+}
+
+// Version runs `s3seal --version` and returns its trimmed output.
+func Version(t testing.TB) string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), GatewayBinary(t), "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("s3seal --version: %v\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// GatewayBinary returns the path of the s3seal binary under test, building
+// it on first use.
+func GatewayBinary(t testing.TB) string {
+	t.Helper()
+	path, err := buildGateway()
+	if err != nil {
+		t.Fatalf("s3seal binary: %v", err)
+	}
+	return path
+}
+
+var (
+	buildDirMu sync.Mutex
+	buildDir   string // temporary directory of the built binary; removed by Main
+)
+
+var buildGateway = sync.OnceValues(func() (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	if bin := os.Getenv("S3SEAL_BIN"); bin != "" {
+		if !filepath.IsAbs(bin) {
+			bin = filepath.Join(root, bin)
+		}
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("S3SEAL_BIN: %w", err)
+		}
+		return bin, nil
+	}
+	dir, err := os.MkdirTemp("", "s3seal-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	buildDirMu.Lock()
+	buildDir = dir
+	buildDirMu.Unlock()
+	out := filepath.Join(dir, "s3seal")
+	cmd := exec.Command(goTool(), "build", "-o", out, "./cmd/s3seal")
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/s3seal: %w\n%s", err, msg)
+	}
+	return out, nil
+})
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// Main runs the tests of a package that uses the harness and removes what
+// the harness built for the whole test binary. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { harness.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	buildDirMu.Lock()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	buildDirMu.Unlock()
+	os.Exit(code)
+}
+
+// mergeEnv appends each overrides list to base, replacing earlier entries
+// with the same name.
+func mergeEnv(base []string, overrides ...[]string) []string {
+	index := map[string]int{}
+	var out []string
+	add := func(kv string) {
+		name, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[name]; ok {
+			out[i] = kv
+			return
+		}
+		index[name] = len(out)
+		out = append(out, kv)
+	}
+	for _, kv := range base {
+		add(kv)
+	}
+	for _, list := range overrides {
+		for _, kv := range list {
+			add(kv)
+		}
+	}
+	return out
+}
+
+// LogLines returns the non-empty lines the gateway has written to stderr.
+func (g *Gateway) LogLines() []string { return nonEmptyLines(g.Logs()) }
+
+func nonEmptyLines(logs string) []string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}

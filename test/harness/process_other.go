@@ -1,0 +1,9 @@
+//go:build !linux
+
+package harness
+
+import "os/exec"
+
+// setParentDeathSignal does nothing where there is no parent-death signal;
+// servers of a test binary that dies keep running there.
+func setParentDeathSignal(*exec.Cmd) {}
