@@ -12,7 +12,8 @@
 //	  └─ object key = HMAC-SHA256(extKey, "object-encryption-key generation" ‖ random[32])
 //	       ├─ sealed key = DARE(sealing key, object key)         stored in metadata
 //	       ├─ part key n = HMAC-SHA256(object key, uint32le(n))  multipart objects
-//	       └─ MAC key    = HMAC-SHA256(object key, "s3seal gateway-record authentication")
+//	       ├─ MAC key    = HMAC-SHA256(object key, "s3seal gateway-record authentication")
+//	       └─ value key  = HMAC-SHA256(object key, "s3seal sealed value v1" 0x00 label)
 //
 // For SSE-KMS and SSE-S3 the external key is a data key the KMS generates
 // for each object; only its KMS ciphertext is stored. For SSE-C it is the
@@ -36,7 +37,9 @@
 // multipart object every part is its own DARE stream under the part key of
 // the S3 part number it was uploaded with. The MAC key authenticates records
 // the gateway keeps about the object (ObjectKey.MAC), so that access to the
-// backend alone can neither forge nor alter them.
+// backend alone can neither forge nor alter them. A value key per label
+// seals small values stored with the object, such as the client's checksum
+// of the plaintext, with AES-256-GCM (ObjectKey.SealValue).
 //
 // # DARE parameters
 //
