@@ -167,12 +167,12 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if err != nil {
 			return err
 		}
-		var layout crypto.Layout
+		var layout partLayout
 		if srcMeta.Multipart {
 			if layout, err = s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength); err != nil {
 				return err
 			}
-			if ragged(layout) {
+			if ragged(layout.sizes) {
 				// The copy would list with a wrong size under its new,
 				// single-part-looking ETag: re-encrypt as one stream.
 				return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
@@ -322,6 +322,7 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 	size := so.head.ContentLength
 	var key crypto.ObjectKey
 	var segs []crypto.Segment
+	var layout partLayout
 	if so.meta == nil {
 		if ssec != nil {
 			return nil, 0, errNotSSEC
@@ -331,11 +332,10 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 		if key, err = s.unsealObject(ctx, so.meta, so.src.bucket, so.src.object, ssec); err != nil {
 			return nil, 0, err
 		}
-		layout, err := s.objectLayout(ctx, so.src.bucket, so.src.object, so.meta, so.etag, so.head.ContentLength)
-		if err != nil {
+		if layout, err = s.objectLayout(ctx, so.src.bucket, so.src.object, so.meta, so.etag, so.head.ContentLength); err != nil {
 			return nil, 0, err
 		}
-		size = layout.Size()
+		size = layout.sizes.Size()
 		if n < 0 {
 			off, n = 0, size
 		}
@@ -345,7 +345,7 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 		if n == 0 {
 			return io.NopCloser(http.NoBody), 0, nil
 		}
-		if segs, err = layout.Plan(off, n); err != nil {
+		if segs, err = layout.sizes.Plan(off, n); err != nil {
 			return nil, 0, s3err.Wrap(s3err.InvalidRange, err)
 		}
 		first, last := segs[0], segs[len(segs)-1]
@@ -374,7 +374,12 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 	if so.meta == nil {
 		return get.Body, n, nil
 	}
-	return readCloser{&segmentReader{src: get.Body, segs: segs, key: key}, get.Body}, n, nil
+	plain, err := layout.decrypt(get.Body, segs, key)
+	if err != nil {
+		get.Body.Close()
+		return nil, 0, s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	return readCloser{plain, get.Body}, n, nil
 }
 
 type readCloser struct {

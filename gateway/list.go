@@ -87,7 +87,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 			if _, ok := exact[m]; !ok && len(s.indexEntryName(req.bucket, m.object, m.etag, 1<<62)) > maxKeyLength {
 				// Too long a name for an index entry: the layout record.
 				if l, err := s.loadLayout(r.Context(), req.bucket, m.object, m.etag); err == nil {
-					exact[m] = l.Size()
+					exact[m] = l.sizes.Size()
 				}
 			}
 		}

@@ -314,7 +314,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	layout := make(crypto.Layout, 0, len(doc.Parts))
+	layout := partLayout{sizes: make(crypto.Layout, 0, len(doc.Parts)), numbers: make([]int, 0, len(doc.Parts))}
 	sum := md5.New()
 	prev := 0
 	for _, p := range doc.Parts {
@@ -330,7 +330,8 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		if err != nil {
 			return s3err.Wrap(s3err.ObjectTampered, err)
 		}
-		layout = append(layout, n)
+		layout.sizes = append(layout.sizes, n)
+		layout.numbers = append(layout.numbers, p.PartNumber)
 		raw, err := hex.DecodeString(strings.Trim(sp.etag, `"`))
 		if err != nil {
 			raw = []byte(sp.etag)
@@ -390,12 +391,12 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 
 // recordMultipart writes what reads (the layout) and listings (an index
 // entry, for ragged layouts) need to know about a multipart object.
-func (s *Server) recordMultipart(ctx context.Context, bucket, object, etag string, layout crypto.Layout) error {
+func (s *Server) recordMultipart(ctx context.Context, bucket, object, etag string, layout partLayout) error {
 	if err := s.storeLayout(ctx, bucket, object, etag, layout); err != nil {
 		return err
 	}
-	if ragged(layout) {
-		return s.writeIndexEntry(ctx, bucket, object, etag, layout.Size())
+	if ragged(layout.sizes) {
+		return s.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size())
 	}
 	return nil
 }
@@ -491,17 +492,17 @@ func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Re
 	if err != nil {
 		return err
 	}
-	off, size, err := partRange(layout, n)
+	off, size, err := partRange(layout.sizes, n)
 	if err != nil {
 		return err
 	}
-	if len(layout) > 1 {
-		w.Header().Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout)))
+	if len(layout.sizes) > 1 {
+		w.Header().Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout.sizes)))
 	}
 	if size == 0 {
 		return s.writePlaintext(w, r, st, key, layout, nil, nil, off, 0, http.StatusPartialContent)
 	}
-	segs, err := layout.Plan(off, size)
+	segs, err := layout.sizes.Plan(off, size)
 	if err != nil {
 		return s3err.Wrap(s3err.InvalidRange, err)
 	}

@@ -120,7 +120,35 @@ type storedObject struct {
 	resp   *http.Response
 	meta   *crypto.Metadata // nil: not encrypted by s3seal
 	etag   string
-	layout crypto.Layout
+}
+
+// partLayout is an encrypted object's layout: the plaintext size of each
+// DARE stream, and for multipart objects the S3 part numbers whose part
+// keys encrypted them.
+type partLayout struct {
+	sizes   crypto.Layout
+	numbers []int // nil: one stream under the object key
+}
+
+// keyFor returns the stream key of each planned segment's part.
+func (l partLayout) keyFor(k crypto.ObjectKey) func(part int) crypto.ObjectKey {
+	if l.numbers == nil {
+		return func(int) crypto.ObjectKey { return k }
+	}
+	return func(part int) crypto.ObjectKey {
+		if part == 0 { // a one-part multipart object
+			part = 1
+		}
+		return k.PartKey(l.numbers[part-1])
+	}
+}
+
+// decrypt returns the plaintext of segs read from body.
+func (l partLayout) decrypt(body io.Reader, segs []crypto.Segment, k crypto.ObjectKey) (io.Reader, error) {
+	if len(segs) == 0 {
+		return http.NoBody, nil
+	}
+	return crypto.DecryptSegments(body, segs, l.keyFor(k))
 }
 
 // readHeaders are the request headers a read forwards to the backend.
@@ -180,24 +208,20 @@ func decodeMetadata(h http.Header) (*crypto.Metadata, error) {
 }
 
 // objectLayout returns the plaintext part layout of an encrypted object.
-func (s *Server) objectLayout(ctx context.Context, bucket, object string, meta *crypto.Metadata, etag string, cipherSize int64) (crypto.Layout, error) {
+func (s *Server) objectLayout(ctx context.Context, bucket, object string, meta *crypto.Metadata, etag string, cipherSize int64) (partLayout, error) {
 	if !meta.Multipart {
 		n, err := crypto.DecryptedSize(cipherSize)
 		if err != nil {
-			return nil, s3err.Wrap(s3err.ObjectTampered, err)
+			return partLayout{}, s3err.Wrap(s3err.ObjectTampered, err)
 		}
-		return crypto.Layout{n}, nil
+		return partLayout{sizes: crypto.Layout{n}}, nil
 	}
 	l, err := s.loadLayout(ctx, bucket, object, etag)
 	if err != nil {
-		return nil, err
+		return partLayout{}, err
 	}
-	var total int64
-	for _, p := range l {
-		total += crypto.EncryptedSize(p)
-	}
-	if total != cipherSize {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout of %d bytes for a %d-byte object", total, cipherSize))
+	if total := l.sizes.CipherSize(); total != cipherSize {
+		return partLayout{}, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout of %d bytes for a %d-byte object", total, cipherSize))
 	}
 	return l, nil
 }
@@ -236,7 +260,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
-	size := layout.Size()
+	size := layout.sizes.Size()
 	status := http.StatusOK
 	if !st.meta.Multipart && r.Header.Get("Range") == "" {
 		setStoredChecksum(h, r, st.resp.Header, key)
@@ -246,12 +270,12 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if err != nil {
 			return s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
 		}
-		off, partSize, err := partRange(layout, n)
+		off, partSize, err := partRange(layout.sizes, n)
 		if err != nil {
 			return err
 		}
-		if len(layout) > 1 {
-			h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout)))
+		if len(layout.sizes) > 1 {
+			h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout.sizes)))
 		}
 		h.Set("Content-Range", contentRange(off, partSize, size))
 		h.Set("Content-Length", strconv.FormatInt(partSize, 10))
@@ -317,7 +341,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		return err
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
-	size := layout.Size()
+	size := layout.sizes.Size()
 	off, n, err := crypto.ParseRange(r.Header.Get("Range"), size)
 	switch {
 	case errors.Is(err, crypto.ErrInvalidRange):
@@ -330,7 +354,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if n == 0 {
 		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusPartialContent)
 	}
-	segs, err := layout.Plan(off, n)
+	segs, err := layout.sizes.Plan(off, n)
 	if err != nil {
 		return s3err.Wrap(s3err.InvalidRange, err)
 	}
@@ -414,10 +438,10 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 		return err
 	}
 	req.keyID, req.encrypted = meta.KeyID, true
-	size := layout.Size()
+	size := layout.sizes.Size()
 	var segs []crypto.Segment
 	if size > 0 {
-		if segs, err = layout.Plan(0, size); err != nil {
+		if segs, err = layout.sizes.Plan(0, size); err != nil {
 			return s3err.Wrap(s3err.ObjectTampered, err)
 		}
 	}
@@ -429,14 +453,14 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 // chunk is decrypted before any header is sent, so tampering there is a
 // clean S3 error; later it aborts the connection, so a client never takes
 // wrong bytes for the object.
-func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *storedObject, key crypto.ObjectKey, layout crypto.Layout, body io.Reader, segs []crypto.Segment, off, n int64, status int) error {
+func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *storedObject, key crypto.ObjectKey, layout partLayout, body io.Reader, segs []crypto.Segment, off, n int64, status int) error {
 	h := w.Header()
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
 	h.Del("Content-Range")
 	if status == http.StatusPartialContent {
-		h.Set("Content-Range", contentRange(off, n, layout.Size()))
+		h.Set("Content-Range", contentRange(off, n, layout.sizes.Size()))
 	} else if !st.meta.Multipart {
 		setStoredChecksum(h, r, st.resp.Header, key)
 	}
@@ -445,7 +469,10 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 		w.WriteHeader(status)
 		return nil
 	}
-	plain := &segmentReader{src: body, segs: segs, key: key}
+	plain, err := layout.decrypt(body, segs, key)
+	if err != nil {
+		return s3err.Wrap(s3err.ObjectTampered, err)
+	}
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
 	buf := *bp
@@ -466,73 +493,6 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	return nil
 }
 
-// segmentReader decrypts planned segments from one contiguous ciphertext
-// stream, each with its own (part) key and sequence number.
-type segmentReader struct {
-	src  io.Reader
-	segs []crypto.Segment
-	key  crypto.ObjectKey
-	cur  io.Reader
-}
-
-func (sr *segmentReader) Read(p []byte) (int, error) {
-	for {
-		if sr.cur == nil {
-			if len(sr.segs) == 0 {
-				return 0, io.EOF
-			}
-			seg := sr.segs[0]
-			sr.segs = sr.segs[1:]
-			key := sr.key
-			if seg.Part > 0 {
-				key = sr.key.PartKey(seg.Part)
-			}
-			d, err := crypto.DecryptReader(io.LimitReader(sr.src, seg.CipherLength), key, seg.Sequence)
-			if err != nil {
-				return 0, err
-			}
-			if seg.Skip > 0 {
-				if _, err := io.CopyN(io.Discard, d, seg.Skip); err != nil {
-					return 0, fmt.Errorf("skip to range start: %w", err)
-				}
-			}
-			sr.cur = &exactReader{r: d, n: seg.Length}
-		}
-		n, err := sr.cur.Read(p)
-		if err == io.EOF {
-			sr.cur = nil
-			if n > 0 {
-				return n, nil
-			}
-			continue
-		}
-		return n, err
-	}
-}
-
-// exactReader yields exactly n bytes of r: fewer is an error.
-type exactReader struct {
-	r io.Reader
-	n int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.n {
-		p = p[:e.n]
-	}
-	n, err := e.r.Read(p)
-	e.n -= int64(n)
-	if err == io.EOF && e.n > 0 {
-		return n, io.ErrUnexpectedEOF
-	}
-	if err == io.EOF {
-		err = nil
-	}
-	return n, err
-}
 
 // The client's checksum of the plaintext, sealed under the object key.
 const (

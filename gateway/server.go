@@ -16,7 +16,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
 	"github.com/s3seal/s3seal/gateway/sigv4"
 	"github.com/s3seal/s3seal/kmsclient"
@@ -95,7 +94,7 @@ type Server struct {
 	handler   http.Handler // the router behind the virtual-host rewrite
 	plaintext map[string]bool
 	sse       *ttlCache[*bucketSSEConfig] // nil value: no configuration
-	layouts   *ttlCache[crypto.Layout]
+	layouts   *ttlCache[partLayout]
 	uploads   *ttlCache[*uploadState]
 	ready     atomic.Bool
 	indexKey  []byte // authenticates listing-index entries; set by Init
@@ -136,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 		backend:   be,
 		plaintext: map[string]bool{},
 		sse:       newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
-		layouts:   newTTLCache[crypto.Layout](4096, time.Hour),
+		layouts:   newTTLCache[partLayout](4096, time.Hour),
 		uploads:   newTTLCache[*uploadState](1024, 10*time.Minute),
 	}
 	for _, b := range cfg.PlaintextBuckets {

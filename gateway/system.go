@@ -267,11 +267,12 @@ func (c *ttlCache[V]) drop(k string) {
 // layoutFile is the stored form of a multipart layout.
 type layoutFile struct {
 	Version int     `json:"v"`
-	Parts   []int64 `json:"parts"` // plaintext part sizes in part order
+	Parts   []int64 `json:"parts"`   // plaintext part sizes in part order
+	Numbers []int   `json:"numbers"` // the S3 part numbers, whose part keys encrypted them
 }
 
-func (s *Server) storeLayout(ctx context.Context, bucket, object, etag string, layout crypto.Layout) error {
-	data, _ := json.Marshal(layoutFile{Version: 1, Parts: layout})
+func (s *Server) storeLayout(ctx context.Context, bucket, object, etag string, layout partLayout) error {
+	data, _ := json.Marshal(layoutFile{Version: 1, Parts: layout.sizes, Numbers: layout.numbers})
 	if err := s.putRecord(ctx, layoutRecord(bucket, object, etag), data); err != nil {
 		return err
 	}
@@ -279,22 +280,23 @@ func (s *Server) storeLayout(ctx context.Context, bucket, object, etag string, l
 	return nil
 }
 
-func (s *Server) loadLayout(ctx context.Context, bucket, object, etag string) (crypto.Layout, error) {
+func (s *Server) loadLayout(ctx context.Context, bucket, object, etag string) (partLayout, error) {
 	name := layoutRecord(bucket, object, etag)
 	if l, ok := s.layouts.get(name); ok {
 		return l, nil
 	}
 	data, err := s.getRecord(ctx, name)
 	if errors.Is(err, errRecordNotFound) {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("multipart object %s/%s has no layout record", bucket, object))
+		return partLayout{}, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("multipart object %s/%s has no layout record", bucket, object))
 	}
 	if err != nil {
-		return nil, err
+		return partLayout{}, err
 	}
 	var f layoutFile
-	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 || len(f.Parts) == 0 {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout record %s is malformed", name))
+	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 || len(f.Parts) == 0 || len(f.Numbers) != len(f.Parts) {
+		return partLayout{}, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout record %s is malformed", name))
 	}
-	s.layouts.put(name, f.Parts)
-	return f.Parts, nil
+	l := partLayout{sizes: f.Parts, numbers: f.Numbers}
+	s.layouts.put(name, l)
+	return l, nil
 }

@@ -183,6 +183,119 @@ func TestObjectAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("one-part and gapped multipart uploads read back", func(t *testing.T) {
+		ctx := t.Context()
+		b := o.bucket(t, "gapped")
+		one := harness.RandomBytes(t, 300_000)
+		o.putParts(t, b, "one-part", one, []int{len(one)}, encrypt.NewSSE())
+		if got := o.get(t, b, "one-part", minio.GetObjectOptions{}); !bytes.Equal(got, one) {
+			t.Errorf("one-part multipart object: %d bytes differ", len(got))
+		}
+		// Parts 2 and 5 only: keys follow the S3 part numbers.
+		data := harness.RandomBytes(t, 5*mib+77)
+		id, err := o.core.NewMultipartUpload(ctx, b, "gapped", minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var parts []minio.CompletePart
+		for i, pn := range []int{2, 5} {
+			chunk := data[:5*mib]
+			if i == 1 {
+				chunk = data[5*mib:]
+			}
+			p, err := o.core.PutObjectPart(ctx, b, "gapped", id, pn, bytes.NewReader(chunk), int64(len(chunk)), minio.PutObjectPartOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts = append(parts, minio.CompletePart{PartNumber: pn, ETag: p.ETag})
+		}
+		if _, err := o.core.CompleteMultipartUpload(ctx, b, "gapped", id, parts, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := o.get(t, b, "gapped", minio.GetObjectOptions{}); !bytes.Equal(got, data) {
+			t.Errorf("gapped multipart object: %d bytes differ", len(got))
+		}
+		opts := minio.GetObjectOptions{}
+		_ = opts.SetRange(5*mib-10, 5*mib+10)
+		if got := o.get(t, b, "gapped", opts); !bytes.Equal(got, data[5*mib-10:5*mib+11]) {
+			t.Errorf("range across the gap: bytes differ")
+		}
+	})
+
+	t.Run("tampered or truncated ciphertext is an error, never wrong bytes", func(t *testing.T) {
+		ctx := t.Context()
+		b := o.bucket(t, "tamper")
+		data := harness.RandomBytes(t, 3*crypto.PackageSize+100)
+		if _, err := o.mc.PutObject(ctx, b, "orig", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		stored := o.backendObject(t, b, "orig")
+		st, err := o.direct.StatObject(ctx, b, "orig", minio.StatObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta := map[string]string{}
+		for k, v := range st.Metadata {
+			if name, ok := strings.CutPrefix(k, "X-Amz-Meta-"); ok {
+				meta[name] = v[0]
+			}
+		}
+		flipped := bytes.Clone(stored)
+		flipped[crypto.EncryptedPackageSize+500] ^= 1
+		variants := map[string][]byte{
+			"flipped byte in package 2": flipped,
+			"last package dropped":      stored[:3*crypto.EncryptedPackageSize],
+			"packages 2 and 3 swapped":  append(append(append([]byte{}, stored[:crypto.EncryptedPackageSize]...), stored[2*crypto.EncryptedPackageSize:3*crypto.EncryptedPackageSize]...), append(stored[crypto.EncryptedPackageSize:2*crypto.EncryptedPackageSize], stored[3*crypto.EncryptedPackageSize:]...)...),
+		}
+		for name, body := range variants {
+			t.Run(name, func(t *testing.T) {
+				// The sealed key is bound to the object name, so the tampered
+				// copy keeps the name: it replaces "orig" in its own bucket.
+				key := "orig"
+				vb := o.bucket(t, "tamper-"+strings.ReplaceAll(strings.ReplaceAll(name, " ", "-"), "and-", ""))
+				if _, err := o.direct.PutObject(ctx, vb, key, bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{UserMetadata: meta}); err != nil {
+					t.Fatal(err)
+				}
+				// The same metadata under another bucket fails to unseal;
+				// that too must be an error, never bytes.
+				for _, rng := range [][2]int64{{0, -1}, {crypto.PackageSize, crypto.PackageSize + 10}} {
+					opts := minio.GetObjectOptions{}
+					if rng[1] >= 0 {
+						_ = opts.SetRange(rng[0], rng[1])
+					}
+					obj, err := o.mc.GetObject(ctx, vb, key, opts)
+					if err != nil {
+						continue
+					}
+					got, err := io.ReadAll(obj)
+					obj.Close()
+					if err == nil {
+						t.Errorf("range %v: read %d bytes without an error", rng, len(got))
+					}
+				}
+			})
+		}
+		// In place: the same bucket and name, so the sealed key unseals and
+		// only the ciphertext is wrong.
+		for name, body := range variants {
+			if _, err := o.direct.PutObject(ctx, b, "orig", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{UserMetadata: meta}); err != nil {
+				t.Fatal(err)
+			}
+			obj, err := o.mc.GetObject(ctx, b, "orig", minio.GetObjectOptions{})
+			if err != nil {
+				continue
+			}
+			got, err := io.ReadAll(obj)
+			obj.Close()
+			if err == nil {
+				t.Errorf("%s in place: read %d bytes without an error (want an error, never wrong bytes)", name, len(got))
+			}
+			if len(got) > 0 && !bytes.Equal(got, data[:min(len(got), len(data))]) {
+				t.Errorf("%s in place: the %d bytes delivered before the error are not the plaintext", name, len(got))
+			}
+		}
+	})
+
 	t.Run("random layouts and ranges read back exactly", func(t *testing.T) {
 		b := o.bucket(t, "property")
 		rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
