@@ -95,22 +95,37 @@ func (s *Server) routes() *mux.Router {
 		}
 		for _, p := range paths {
 			m := r.Handle(p, s.serve(rt.name, rt.handler)).Methods(rt.method)
-			for _, q := range rt.queries {
-				m.Queries(q, "{"+q+":.*}")
+			if len(rt.queries) > 0 {
+				queries := rt.queries
+				m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+					for _, q := range queries {
+						if !hasQueryKey(r.URL.RawQuery, q) {
+							return false
+						}
+					}
+					return true
+				})
 			}
 			if rt.header != "" {
-				m.HeadersRegexp(rt.header, ".*")
+				header := rt.header
+				m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return r.Header.Get(header) != "" })
 			}
 		}
 	}
-	// Bucket subresources not named above pass through under their own name.
+	// Bucket subresources not named above pass through under their own
+	// name: one route that dispatches on the subresource.
+	subHandlers := map[string]http.Handler{}
 	for _, sub := range bucketSubresources {
 		for _, method := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
-			name := method + "Bucket" + sub
-			for _, p := range []string{bucketPath, bucketPathSlash} {
-				r.Handle(p, s.serve(name, s.passthrough)).Methods(method).Queries(sub, "{x:.*}")
-			}
+			subHandlers[method+" "+sub] = s.serve(method+"Bucket"+sub, s.passthrough)
 		}
+	}
+	dispatch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		subHandlers[r.Method+" "+bucketSubresource(r.URL.RawQuery)].ServeHTTP(w, r)
+	})
+	for _, p := range []string{bucketPath, bucketPathSlash} {
+		r.Handle(p, dispatch).Methods(http.MethodGet, http.MethodPut, http.MethodDelete).
+			MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return bucketSubresource(r.URL.RawQuery) != "" })
 	}
 	for _, p := range []string{bucketPath, bucketPathSlash} {
 		r.Handle(p, s.serve("ListObjects", s.listObjects)).Methods(http.MethodGet)
@@ -144,4 +159,29 @@ func (s *Server) refusePostPolicy(w http.ResponseWriter, r *http.Request, req *s
 // presigned query.
 func isSigV4(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Get("X-Amz-Signature") != ""
+}
+
+// hasQueryKey reports whether the raw query has the key, without parsing
+// (and allocating) the whole query for every route tried.
+func hasQueryKey(rawQuery, key string) bool {
+	for rawQuery != "" {
+		var part string
+		part, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, _, _ := strings.Cut(part, "=")
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// bucketSubresource returns the first known bucket subresource in the raw
+// query, "" if none.
+func bucketSubresource(rawQuery string) string {
+	for _, sub := range bucketSubresources {
+		if hasQueryKey(rawQuery, sub) {
+			return sub
+		}
+	}
+	return ""
 }
