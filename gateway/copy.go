@@ -191,16 +191,11 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		h.Set("X-Amz-Metadata-Directive", "REPLACE")
 		// Copy exactly the version whose key was unsealed.
 		h.Set("X-Amz-Copy-Source-If-Match", srcETag)
-		resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery, Header: h})
-		if err != nil {
-			return backendError(err)
+		resp, body, err := s.fetchXML(w, r, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery, Header: h})
+		if resp == nil {
+			return err
 		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxXMLBody))
-		if err != nil {
-			return backendError(err)
-		}
-		if resp.StatusCode == http.StatusOK && meta.Multipart {
+		if meta.Multipart {
 			var res struct {
 				XMLName xml.Name
 				ETag    string `xml:"ETag"`
@@ -213,9 +208,6 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
-		if resp.StatusCode != http.StatusOK {
-			return relay(w, r, resp)
-		}
 		return s.writeWriteResponse(w, resp, meta, req)
 	default:
 		return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)

@@ -27,13 +27,19 @@ var (
 	sizePattern  = regexp.MustCompile(`<Size>(\d+)</Size>`)
 )
 
-// fetchListing forwards a listing request and returns the backend's
-// response with its body read (bounded), or relays a non-200 answer.
+// fetchListing forwards a listing request; see fetchXML.
 func (s *Server) fetchListing(w http.ResponseWriter, r *http.Request, req *s3Request) (*http.Response, []byte, error) {
-	resp, err := s.backend.do(r.Context(), backendRequest{
+	return s.fetchXML(w, r, backendRequest{
 		Method: r.Method, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery,
 		Header: forwardHeader(r.Header),
 	})
+}
+
+// fetchXML sends br and returns the backend's 200 response with its XML
+// body read (bounded; resp.Body is then closed). Any other answer is
+// relayed to the client and the response is nil, as it is on error.
+func (s *Server) fetchXML(w http.ResponseWriter, r *http.Request, br backendRequest) (*http.Response, []byte, error) {
+	resp, err := s.backend.do(r.Context(), br)
 	if err != nil {
 		return nil, nil, backendError(err)
 	}

@@ -56,19 +56,11 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, r
 	for k, v := range encoded {
 		h.Set(k, v)
 	}
-	resp, err := s.backend.do(ctx, backendRequest{
+	resp, body, err := s.fetchXML(w, r, backendRequest{
 		Method: http.MethodPost, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery, Header: h,
 	})
-	if err != nil {
-		return backendError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return relay(w, r, resp)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxXMLBody))
-	if err != nil {
-		return backendError(err)
+	if resp == nil {
+		return err
 	}
 	var result struct {
 		UploadID string `xml:"UploadId"`
@@ -352,20 +344,12 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		fmt.Fprintf(&out, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", p.PartNumber, xmlEscape(p.ETag))
 	}
 	out.WriteString("</CompleteMultipartUpload>")
-	resp, err := s.backend.do(ctx, backendRequest{
+	resp, body, err := s.fetchXML(w, r, backendRequest{
 		Method: http.MethodPost, Bucket: req.bucket, Object: req.object, RawQuery: r.URL.RawQuery,
 		Header: forwardEncryptedHeader(r.Header), Body: bytes.NewReader(out.Bytes()), Size: int64(out.Len()),
 	})
-	if err != nil {
-		return backendError(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return relay(w, r, resp)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxXMLBody))
-	if err != nil {
-		return backendError(err)
+	if resp == nil {
+		return err
 	}
 	var result struct {
 		XMLName xml.Name
@@ -499,23 +483,8 @@ func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Re
 	if len(layout.sizes) > 1 {
 		w.Header().Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout.sizes)))
 	}
-	if size == 0 {
-		return s.writePlaintext(w, r, st, key, layout, nil, nil, off, 0, http.StatusPartialContent)
-	}
-	segs, err := layout.sizes.Plan(off, size)
-	if err != nil {
-		return s3err.Wrap(s3err.InvalidRange, err)
-	}
-	resp, err := s.fetchCiphertext(ctx, r, req, st, segs)
-	if resp == nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if err != nil {
-		return relay(w, r, resp)
-	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
-	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, off, size, http.StatusPartialContent)
+	return s.writeRange(w, r, req, st, key, layout, off, size)
 }
 
 // partRange returns the plaintext offset and size of part n (1-based).

@@ -351,14 +351,20 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		// A malformed Range is ignored, as S3 does: the whole object.
 		return s.getWhole(w, r, req, ssec)
 	}
+	return s.writeRange(w, r, req, st, key, layout, off, n)
+}
+
+// writeRange answers 206 with plaintext [off, off+n), fetching only the
+// ciphertext packages it needs.
+func (s *Server) writeRange(w http.ResponseWriter, r *http.Request, req *s3Request, st *storedObject, key crypto.ObjectKey, layout partLayout, off, n int64) error {
 	if n == 0 {
-		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusPartialContent)
+		return s.writePlaintext(w, r, st, key, layout, nil, nil, off, 0, http.StatusPartialContent)
 	}
 	segs, err := layout.sizes.Plan(off, n)
 	if err != nil {
 		return s3err.Wrap(s3err.InvalidRange, err)
 	}
-	resp, err := s.fetchCiphertext(ctx, r, req, st, segs)
+	resp, err := s.fetchCiphertext(r.Context(), r, req, st, segs)
 	if resp == nil {
 		return err
 	}
