@@ -561,6 +561,38 @@ func TestObjectAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("copy-source conditions are evaluated", func(t *testing.T) {
+		ctx := t.Context()
+		b := o.bucket(t, "copycond")
+		info, err := o.mc.PutObject(ctx, b, "src", strings.NewReader("copy me"), 7, minio.PutObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases := []struct {
+			name string
+			src  minio.CopySrcOptions
+			want int
+		}{
+			{"if-match current", minio.CopySrcOptions{MatchETag: info.ETag}, 200},
+			{"if-match other", minio.CopySrcOptions{MatchETag: "0123456789abcdef0123456789abcdef"}, 412},
+			{"if-none-match current", minio.CopySrcOptions{NoMatchETag: info.ETag}, 412},
+			{"if-unmodified-since past", minio.CopySrcOptions{MatchUnmodifiedSince: time.Now().Add(-24 * time.Hour)}, 412},
+		}
+		for i, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				c.src.Bucket, c.src.Object = b, "src"
+				_, err := o.mc.CopyObject(ctx, minio.CopyDestOptions{Bucket: b, Object: fmt.Sprintf("dst-%d", i)}, c.src)
+				got := 200
+				if err != nil {
+					got = minio.ToErrorResponse(err).StatusCode
+				}
+				if got != c.want {
+					t.Errorf("status %d (%v), want %d", got, err, c.want)
+				}
+			})
+		}
+	})
+
 	t.Run("conditional requests use the client-visible ETag", func(t *testing.T) {
 		ctx := t.Context()
 		b := o.bucket(t, "cond")
@@ -725,3 +757,23 @@ func putBucketSSEKMS(t *testing.T, c *s3.Client, bucket, key string) {
 }
 
 func encodeB64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestSSECNeedsTLS: without the development setting, SSE-C keys are
+// refused over plain http, before anything is stored.
+func TestSSECNeedsTLS(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	ctx := t.Context()
+	c := s.gw.Client(t)
+	if err := c.MakeBucket(ctx, "ssec-http", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ssec, _ := encrypt.NewSSEC(bytes.Repeat([]byte{9}, 32))
+	_, err := c.PutObject(ctx, "ssec-http", "k", strings.NewReader("secret"), 6, minio.PutObjectOptions{ServerSideEncryption: ssec})
+	if r := minio.ToErrorResponse(err); r.StatusCode != http.StatusBadRequest || r.Code != "InvalidRequest" {
+		t.Errorf("SSE-C over http: %d %s (%v), want 400 InvalidRequest", r.StatusCode, r.Code, err)
+	}
+	if _, err := s.direct.StatObject(ctx, "ssec-http", "k", minio.StatObjectOptions{}); err == nil {
+		t.Errorf("the refused SSE-C object reached the backend")
+	}
+}
