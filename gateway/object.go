@@ -117,9 +117,9 @@ func stripChecksums(h http.Header) {
 
 // storedObject is what a HEAD of the backend object told us.
 type storedObject struct {
-	resp   *http.Response
-	meta   *crypto.Metadata // nil: not encrypted by s3seal
-	etag   string
+	resp *http.Response
+	meta *crypto.Metadata // nil: not encrypted by s3seal
+	etag string
 }
 
 // partLayout is an encrypted object's layout: the plaintext size of each
@@ -498,7 +498,6 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	}
 	return nil
 }
-
 
 // The client's checksum of the plaintext, sealed under the object key.
 const (

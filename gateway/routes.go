@@ -63,7 +63,6 @@ func (s *Server) routeTable() []route {
 		{name: "ListObjectsV2", method: http.MethodGet, path: bucketPath, queries: []string{"list-type"}, handler: s.listObjects},
 		{name: "DeleteObjects", method: http.MethodPost, path: bucketPath, queries: []string{"delete"}, handler: pass},
 		{name: "GetBucketLocation", method: http.MethodGet, path: bucketPath, queries: []string{"location"}, handler: pass},
-		{name: "PostObject", method: http.MethodPost, path: bucketPath, handler: s.refusePostPolicy},
 	}
 }
 
@@ -112,6 +111,11 @@ func (s *Server) routes() *mux.Router {
 			}
 		}
 	}
+	// Browser-form uploads (PostObject) authenticate by the form's policy
+	// signature, not SigV4 headers: their handler bypasses s.serve's.
+	for _, p := range []string{bucketPath, bucketPathSlash} {
+		r.Handle(p, s.handlePostPolicy()).Methods(http.MethodPost)
+	}
 	// Bucket subresources not named above pass through under their own
 	// name: one route that dispatches on the subresource.
 	subHandlers := map[string]http.Handler{}
@@ -147,12 +151,6 @@ func (s *Server) refuseOnEncrypted(w http.ResponseWriter, r *http.Request, req *
 		return s.passthrough(w, r, req)
 	}
 	return s3err.New(s3err.NotImplemented, "%s is not supported on encrypted buckets.", req.operation)
-}
-
-// refusePostPolicy refuses browser-form uploads: their policy signature
-// scheme is not SigV4 header auth and they would bypass encryption.
-func (s *Server) refusePostPolicy(w http.ResponseWriter, r *http.Request, req *s3Request) error {
-	return s3err.New(s3err.NotImplemented, "POST policy uploads are not supported.")
 }
 
 // isSigV4 reports whether r carries an AWS signature, in a header or a

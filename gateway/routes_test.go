@@ -52,6 +52,7 @@ func TestRoutesNameEveryOperation(t *testing.T) {
 		{"PUT", "/b?policy", nil, "PUTBucketpolicy"},
 		{"GET", "/b?object-lock", nil, "GETBucketobject-lock"},
 		{"POST", "/b?delete", nil, "DeleteObjects"},
+		{"POST", "/b", nil, "PostObject"},
 		{"PUT", "/b/k", nil, "PutObject"},
 		{"PUT", "/b/dir//k with space", nil, "PutObject"},
 		{"PUT", "/b/k", map[string]string{"X-Amz-Copy-Source": "/b/o"}, "CopyObject"},
@@ -106,4 +107,3 @@ func escapeTarget(t string) string {
 	u := url.URL{Path: p, RawQuery: q}
 	return u.RequestURI()
 }
-

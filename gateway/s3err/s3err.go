@@ -41,6 +41,10 @@ var (
 	InvalidPart                               = Code{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
 	InvalidPartOrder                          = Code{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. The parts list must be specified in order by part number."}
 	InvalidPartNumber                         = Code{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"}
+	MalformedPOSTRequest                      = Code{"MalformedPOSTRequest", http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."}
+	MaxPostPreDataLengthExceeded              = Code{"MaxPostPreDataLengthExceededError", http.StatusBadRequest, "Your POST request fields preceding the upload file were too large."}
+	InvalidPolicyDocument                     = Code{"InvalidPolicyDocument", http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document."}
+	EntityTooSmall                            = Code{"EntityTooSmall", http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed size"}
 	InvalidRange                              = Code{"InvalidRange", http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable"}
 	InvalidRequest                            = Code{"InvalidRequest", http.StatusBadRequest, "Invalid Request"}
 	KMSKeyNotFound                            = Code{"kms:KeyNotFound", http.StatusNotFound, "key with given key ID does not exist"}
