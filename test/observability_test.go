@@ -151,6 +151,8 @@ func TestObservabilityMetrics(t *testing.T) {
 			})
 		}
 
+		// A SigV4-signed GET /metrics is an S3 request (ListObjects on a
+		// bucket named "metrics"), never a scrape: it must not see metrics.
 		t.Run("S3 credentials are not a substitute", func(t *testing.T) {
 			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 			if err != nil {
@@ -162,9 +164,13 @@ func TestObservabilityMetrics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if got, want := resp.StatusCode, http.StatusUnauthorized; got != want {
-				t.Errorf("GET /metrics signed with the root S3 credentials: status = %d, want %d", got, want)
+			if got, want := resp.StatusCode, http.StatusNotFound; got != want || !strings.Contains(string(body), "NoSuchBucket") {
+				t.Errorf("GET /metrics signed with the root S3 credentials: status = %d, body %.200q; want %d NoSuchBucket (an S3 request)", got, body, want)
+			}
+			if strings.Contains(string(body), "s3seal_requests_total") {
+				t.Errorf("a signed S3 request was answered with metrics")
 			}
 		})
 	})
