@@ -24,15 +24,6 @@ func copyBody(dst io.Writer, src io.Reader) (int64, error) {
 
 func copyWith(dst io.Writer, src io.Reader, buf []byte) (int64, error) {
 	cw := &clientWriter{w: dst}
-	if wt, ok := src.(io.WriterTo); ok {
-		// The decrypting readers write plaintext straight from their own
-		// package buffers: one copy less than going through buf.
-		n, err := wt.WriteTo(cw)
-		if cw.err != nil {
-			return n, nil
-		}
-		return n, err
-	}
 	n, err := io.CopyBuffer(onlyWriter{cw}, onlyReader{src}, buf)
 	if cw.err != nil {
 		return n, nil
