@@ -61,8 +61,8 @@ func TestBenchmarks(t *testing.T) {
 			"the gateway costs. A gateway on cores of its own would likely show lower time ratios; one 2-core machine cannot show it.",
 		"MinIO's drive is " + backendStorage + ". In RAM, PUT costs CPU only and no disk shared with other jobs adds " +
 			"its own noise (`-args -backend-on-disk` puts it on disk instead).",
-		"The gateway runs from a byte-identical copy of the binary, named bench-gateway: while other jobs on this machine " +
-			"started and stopped their own bin/s3seal, something outside the suite twice signalled the suite's gateway mid-run.",
+		"The gateway runs from a byte-identical copy of the binary, named bench-gateway, so that a `pkill -f bin/s3seal` " +
+			"by another job on a shared machine cannot stop it mid-run (that happened twice while the suite was written).",
 	}
 	if t.Failed() {
 		rep.noise = append(rep.noise, "**The run failed; the report is incomplete.**")
