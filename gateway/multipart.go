@@ -453,27 +453,12 @@ func (s *Server) abortMultipartUpload(w http.ResponseWriter, r *http.Request, re
 
 // getObjectPart serves GET ?partNumber=N: that part's plaintext.
 func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) error {
-	ctx := r.Context()
 	n, err := strconv.Atoi(r.URL.Query().Get("partNumber"))
 	if err != nil || n < 1 || n > 10000 {
 		return s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
 	}
-	st, ok, err := s.headStored(ctx, r, req)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return relay(w, r, st.resp)
-	}
-	if st.meta == nil {
-		return s.passthrough(w, r, req)
-	}
-	key, err := s.unsealObject(ctx, st.meta, req.bucket, req.object, ssec)
-	if err != nil {
-		return err
-	}
-	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
-	if err != nil {
+	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
+	if st == nil {
 		return err
 	}
 	off, size, err := partRange(layout.sizes, n)

@@ -177,6 +177,37 @@ func objectQuery(q url.Values) url.Values {
 	return out
 }
 
+// statEncrypted HEADs the object and, if s3seal encrypted it, unseals its
+// key (proving an SSE-C caller's key and the metadata's authenticity before
+// anything is revealed) and loads its layout. A nil object with a nil error
+// means the answer was already written: the backend's (errors, 304/412) or,
+// for an object s3seal did not encrypt, the object as stored.
+func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) (*storedObject, crypto.ObjectKey, partLayout, error) {
+	ctx := r.Context()
+	st, ok, err := s.headStored(ctx, r, req)
+	switch {
+	case err != nil:
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	case !ok:
+		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
+	case st.meta == nil && ssec != nil:
+		return nil, crypto.ObjectKey{}, partLayout{}, errNotSSEC
+	case st.meta == nil && r.Method == http.MethodHead:
+		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
+	case st.meta == nil:
+		return nil, crypto.ObjectKey{}, partLayout{}, s.passthrough(w, r, req)
+	}
+	key, err := s.unsealObject(ctx, st.meta, req.bucket, req.object, ssec)
+	if err != nil {
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	}
+	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
+	if err != nil {
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	}
+	return st, key, layout, nil
+}
+
 // headStored HEADs the backend object. On anything but 200 it returns the
 // response for relaying with meta nil and ok false.
 func (s *Server) headStored(ctx context.Context, r *http.Request, req *s3Request) (*storedObject, bool, error) {
@@ -235,24 +266,8 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err != nil {
 		return err
 	}
-	st, ok, err := s.headStored(r.Context(), r, req)
-	if err != nil {
-		return err
-	}
-	if !ok || st.meta == nil {
-		if ok && ssec != nil {
-			return errNotSSEC
-		}
-		return relay(w, r, st.resp)
-	}
-	// Unsealing proves the caller's SSE-C key, and that the metadata is
-	// authentic, before a size is revealed.
-	key, err := s.unsealObject(r.Context(), st.meta, req.bucket, req.object, ssec)
-	if err != nil {
-		return err
-	}
-	layout, err := s.objectLayout(r.Context(), req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
-	if err != nil {
+	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
+	if st == nil {
 		return err
 	}
 	req.keyID = st.meta.KeyID
@@ -318,26 +333,8 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if r.Header.Get("Range") == "" {
 		return s.getWhole(w, r, req, ssec)
 	}
-	ctx := r.Context()
-	st, ok, err := s.headStored(ctx, r, req)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return relay(w, r, st.resp)
-	}
-	if st.meta == nil {
-		if ssec != nil {
-			return errNotSSEC
-		}
-		return s.passthrough(w, r, req)
-	}
-	key, err := s.unsealObject(ctx, st.meta, req.bucket, req.object, ssec)
-	if err != nil {
-		return err
-	}
-	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
-	if err != nil {
+	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
+	if st == nil {
 		return err
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
