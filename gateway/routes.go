@@ -14,17 +14,30 @@ import (
 type route struct {
 	name    string
 	method  string
-	path    string   // "/" (service), bucket or object template
+	path    string   // bucketPath or objectPath
 	queries []string // query keys that must be present
 	header  string   // header that must be present
 	handler s3Handler
 }
 
+// Route paths: a bucket ("/b" or "/b/") or an object ("/b/key"), told
+// apart by matchers rather than path templates (no regexp per request).
 const (
-	bucketPath      = "/{bucket}"
-	bucketPathSlash = "/{bucket}/"
-	objectPath      = "/{bucket}/{object:.+}"
+	bucketPath = "bucket"
+	objectPath = "object"
 )
+
+var pathMatchers = map[string]mux.MatcherFunc{bucketPath: isBucketPath, objectPath: isObjectPath}
+
+func isBucketPath(r *http.Request, _ *mux.RouteMatch) bool {
+	b, o := bucketObject(r)
+	return b != "" && o == ""
+}
+
+func isObjectPath(r *http.Request, _ *mux.RouteMatch) bool {
+	b, o := bucketObject(r)
+	return b != "" && o != ""
+}
 
 func (s *Server) routeTable() []route {
 	pass := s.passthrough
@@ -88,34 +101,27 @@ func (s *Server) routes() *mux.Router {
 	}
 
 	for _, rt := range s.routeTable() {
-		paths := []string{rt.path}
-		if rt.path == bucketPath {
-			paths = append(paths, bucketPathSlash)
-		}
-		for _, p := range paths {
-			m := r.Handle(p, s.serve(rt.name, rt.handler)).Methods(rt.method)
-			if len(rt.queries) > 0 {
-				queries := rt.queries
-				m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
-					for _, q := range queries {
-						if !hasQueryKey(r.URL.RawQuery, q) {
-							return false
-						}
+		m := r.NewRoute().MatcherFunc(pathMatchers[rt.path]).Methods(rt.method).Handler(s.serve(rt.name, rt.handler))
+		if len(rt.queries) > 0 {
+			queries := rt.queries
+			m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+				for _, q := range queries {
+					if !hasQueryKey(r.URL.RawQuery, q) {
+						return false
 					}
-					return true
-				})
-			}
-			if rt.header != "" {
-				header := rt.header
-				m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return r.Header.Get(header) != "" })
-			}
+				}
+				return true
+			})
+		}
+		if rt.header != "" {
+			header := rt.header
+			m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return r.Header.Get(header) != "" })
 		}
 	}
+	bucket := r.NewRoute().MatcherFunc(isBucketPath).Subrouter()
 	// Browser-form uploads (PostObject) authenticate by the form's policy
 	// signature, not SigV4 headers: their handler bypasses s.serve's.
-	for _, p := range []string{bucketPath, bucketPathSlash} {
-		r.Handle(p, s.handlePostPolicy()).Methods(http.MethodPost)
-	}
+	bucket.NewRoute().Methods(http.MethodPost).Handler(s.handlePostPolicy())
 	// Bucket subresources not named above pass through under their own
 	// name: one route that dispatches on the subresource.
 	subHandlers := map[string]http.Handler{}
@@ -124,19 +130,15 @@ func (s *Server) routes() *mux.Router {
 			subHandlers[method+" "+sub] = s.serve(method+"Bucket"+sub, s.passthrough)
 		}
 	}
-	dispatch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		subHandlers[r.Method+" "+bucketSubresource(r.URL.RawQuery)].ServeHTTP(w, r)
-	})
-	for _, p := range []string{bucketPath, bucketPathSlash} {
-		r.Handle(p, dispatch).Methods(http.MethodGet, http.MethodPut, http.MethodDelete).
-			MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return bucketSubresource(r.URL.RawQuery) != "" })
-	}
-	for _, p := range []string{bucketPath, bucketPathSlash} {
-		r.Handle(p, s.serve("ListObjects", s.listObjects)).Methods(http.MethodGet)
-		r.Handle(p, s.serve("HeadBucket", s.passthrough)).Methods(http.MethodHead)
-		r.Handle(p, s.serve("CreateBucket", s.passthrough)).Methods(http.MethodPut)
-		r.Handle(p, s.serve("DeleteBucket", s.deleteBucket)).Methods(http.MethodDelete)
-	}
+	bucket.NewRoute().Methods(http.MethodGet, http.MethodPut, http.MethodDelete).
+		MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return bucketSubresource(r.URL.RawQuery) != "" }).
+		HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			subHandlers[r.Method+" "+bucketSubresource(r.URL.RawQuery)].ServeHTTP(w, r)
+		})
+	bucket.NewRoute().Methods(http.MethodGet).Handler(s.serve("ListObjects", s.listObjects))
+	bucket.NewRoute().Methods(http.MethodHead).Handler(s.serve("HeadBucket", s.passthrough))
+	bucket.NewRoute().Methods(http.MethodPut).Handler(s.serve("CreateBucket", s.passthrough))
+	bucket.NewRoute().Methods(http.MethodDelete).Handler(s.serve("DeleteBucket", s.deleteBucket))
 	r.Handle("/", s.serve("ListBuckets", s.listBuckets)).Methods(http.MethodGet)
 	// Anything else is authenticated and passed through unchanged.
 	r.NotFoundHandler = s.serve("Unknown", s.passthrough)
