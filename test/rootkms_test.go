@@ -344,35 +344,11 @@ kms:
 	})
 
 	t.Run("a never-used key is refused with 503 and nothing is stored", func(t *testing.T) {
-		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:               aws.String(bucket),
-			Key:                  aws.String("never-used-key-object"),
-			Body:                 bytes.NewReader(harness.RandomBytes(t, 4096)),
-			ServerSideEncryption: s3types.ServerSideEncryptionAwsKms,
-			SSEKMSKeyId:          aws.String(newKey),
-		})
-		rootkmsWantS3Error(t, "PUT SSE-KMS with a never-used key during the outage", err, http.StatusServiceUnavailable, "KMS.KMSInternalException")
-		rootkmsAssertNotOnBackend(t, direct, bucket, "never-used-key-object")
+		rootkmsAssertRefusedDuringOutage(t, s3c, direct, bucket, "never-used-key-object", newKey)
 	})
 
 	proxy.up(t)
-
-	t.Run("readiness returns to 200 without a restart", func(t *testing.T) {
-		rootkmsWaitReadiness(t, gw.Endpoint, http.StatusOK, time.Minute)
-		if gw.Exited() {
-			t.Errorf("the gateway process exited during the outage, want it to keep running")
-		}
-	})
-
-	t.Run("a new key works after recovery", func(t *testing.T) {
-		mc := harness.MC(t, t.TempDir())
-		mc.AliasSet(t, "gw", gw.Endpoint, gw.AccessKey, gw.SecretKey)
-		mc.Must(t, "admin", "kms", "key", "create", "gw", laterKey)
-		data := harness.RandomBytes(t, 20*1024+3)
-		rootkmsPutKMS(t, s3c, bucket, "after-recovery", laterKey, data)
-		assertSameBytes(t, "GET after recovery", rootkmsGet(t, s3c, bucket, "after-recovery"), data)
-		mcflowAssertDARE(t, direct, bucket, "after-recovery", data)
-	})
+	rootkmsAssertRecovery(t, gw, s3c, direct, bucket, laterKey)
 
 	t.Run("a key that does not exist is 404 kms:KeyNotFound once the store answers", func(t *testing.T) {
 		// MinIO's answer for an unknown key, which s3seal matches.
@@ -483,35 +459,11 @@ kms:
 	})
 
 	t.Run("an SSE-KMS PUT is 503 and stores nothing", func(t *testing.T) {
-		_, err := s3c.PutObject(ctx, &s3.PutObjectInput{
-			Bucket:               aws.String(bucket),
-			Key:                  aws.String("during-outage"),
-			Body:                 bytes.NewReader(harness.RandomBytes(t, 4096)),
-			ServerSideEncryption: s3types.ServerSideEncryptionAwsKms,
-			SSEKMSKeyId:          aws.String(firstKey),
-		})
-		rootkmsWantS3Error(t, "PUT SSE-KMS while KES is down", err, http.StatusServiceUnavailable, "KMS.KMSInternalException")
-		rootkmsAssertNotOnBackend(t, direct, bucket, "during-outage")
+		rootkmsAssertRefusedDuringOutage(t, s3c, direct, bucket, "during-outage", firstKey)
 	})
 
 	kes.restart(t)
-
-	t.Run("readiness returns to 200 without restarting the gateway", func(t *testing.T) {
-		rootkmsWaitReadiness(t, gw.Endpoint, http.StatusOK, time.Minute)
-		if gw.Exited() {
-			t.Errorf("the gateway process exited during the outage, want it to keep running")
-		}
-	})
-
-	t.Run("a freshly created key works", func(t *testing.T) {
-		mc := harness.MC(t, t.TempDir())
-		mc.AliasSet(t, "gw", gw.Endpoint, gw.AccessKey, gw.SecretKey)
-		mc.Must(t, "admin", "kms", "key", "create", "gw", laterKey)
-		data := harness.RandomBytes(t, 30*1024+1)
-		rootkmsPutKMS(t, s3c, bucket, "after", laterKey, data)
-		assertSameBytes(t, "GET after the restart", rootkmsGet(t, s3c, bucket, "after"), data)
-		mcflowAssertDARE(t, direct, bucket, "after", data)
-	})
+	rootkmsAssertRecovery(t, gw, s3c, direct, bucket, laterKey)
 
 	t.Run("an object written before the outage reads back", func(t *testing.T) {
 		assertSameBytes(t, "GET of the object written before the outage", rootkmsGet(t, s3c, bucket, "before"), before)
@@ -1156,4 +1108,39 @@ func (b *rootkmsBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// rootkmsAssertRefusedDuringOutage: an SSE-KMS PUT that needs the
+// unreachable key store is refused with 503 and stores nothing.
+func rootkmsAssertRefusedDuringOutage(t *testing.T, s3c *s3.Client, direct *minio.Client, bucket, key, kmsKey string) {
+	t.Helper()
+	_, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{
+		Bucket:               aws.String(bucket),
+		Key:                  aws.String(key),
+		Body:                 bytes.NewReader(harness.RandomBytes(t, 4096)),
+		ServerSideEncryption: s3types.ServerSideEncryptionAwsKms,
+		SSEKMSKeyId:          aws.String(kmsKey),
+	})
+	rootkmsWantS3Error(t, "PUT SSE-KMS during the outage", err, http.StatusServiceUnavailable, "KMS.KMSInternalException")
+	rootkmsAssertNotOnBackend(t, direct, bucket, key)
+}
+
+// rootkmsAssertRecovery: once the key store is back, readiness returns to
+// 200 in the same gateway process and a freshly created key works.
+func rootkmsAssertRecovery(t *testing.T, gw *harness.Gateway, s3c *s3.Client, direct *minio.Client, bucket, newKey string) {
+	t.Run("readiness returns to 200 without restarting the gateway", func(t *testing.T) {
+		rootkmsWaitReadiness(t, gw.Endpoint, http.StatusOK, time.Minute)
+		if gw.Exited() {
+			t.Errorf("the gateway process exited during the outage, want it to keep running")
+		}
+	})
+	t.Run("a freshly created key works", func(t *testing.T) {
+		mc := harness.MC(t, t.TempDir())
+		mc.AliasSet(t, "gw", gw.Endpoint, gw.AccessKey, gw.SecretKey)
+		mc.Must(t, "admin", "kms", "key", "create", "gw", newKey)
+		data := harness.RandomBytes(t, 20*1024+3)
+		rootkmsPutKMS(t, s3c, bucket, "after-recovery", newKey, data)
+		assertSameBytes(t, "GET after recovery", rootkmsGet(t, s3c, bucket, "after-recovery"), data)
+		mcflowAssertDARE(t, direct, bucket, "after-recovery", data)
+	})
 }
