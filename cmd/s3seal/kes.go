@@ -18,6 +18,7 @@ import (
 	"github.com/s3seal/s3seal/gateway"
 	kesapi "github.com/s3seal/s3seal/gateway/kes"
 	"github.com/s3seal/s3seal/kmsclient"
+	"github.com/s3seal/s3seal/kmsclient/kes"
 )
 
 // startKESServer serves the embedded KMS over the KES API on kms.address
@@ -147,8 +148,8 @@ func runIdentity(args []string, stdout, stderr io.Writer) int {
 		identity string
 		err      error
 	)
-	if kesapi.IsAPIKey(arg) {
-		identity, err = kesapi.IdentityOfAPIKey(arg)
+	if kes.IsAPIKey(arg) {
+		identity, err = kes.IdentityOfAPIKey(arg)
 	} else {
 		var data []byte
 		if data, err = os.ReadFile(arg); err == nil {

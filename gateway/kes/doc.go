@@ -8,7 +8,7 @@
 // one (tls.RequireAnyClientCert, or RequireAndVerifyClientCert when a CA
 // pool is configured; see TLSConfig). Its identity is the hex SHA-256 of
 // the certificate's SubjectPublicKeyInfo, as `kes identity of CERT` prints
-// it (Identity, IdentityOfPEM, IdentityOfAPIKey).
+// it (Identity, IdentityOfPEM; API keys: kmsclient/kes.IdentityOfAPIKey).
 //
 // # Authorisation
 //

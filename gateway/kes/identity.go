@@ -1,11 +1,9 @@
 package kes
 
 import (
-	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -41,38 +39,6 @@ func IdentityOfPEM(data []byte) (string, error) {
 		}
 		return Identity(cert), nil
 	}
-}
-
-// apiKeyPrefix starts a KES API key: "kes:v1:" and the base64 of a type byte
-// (0: Ed25519, the only type) followed by the 32-byte private key seed.
-const apiKeyPrefix = "kes:v1:"
-
-// IsAPIKey reports whether s has the form of a KES API key.
-func IsAPIKey(s string) bool { return strings.HasPrefix(s, apiKeyPrefix) }
-
-// IdentityOfAPIKey returns the identity of a KES API key ("kes:v1:..."): the
-// identity of the certificate a KES client derives from it. Errors never
-// include the key.
-func IdentityOfAPIKey(apiKey string) (string, error) {
-	encoded, ok := strings.CutPrefix(apiKey, apiKeyPrefix)
-	if !ok {
-		return "", fmt.Errorf("not a KES API key: want the prefix %q", apiKeyPrefix)
-	}
-	b, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		return "", errors.New("not a KES API key: not base64")
-	}
-	defer clear(b)
-	if len(b) != 1+ed25519.SeedSize || b[0] != 0 {
-		return "", errors.New("not a KES v1 Ed25519 API key")
-	}
-	pub := ed25519.NewKeyFromSeed(b[1:]).Public()
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "", fmt.Errorf("encode public key: %w", err)
-	}
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // normalizeIdentity returns id in lower case, or an error unless it is 64 hex

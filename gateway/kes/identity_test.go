@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"strings"
 	"testing"
+
+	kmskes "github.com/s3seal/s3seal/kmsclient/kes"
 )
 
 // Vectors from minio/kms-go/kes's API key tests: what `kes identity of
@@ -17,9 +19,9 @@ func TestIdentityOfAPIKeyMatchesKES(t *testing.T) {
 		{"kes:v1:ACQpoGqx3rHHjT938Hfu5hVVQJHZWSqVI2Xp1KlYxFVw", "0426fa9a04bc2756b92fbe8a97e1a1e07b53ecf04ed33da22c33e5c9faeb8cbb"},
 		{"kes:v1:AMxvd2uV1l5dDSRwuKZxSjuM5BDemlr+685+JAHA1TuJ", "ab785e3b95d80d72cc9c27cb9fde886a0bf9068a69d40e3bd08a54e68c3f2bf7"},
 	} {
-		got, err := IdentityOfAPIKey(tc.key)
+		got, err := kmskes.IdentityOfAPIKey(tc.key)
 		if err != nil || got != tc.want {
-			t.Errorf("IdentityOfAPIKey(%s) = %q, %v; want %q", tc.key, got, err, tc.want)
+			t.Errorf("kmskes.IdentityOfAPIKey(%s) = %q, %v; want %q", tc.key, got, err, tc.want)
 		}
 	}
 	for _, bad := range []string{
@@ -28,8 +30,8 @@ func TestIdentityOfAPIKeyMatchesKES(t *testing.T) {
 		"kes:v1:%%%%",
 		"kes:v1:AAAA",
 	} {
-		if _, err := IdentityOfAPIKey(bad); err == nil {
-			t.Errorf("IdentityOfAPIKey(%q) succeeded, want an error", bad)
+		if _, err := kmskes.IdentityOfAPIKey(bad); err == nil {
+			t.Errorf("kmskes.IdentityOfAPIKey(%q) succeeded, want an error", bad)
 		} else if strings.Contains(err.Error(), strings.TrimPrefix(bad, "kes:v1:")) {
 			t.Errorf("IdentityOfAPIKey error %q repeats the key", err)
 		}

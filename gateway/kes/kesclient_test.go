@@ -14,6 +14,8 @@ import (
 
 	"github.com/s3seal/s3seal/kmsclient"
 	kesclient "github.com/s3seal/s3seal/kmsclient/kes"
+
+	kmskes "github.com/s3seal/s3seal/kmsclient/kes"
 )
 
 // s3seal's own KES client, which is tested against the real KES server,
@@ -24,7 +26,7 @@ func TestKESClientWithAPIKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	apiKey := "kes:v1:" + base64.StdEncoding.EncodeToString(append([]byte{0}, priv.Seed()...))
-	admin, err := IdentityOfAPIKey(apiKey)
+	admin, err := kmskes.IdentityOfAPIKey(apiKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func TestKESClientWithAPIKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	appKey := "kes:v1:" + base64.StdEncoding.EncodeToString(append([]byte{0}, appPriv.Seed()...))
-	appIdentity, err := IdentityOfAPIKey(appKey)
+	appIdentity, err := kmskes.IdentityOfAPIKey(appKey)
 	if err != nil {
 		t.Fatal(err)
 	}

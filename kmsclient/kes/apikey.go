@@ -23,6 +23,21 @@ const apiKeyPrefix = "kes:v1:"
 // form. It never includes the key.
 var errInvalidAPIKey = errors.New("invalid KES API key")
 
+// IsAPIKey reports whether s has the form of a KES API key.
+func IsAPIKey(s string) bool { return strings.HasPrefix(s, apiKeyPrefix) }
+
+// IdentityOfAPIKey returns the identity a KES server sees for a client that
+// authenticates with apiKey (as `kes identity of` prints it). Errors never
+// include the key.
+func IdentityOfAPIKey(apiKey string) (string, error) {
+	key, err := parseAPIKey(apiKey)
+	if err != nil {
+		return "", err
+	}
+	defer clear(key)
+	return identityOf(key.Public())
+}
+
 // parseAPIKey returns the Ed25519 private key an API key encodes.
 func parseAPIKey(apiKey string) (ed25519.PrivateKey, error) {
 	encoded, ok := strings.CutPrefix(apiKey, apiKeyPrefix)
@@ -34,11 +49,9 @@ func parseAPIKey(apiKey string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%w: not base64", errInvalidAPIKey)
 	}
 	defer clear(b)
-	if len(b) != 1+ed25519.SeedSize {
-		return nil, fmt.Errorf("%w: %d bytes, want %d", errInvalidAPIKey, len(b), 1+ed25519.SeedSize)
-	}
-	if b[0] != 0 { // 0: Ed25519, the only type KES defines
-		return nil, fmt.Errorf("%w: unsupported key type %d", errInvalidAPIKey, b[0])
+	// Type byte 0 (Ed25519, the only type KES defines) and the seed.
+	if len(b) != 1+ed25519.SeedSize || b[0] != 0 {
+		return nil, fmt.Errorf("%w: not a KES v1 Ed25519 API key", errInvalidAPIKey)
 	}
 	return ed25519.NewKeyFromSeed(b[1:]), nil
 }
