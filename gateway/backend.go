@@ -16,6 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"github.com/minio/minio-go/v7/pkg/signer"
+
+	"github.com/s3seal/s3seal/crypto"
 )
 
 // BackendConfig says how to reach the backing S3 store.
@@ -237,7 +239,7 @@ func copyResponseHeader(dst, src http.Header) {
 			strings.HasPrefix(lk, "x-ratelimit-"),
 			lk == "connection", lk == "keep-alive", lk == "transfer-encoding", lk == "trailer",
 			strings.HasPrefix(lk, "x-amz-server-side-encryption"),
-			isReservedMetaHeader(lk):
+			crypto.IsReservedHeader(lk):
 			continue
 		}
 		dst[k] = append([]string(nil), vv...)

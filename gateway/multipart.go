@@ -290,8 +290,12 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if st == nil {
 		return s.passthrough(w, r, req)
 	}
-	if _, err := s.uploadKey(r, req, st); err != nil {
+	// Completing needs no key (the parts are already sealed), so no KMS
+	// call; an SSE-C client that sends its key must send the right one.
+	if ssec, err := s.parseCustomerKey(r, false); err != nil {
 		return err
+	} else if ssec != nil && ssec.keyMD5 != st.meta.SSECKeyMD5 {
+		return s3err.New(s3err.SSECustomerKeyMismatch, "")
 	}
 	req.keyID = st.meta.KeyID
 	data, err := readXMLBody(req)

@@ -289,10 +289,6 @@ func kmsError(err error, keyID string) error {
 	}
 }
 
-// isReservedMetaHeader reports whether a lowercased header name is s3seal's
-// own backend metadata, which clients may neither set nor see.
-func isReservedMetaHeader(lowerName string) bool { return crypto.IsReservedHeader(lowerName) }
-
 // rejectReservedMetadata refuses client metadata in s3seal's namespace.
 func rejectReservedMetadata(h http.Header) error {
 	for k := range h {

@@ -81,29 +81,14 @@ var errRecordExists = errors.New("record exists")
 // putRecordIf stores a record; with onlyNew it fails with errRecordExists
 // instead of replacing one (a conditional PUT, so racing replicas agree).
 func (s *Server) putRecordIf(ctx context.Context, name string, data []byte, onlyNew bool) error {
-	enc := &encryption{domain: crypto.DomainS3, keyID: s.cfg.DefaultKey}
-	key, meta, err := s.sealNewObject(ctx, enc, s.cfg.SystemBucket, name)
-	if err != nil {
-		return err
-	}
-	h := http.Header{}
-	for k, v := range meta.Encode() {
-		h.Set(k, v)
-	}
-	h.Set("Content-Type", "application/octet-stream")
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
 	if onlyNew {
 		h.Set("If-None-Match", "*")
 	}
-	body, err := crypto.EncryptReader(bytes.NewReader(data), key)
+	enc := &encryption{domain: crypto.DomainS3, keyID: s.cfg.DefaultKey}
+	resp, _, err := s.storeEncrypted(ctx, enc, s.cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil)
 	if err != nil {
 		return err
-	}
-	resp, err := s.backend.do(ctx, backendRequest{
-		Method: http.MethodPut, Bucket: s.cfg.SystemBucket, Object: name, Header: h,
-		Body: body, Size: crypto.EncryptedSize(int64(len(data))),
-	})
-	if err != nil {
-		return backendError(err)
 	}
 	defer resp.Body.Close()
 	switch {

@@ -74,16 +74,7 @@ func TestMCFlow(t *testing.T) {
 				t.Errorf("mc admin kms key status output:\n%s\nwant a line with %q", human.Stdout, want)
 			}
 		}
-		var got struct {
-			Status          string `json:"status"`
-			KeyID           string `json:"keyId"`
-			EncryptionError string `json:"encryptionError"`
-			DecryptionError string `json:"decryptionError"`
-		}
-		mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, key), &got)
-		if got.Status != "success" || got.KeyID != key || got.EncryptionError != "" || got.DecryptionError != "" {
-			t.Errorf("mc admin kms key status --json = %+v, want status success, keyId %s and no errors", got, key)
-		}
+		assertKMSKeyStatusOK(t, mc, alias, key)
 	})
 
 	t.Run("admin kms key list", func(t *testing.T) {
@@ -394,4 +385,20 @@ func mcflowErrorCode(t *testing.T, r harness.Result) string {
 		t.Fatalf("%s: stdout is not one JSON document: %v\n%s", strings.Join(r.Args, " "), err, r.Stdout)
 	}
 	return out.Error.Cause.Error.Code
+}
+
+// assertKMSKeyStatusOK checks `mc admin kms key status --json`: the key
+// generates and decrypts data keys without error.
+func assertKMSKeyStatusOK(t *testing.T, mc *harness.MCClient, alias, key string) {
+	t.Helper()
+	var got struct {
+		Status          string `json:"status"`
+		KeyID           string `json:"keyId"`
+		EncryptionError string `json:"encryptionError"`
+		DecryptionError string `json:"decryptionError"`
+	}
+	mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, key), &got)
+	if got.Status != "success" || got.KeyID != key || got.EncryptionError != "" || got.DecryptionError != "" {
+		t.Errorf("mc admin kms key status --json = %+v, want status success, keyId %s and no errors", got, key)
+	}
 }

@@ -482,16 +482,7 @@ func rootkmsMCFlow(t *testing.T, mc *harness.MCClient, alias string, backend *ha
 		mc.Must(t, "admin", "kms", "key", "create", alias, key)
 	})
 	t.Run("admin kms key status", func(t *testing.T) {
-		var got struct {
-			Status          string `json:"status"`
-			KeyID           string `json:"keyId"`
-			EncryptionError string `json:"encryptionError"`
-			DecryptionError string `json:"decryptionError"`
-		}
-		mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, key), &got)
-		if got.Status != "success" || got.KeyID != key || got.EncryptionError != "" || got.DecryptionError != "" {
-			t.Errorf("mc admin kms key status --json = %+v, want status success, keyId %s and no errors", got, key)
-		}
+		assertKMSKeyStatusOK(t, mc, alias, key)
 	})
 	t.Run("admin kms key list", func(t *testing.T) {
 		var got struct {
