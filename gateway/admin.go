@@ -159,5 +159,5 @@ func (s *Server) kmsStatus(w http.ResponseWriter, r *http.Request, req *s3Reques
 
 // serveAdmin is serve with MinIO's JSON admin error documents.
 func (s *Server) serveAdmin(name string, h s3Handler) http.Handler {
-	return s.handle(name, h, writeJSONError)
+	return s.handle(nil, name, h, writeJSONError)
 }

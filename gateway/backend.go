@@ -142,6 +142,11 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 	default:
 		req.ContentLength = br.Size
 	}
+	for k := range req.Header {
+		if backendForbidden(strings.ToLower(k)) {
+			delete(req.Header, k)
+		}
+	}
 	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
 	req.Header.Del("Authorization")
 	req.Header.Del("X-Amz-Date")
@@ -182,37 +187,66 @@ func (t *trackingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// hopHeaders are connection-level headers a proxy must not forward.
-var hopHeaders = []string{
-	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
-	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Expect",
+// handledForward are the client headers a handler that transforms the
+// request may pass on to the backend: what describes the object it stores,
+// and request options that cannot change which operation the backend runs.
+// Copy sources, directives and SSE headers are never among them; a handler
+// that needs one sets its own value.
+var handledForward = append([]string{
+	"x-amz-tagging-directive", "x-amz-expected-bucket-owner", "x-amz-request-payer",
+}, objectHeaders...)
+
+// passthroughForward are the headers every passed-through operation may
+// forward besides its own.
+var passthroughForward = []string{"x-amz-expected-bucket-owner", "x-amz-request-payer"}
+
+// forwardHeader returns the client headers a handler may send to the
+// backend (handledForward).
+func forwardHeader(in http.Header) http.Header {
+	return allowHeaders(in, handledForward, nil)
 }
 
-// forwardHeader returns the client headers to send to the backend: without
-// hop-by-hop headers, without those the gateway consumes, and without
-// server-side-encryption headers (the backend must never encrypt or be asked
-// for a customer key; s3seal does the encryption).
-func forwardHeader(in http.Header) http.Header {
-	out := in.Clone()
-	for _, h := range hopHeaders {
-		out.Del(h)
-	}
-	if c := in.Get("Connection"); c != "" {
-		for _, f := range strings.Split(c, ",") {
-			out.Del(strings.TrimSpace(f))
-		}
-	}
-	for k := range out {
+// allowHeaders returns the headers of in that one of the lists names (lower
+// case, a trailing '*' matching a prefix), never s3seal's reserved metadata
+// nor a header a backend reads as a different operation.
+func allowHeaders(in http.Header, lists ...[]string) http.Header {
+	out := make(http.Header, 8)
+	for k, vv := range in {
 		lk := strings.ToLower(k)
-		switch {
-		case strings.HasPrefix(lk, "x-amz-server-side-encryption"),
-			strings.HasPrefix(lk, "x-amz-copy-source-server-side-encryption"),
-			strings.HasPrefix(lk, "x-forwarded-"),
-			lk == "host", lk == "user-agent", lk == "accept-encoding", lk == "content-length":
-			delete(out, k)
+		if neverForwarded(lk) || !headerListed(lk, lists) {
+			continue
 		}
+		out[k] = append([]string(nil), vv...)
 	}
 	return out
+}
+
+func headerListed(lk string, lists [][]string) bool {
+	for _, list := range lists {
+		for _, name := range list {
+			if prefix, ok := strings.CutSuffix(name, "*"); ok {
+				if strings.HasPrefix(lk, prefix) {
+					return true
+				}
+			} else if lk == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// neverForwarded reports client headers never passed on: s3seal's own
+// reserved metadata (set only from what it sealed) and backendForbidden.
+func neverForwarded(lk string) bool {
+	return crypto.IsReservedHeader(lk) || backendForbidden(lk)
+}
+
+// backendForbidden reports headers no request s3seal sends may carry,
+// whoever set them: with them a MinIO backend would extract an archive,
+// append at an offset, or take the request for one of its internal ones.
+func backendForbidden(lk string) bool {
+	return strings.HasPrefix(lk, "x-amz-meta-snowball-") || strings.HasPrefix(lk, "x-minio-") || lk == "x-amz-write-offset-bytes"
 }
 
 // forwardEncryptedHeader is forwardHeader for a request whose payload the

@@ -131,16 +131,21 @@ func TestParseCopySource(t *testing.T) {
 func TestForwardedHeadersDropWhatTheGatewayOwns(t *testing.T) {
 	in := http.Header{}
 	for _, k := range []string{"Connection", "Expect", "Content-Length", "X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Customer-Key",
-		"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", "X-Amz-Checksum-Crc32", "X-Amz-Sdk-Checksum-Algorithm", "Content-Md5", "X-Amz-Meta-Color", "Content-Type"} {
+		"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", "X-Amz-Checksum-Crc32", "X-Amz-Sdk-Checksum-Algorithm", "Content-Md5", "X-Amz-Meta-Color", "Content-Type",
+		"X-Amz-Copy-Source", "X-Amz-Metadata-Directive", "X-Amz-Meta-S3seal-Key", "X-Amz-Meta-Snowball-Auto-Extract", "X-Minio-Source-Mtime",
+		"X-Amz-Write-Offset-Bytes", "Authorization", "Host", "X-Forwarded-For", "Transfer-Encoding"} {
 		in.Set(k, "v")
 	}
 	plain := forwardHeader(in)
-	for _, gone := range []string{"Connection", "Expect", "Content-Length", "X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Customer-Key", "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key"} {
+	for _, gone := range []string{"Connection", "Expect", "Content-Length", "X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Customer-Key",
+		"X-Amz-Copy-Source-Server-Side-Encryption-Customer-Key", "X-Amz-Checksum-Crc32", "Content-Md5", "X-Amz-Copy-Source", "X-Amz-Metadata-Directive",
+		"X-Amz-Meta-S3seal-Key", "X-Amz-Meta-Snowball-Auto-Extract", "X-Minio-Source-Mtime", "X-Amz-Write-Offset-Bytes", "Authorization", "Host",
+		"X-Forwarded-For", "Transfer-Encoding"} {
 		if plain.Get(gone) != "" {
 			t.Errorf("forwardHeader kept %s", gone)
 		}
 	}
-	for _, kept := range []string{"X-Amz-Meta-Color", "Content-Type", "X-Amz-Checksum-Crc32"} {
+	for _, kept := range []string{"X-Amz-Meta-Color", "Content-Type"} {
 		if plain.Get(kept) == "" {
 			t.Errorf("forwardHeader dropped %s", kept)
 		}

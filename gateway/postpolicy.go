@@ -436,6 +436,9 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err := policy.check(fields, time.Now()); err != nil {
 		return err
 	}
+	if err := checkNames(req.bucket, key, false); err != nil {
+		return err
+	}
 	header, err := postObjectHeader(fields)
 	if err != nil {
 		return err

@@ -663,19 +663,19 @@ func TestPostObjectRefusals(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"a tampered signature", "/b", tamper(signedForm("b", exp, keyCond, okFields), "x-amz-signature", flipLastHexDigit), "x",
+		{"a tampered signature", "/bkt", tamper(signedForm("bkt", exp, keyCond, okFields), "x-amz-signature", flipLastHexDigit), "x",
 			http.StatusForbidden, "SignatureDoesNotMatch"},
-		{"a tampered policy", "/b", tamper(signedForm("b", exp, keyCond, okFields), "policy", func(string) string { return otherPolicy }), "x",
+		{"a tampered policy", "/bkt", tamper(signedForm("bkt", exp, keyCond, okFields), "policy", func(string) string { return otherPolicy }), "x",
 			http.StatusForbidden, "SignatureDoesNotMatch"},
-		{"an expired policy", "/b", signedForm("b", time.Now().Add(-time.Minute), keyCond, okFields), "x", http.StatusForbidden, "AccessDenied"},
-		{"a key outside the starts-with condition", "/b", signedForm("b", exp, keyCond, map[string]string{"key": "elsewhere/a"}), "x", http.StatusForbidden, "AccessDenied"},
-		{"another bucket than signed for", "/other", signedForm("b", exp, keyCond, okFields), "x", http.StatusForbidden, "AccessDenied"},
-		{"a field the policy does not cover", "/b", signedForm("b", exp, keyCond, map[string]string{"key": "uploads/a", "x-amz-meta-x": "1"}), "x", http.StatusForbidden, "AccessDenied"},
-		{"a file over content-length-range", "/b", signedForm("b", exp, append(keyCond, `["content-length-range", 0, 4]`), okFields), "12345", http.StatusBadRequest, "EntityTooLarge"},
-		{"a file under content-length-range", "/b", signedForm("b", exp, append(keyCond, `["content-length-range", 2, 4]`), okFields), "1", http.StatusBadRequest, "EntityTooSmall"},
-		{"no key field", "/b", signedForm("b", exp, keyCond, nil), "x", http.StatusBadRequest, "InvalidArgument"},
-		{"a checksum field", "/b", signedForm("b", exp, keyCond, map[string]string{"key": "uploads/a", "x-amz-checksum-crc32": "AAAAAA=="}), "x", http.StatusNotImplemented, "NotImplemented"},
-		{"an unknown access key", "/b", tamper(signedForm("b", exp, keyCond, okFields), "x-amz-credential", func(c string) string { return "nobody" + strings.TrimPrefix(c, testRoot) }), "x",
+		{"an expired policy", "/bkt", signedForm("bkt", time.Now().Add(-time.Minute), keyCond, okFields), "x", http.StatusForbidden, "AccessDenied"},
+		{"a key outside the starts-with condition", "/bkt", signedForm("bkt", exp, keyCond, map[string]string{"key": "elsewhere/a"}), "x", http.StatusForbidden, "AccessDenied"},
+		{"another bucket than signed for", "/other", signedForm("bkt", exp, keyCond, okFields), "x", http.StatusForbidden, "AccessDenied"},
+		{"a field the policy does not cover", "/bkt", signedForm("bkt", exp, keyCond, map[string]string{"key": "uploads/a", "x-amz-meta-x": "1"}), "x", http.StatusForbidden, "AccessDenied"},
+		{"a file over content-length-range", "/bkt", signedForm("bkt", exp, append(keyCond, `["content-length-range", 0, 4]`), okFields), "12345", http.StatusBadRequest, "EntityTooLarge"},
+		{"a file under content-length-range", "/bkt", signedForm("bkt", exp, append(keyCond, `["content-length-range", 2, 4]`), okFields), "1", http.StatusBadRequest, "EntityTooSmall"},
+		{"no key field", "/bkt", signedForm("bkt", exp, keyCond, nil), "x", http.StatusBadRequest, "InvalidArgument"},
+		{"a checksum field", "/bkt", signedForm("bkt", exp, keyCond, map[string]string{"key": "uploads/a", "x-amz-checksum-crc32": "AAAAAA=="}), "x", http.StatusNotImplemented, "NotImplemented"},
+		{"an unknown access key", "/bkt", tamper(signedForm("bkt", exp, keyCond, okFields), "x-amz-credential", func(c string) string { return "nobody" + strings.TrimPrefix(c, testRoot) }), "x",
 			http.StatusForbidden, "InvalidAccessKeyId"},
 		{"the system bucket", "/s3seal-system", signedForm("s3seal-system", exp, keyCond, okFields), "x", http.StatusForbidden, "AccessDenied"},
 	}
@@ -706,21 +706,25 @@ func TestPostObjectRefusals(t *testing.T) {
 func TestPostObjectRouteBypassesHeaderAuthentication(t *testing.T) {
 	s := newPostServer(t, nil)
 	tests := []struct {
-		target     string
-		wantStatus int
-		wantCode   string
+		target      string
+		contentType string
+		wantStatus  int
+		wantCode    string
 	}{
 		// Header authentication would answer 403 AccessDenied for these
 		// unsigned requests; the form route reads the body instead.
-		{"/b", http.StatusBadRequest, "MalformedPOSTRequest"},
-		{"/b/", http.StatusBadRequest, "MalformedPOSTRequest"},
+		{"/b", "multipart/form-data", http.StatusBadRequest, "MalformedPOSTRequest"},
+		{"/b/", "multipart/form-data", http.StatusBadRequest, "MalformedPOSTRequest"},
+		// As in MinIO, a form upload wins over ?delete.
+		{"/b?delete", "multipart/form-data", http.StatusBadRequest, "MalformedPOSTRequest"},
 		// Other POSTs on a bucket still authenticate by header.
-		{"/b?delete", http.StatusForbidden, "AccessDenied"},
+		{"/b?delete", "application/xml", http.StatusForbidden, "AccessDenied"},
+		{"/b", "text/plain", http.StatusForbidden, "AccessDenied"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.target, func(t *testing.T) {
+		t.Run(tc.target+" "+tc.contentType, func(t *testing.T) {
 			r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "http://example.com"+tc.target, strings.NewReader("not a form"))
-			r.Header.Set("Content-Type", "text/plain")
+			r.Header.Set("Content-Type", tc.contentType)
 			w := httptest.NewRecorder()
 			s.ServeHTTP(w, r)
 			var got struct{ Code string }

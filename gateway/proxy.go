@@ -70,22 +70,22 @@ func forwardPayload(req *s3Request, h http.Header) (io.Reader, int64, error) {
 	return p.Body, p.Size, nil
 }
 
-// maxConfigBody bounds the bodies of passed-through operations that carry
-// configuration or key lists rather than object data.
-const maxConfigBody = 16 << 20
-
-// dataOperations may carry object data of any size.
-var dataOperations = map[string]bool{"PutObject": true, "UploadPart": true, "Unknown": true}
-
-// passthrough forwards an authenticated request unchanged (but re-signed)
-// and relays the backend's answer.
+// passthrough forwards an operation the backend can execute as the client
+// asked, re-signed: the operation's query parameters (the rest were dropped
+// when it was routed), the headers its route names, and a body within the
+// route's limit. Handlers call it only for requests that involve no
+// encryption (plaintext buckets, configuration, deletes).
 func (s *Server) passthrough(w http.ResponseWriter, r *http.Request, req *s3Request) error {
-	h := forwardHeader(r.Header)
+	rt := req.route
+	if rt == nil {
+		return s3err.Wrap(s3err.InternalError, errors.New("passthrough of a request without a route"))
+	}
+	h := allowHeaders(r.Header, rt.headers, passthroughForward)
 	body, size, err := forwardPayload(req, h)
 	if err != nil {
 		return err
 	}
-	if size > maxConfigBody && !dataOperations[req.operation] {
+	if rt.maxBody != dataBody && size > rt.maxBody {
 		return s3err.New(s3err.MaxMessageLengthExceeded, "")
 	}
 	resp, err := s.backend.do(r.Context(), backendRequest{

@@ -177,8 +177,20 @@ func (s *Server) Init(ctx context.Context) error {
 	return nil
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. The query is put in its canonical
+// form before anything reads it, so that authentication, routing and the
+// request forwarded to the backend all see the same parameters.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q, err := sigv4.CanonicalQuery(r.URL.RawQuery)
+	if err != nil {
+		id := newRequestID()
+		w.Header().Set("X-Amz-Request-Id", id)
+		w.Header().Set("Server", "s3seal")
+		s3err.WriteXML(w, r, id, err)
+		return
+	}
+	r.URL.RawQuery = q
+	r.URL.ForceQuery = false
 	s.handler.ServeHTTP(w, r)
 }
 
@@ -189,6 +201,7 @@ type s3Request struct {
 	bucket    string
 	object    string
 	accessKey string
+	route     *route         // nil for s3seal's own (admin) endpoints
 	payload   *sigv4.Payload // nil: no body
 	keyID     string         // KMS key used, for audit
 	encrypted bool           // object data went through the crypto pipeline
@@ -247,18 +260,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 func (c *countingReader) Close() error { return c.r.Close() }
 
-// serve wraps an S3 handler: request id, authentication, S3 XML error
-// responses, one log line.
-func (s *Server) serve(name string, h s3Handler) http.Handler {
-	return s.handle(name, h, s3err.WriteXML)
+// serveRoute wraps the handler of an S3 operation: request id,
+// authentication, S3 XML error responses, one log line. Once the request is
+// authenticated, its query holds only what the operation takes, so nothing
+// else can reach the backend.
+func (s *Server) serveRoute(rt route) http.Handler {
+	return s.handle(&rt, rt.name, rt.handler, s3err.WriteXML)
 }
 
 type errorWriter func(w http.ResponseWriter, r *http.Request, requestID string, err error)
 
-func (s *Server) handle(name string, h s3Handler, writeErr errorWriter) http.Handler {
+func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWriter) http.Handler {
 	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		req := &s3Request{id: newRequestID(), operation: name}
+		req := &s3Request{id: newRequestID(), operation: name, route: rt}
 		w := &recorder{ResponseWriter: hw}
 		w.Header().Set("X-Amz-Request-Id", req.id)
 		w.Header().Set("Server", "s3seal")
@@ -280,6 +295,12 @@ func (s *Server) handle(name string, h s3Handler, writeErr errorWriter) http.Han
 			}
 			if req.bucket == s.cfg.SystemBucket {
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
+			}
+			if rt != nil {
+				if err := checkNames(req.bucket, req.object, rt.name == "CreateBucket"); err != nil {
+					return err
+				}
+				r.URL.RawQuery = rt.backendQuery(r.URL.RawQuery)
 			}
 			return h(w, r, req)
 		}()

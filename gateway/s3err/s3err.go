@@ -38,6 +38,8 @@ var (
 	InvalidBucketName                         = Code{"InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."}
 	InvalidDigest                             = Code{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
 	InvalidEncryptionAlgorithm                = Code{"InvalidEncryptionAlgorithmError", http.StatusBadRequest, "The encryption request you specified is not valid. The valid value is AES256."}
+	InvalidObjectName                         = Code{"XMinioInvalidObjectName", http.StatusBadRequest, "Object name contains unsupported characters."}
+	KeyTooLong                                = Code{"KeyTooLongError", http.StatusBadRequest, "Your key is too long"}
 	InvalidPart                               = Code{"InvalidPart", http.StatusBadRequest, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."}
 	InvalidPartOrder                          = Code{"InvalidPartOrder", http.StatusBadRequest, "The list of parts was not in ascending order. The parts list must be specified in order by part number."}
 	InvalidPartNumber                         = Code{"InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable"}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/s3seal/s3seal/gateway/s3err"
 )
 
 // SigV4 constants, spelled as on the wire.
@@ -61,6 +63,57 @@ func parseQuery(raw string) ([]queryParam, bool) {
 		params = append(params, queryParam{key: key, value: value})
 	}
 	return params, true
+}
+
+// CanonicalQuery returns raw re-encoded the way every later reader of the
+// request must see it: each pair decoded exactly as SigV4 decodes it for the
+// signature, then encoded by SigV4's rules, in wire order. Decoding the
+// result yields the same pairs, so authentication, routing and the request
+// forwarded to the backend all see one query. A bad escape or a key that
+// appears twice is an *s3err.Error (InvalidArgument): two values for one
+// key could be read differently by s3seal and by the backend.
+func CanonicalQuery(raw string) (string, error) {
+	params, ok := parseQuery(raw)
+	if !ok {
+		return "", s3err.New(s3err.InvalidArgument, "The query string is not valid URL encoding.")
+	}
+	if key, dup := duplicateKey(params); dup {
+		return "", s3err.New(s3err.InvalidArgument, "The query parameter %q appears more than once.", key)
+	}
+	var b strings.Builder
+	b.Grow(len(raw) + 8)
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(uriEncode(p.key, true))
+		b.WriteByte('=')
+		b.WriteString(uriEncode(p.value, true))
+	}
+	return b.String(), nil
+}
+
+// duplicateKey reports a key that occurs more than once; a scan for the
+// few parameters real requests carry, a set for long queries.
+func duplicateKey(params []queryParam) (string, bool) {
+	if len(params) <= 16 {
+		for i, p := range params {
+			for _, q := range params[:i] {
+				if q.key == p.key {
+					return p.key, true
+				}
+			}
+		}
+		return "", false
+	}
+	seen := make(map[string]struct{}, len(params))
+	for _, p := range params {
+		if _, dup := seen[p.key]; dup {
+			return p.key, true
+		}
+		seen[p.key] = struct{}{}
+	}
+	return "", false
 }
 
 // uriEncode percent-encodes s the way SigV4 specifies: every byte except the
