@@ -36,6 +36,9 @@ func parseCopySource(r *http.Request) (copySource, string, error) {
 	if !ok || bucket == "" || object == "" {
 		return copySource{}, "", s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
+	if reservedBucket(bucket) || checkNames(bucket, object, false) != nil {
+		return copySource{}, "", s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
 	src := copySource{bucket: bucket, object: object}
 	if query != "" {
 		q, err := url.ParseQuery(query)

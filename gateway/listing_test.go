@@ -112,11 +112,16 @@ func TestParseCopySource(t *testing.T) {
 		want    copySource
 		wantErr bool
 	}{
-		{"/b/k", copySource{bucket: "b", object: "k"}, false},
-		{"b/dir/a%20b%2Bc", copySource{bucket: "b", object: "dir/a b+c"}, false},
-		{"b/k?versionId=v1", copySource{bucket: "b", object: "k", versionID: "v1"}, false},
-		{"b", copySource{}, true},
-		{"/b/", copySource{}, true},
+		{"/bkt/k", copySource{bucket: "bkt", object: "k"}, false},
+		{"bkt/dir/a%20b%2Bc", copySource{bucket: "bkt", object: "dir/a b+c"}, false},
+		{"bkt/k?versionId=v1", copySource{bucket: "bkt", object: "k", versionID: "v1"}, false},
+		{"bkt", copySource{}, true},
+		{"/bkt/", copySource{}, true},
+		{"/bkt/a/../../other/k", copySource{}, true},
+		{"/bkt/a%2F..%2F..%2Fother%2Fk", copySource{}, true},
+		{"/minio/admin/v3/info", copySource{}, true},
+		{"/b/k", copySource{}, true}, // not a bucket name
+		{"/bkt/k%00", copySource{}, true},
 	}
 	for _, tc := range tests {
 		r, _ := http.NewRequest(http.MethodPut, "http://x/b/k", nil)
