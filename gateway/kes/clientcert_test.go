@@ -1,6 +1,8 @@
 package kes
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
@@ -125,4 +127,43 @@ func checkAdminOnlyAPIs(t *testing.T, ts *testServer, client *clientCert, want o
 func isHandshakeRefusal(err error) bool {
 	opErr, ok := errors.AsType[*net.OpError](err)
 	return ok && opErr.Op == "remote error" || errors.Is(err, syscall.ECONNRESET)
+}
+
+// The handshake checks of TLSConfig run on resumed sessions too, where
+// crypto/tls restores the certificates of the first handshake: resumption
+// must keep working, with the client's identity.
+func TestResumedSessionsKeepTheClientsIdentity(t *testing.T) {
+	adminKey := newKey(t)
+	trusted := newCA(t)
+	admin := chainCert(adminKey, trusted.issue(t, adminKey.Public()))
+	for _, tc := range []struct {
+		name      string
+		clientCAs *x509.CertPool
+	}{
+		{"without a CA", nil},
+		{"with a CA", trusted.pool()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServerWithClientCAs(t, Config{AdminIdentity: Identity(admin.cert.Leaf)}, tc.clientCAs)
+			sessions := tls.NewLRUClientSessionCache(1)
+			for i, wantResumed := range []bool{false, true} {
+				c := ts.client(t, admin)
+				tr := c.Transport.(*http.Transport)
+				tr.TLSClientConfig.ClientSessionCache = sessions
+				tr.DisableKeepAlives = true // a new connection for each request
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ts.url+"/v1/key/create/key-"+strconv.Itoa(i), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || resp.TLS.DidResume != wantResumed {
+					t.Errorf("request %d: status %d, resumed %v; want 200, resumed %v", i, resp.StatusCode, resp.TLS.DidResume, wantResumed)
+				}
+			}
+		})
+	}
 }
