@@ -104,14 +104,20 @@ type kesCache struct {
 	} `yaml:"expiry"`
 }
 
+// keystoreConfig is kms.keystore: exactly one of its sections is set.
+// Each section opens the KMS it configures (keystore.go).
 type keystoreConfig struct {
-	FS *struct {
-		Path string `yaml:"path"`
-	} `yaml:"fs"`
-	AWS *struct {
-		SecretsManager *awsSecretsManagerConfig `yaml:"secretsmanager"`
-	} `yaml:"aws"`
+	FS  *fsKeystoreConfig  `yaml:"fs"`
+	AWS *awsKeystoreConfig `yaml:"aws"`
 	KES *kesKeystoreConfig `yaml:"kes"`
+}
+
+type fsKeystoreConfig struct {
+	Path string `yaml:"path"`
+}
+
+type awsKeystoreConfig struct {
+	SecretsManager *awsSecretsManagerConfig `yaml:"secretsmanager"`
 }
 
 type awsSecretsManagerConfig struct {
@@ -250,9 +256,7 @@ var envVars = []struct {
 	{"S3SEAL_TLS_CERT", func(c *fileConfig, v string) error { c.TLS.Cert = v; return nil }},
 	{"S3SEAL_TLS_KEY", func(c *fileConfig, v string) error { c.TLS.Key = v; return nil }},
 	{"S3SEAL_KMS_DIR", func(c *fileConfig, v string) error {
-		c.KMS.Keystore.FS = &struct {
-			Path string `yaml:"path"`
-		}{Path: v}
+		c.KMS.Keystore.FS = &fsKeystoreConfig{Path: v}
 		return nil
 	}},
 	{"S3SEAL_KMS_DEFAULT_KEY", func(c *fileConfig, v string) error { c.KMS.DefaultKey = v; return nil }},
@@ -338,17 +342,7 @@ func validate(c *fileConfig) error {
 		return errors.New("S3SEAL_TLS_CERT and S3SEAL_TLS_KEY (tls.cert, tls.key) must be set together")
 	}
 	ks := c.KMS.Keystore
-	n := 0
-	if ks.FS != nil {
-		n++
-	}
-	if ks.AWS != nil {
-		n++
-	}
-	if ks.KES != nil {
-		n++
-	}
-	switch {
+	switch n := len(ks.sections()); {
 	case n == 0:
 		return errors.New("a key store is required: S3SEAL_KMS_DIR or kms.keystore in the config file")
 	case n > 1:

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,6 +262,103 @@ func TestKESServerVerifiesClientCertificatesAgainstTheConfiguredCA(t *testing.T)
 	}
 	if err := get(untrustedPair); err == nil {
 		t.Errorf("client certificate not signed by kms.tls.ca was accepted, want a TLS failure")
+	}
+}
+
+// The listener s3seal starts names a client by the certificate whose key
+// it proved: a client that signs with its own CA key and sends that CA's
+// certificate and a leaf it issued for the admin's public key is not the
+// admin.
+func TestKESServerRefusesAChainForgedWithTheAdminsPublicKey(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, serverPair, _ := writeCert(t, dir, "server")
+	_, _, adminPair, admin := writeCert(t, dir, "admin")
+	cfg := &fileConfig{}
+	cfg.KMS.Address = "127.0.0.1:0"
+	cfg.KMS.TLS = tlsConfig{Cert: certFile, Key: keyFile}
+	cfg.KMS.Admin.Identity = admin
+	core, logs := observer.New(zapcore.InfoLevel)
+	kms := newMemKMS(t)
+	if err := kms.CreateKey(t.Context(), "minio-key"); err != nil {
+		t.Fatal(err)
+	}
+	shutdown, err := startKESServer(cfg, kms, zap.New(core))
+	if err != nil {
+		t.Fatalf("startKESServer: %v", err)
+	}
+	defer shutdown(context.Background())
+	addr := logs.FilterMessage("serving the KES API").All()[0].ContextMap()["address"].(string)
+
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTemplate := &x509.Certificate{
+		SerialNumber:          big.NewInt(7),
+		Subject:               pkix.Name{CommonName: "attacker CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, caKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedTemplate := &x509.Certificate{
+		SerialNumber: big.NewInt(8),
+		Subject:      pkix.Name{CommonName: "admin"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	forgedDER, err := x509.CreateCertificate(rand.Reader, forgedTemplate, caTemplate, adminPair.Leaf.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := &tls.Certificate{Certificate: [][]byte{caDER, forgedDER}, PrivateKey: caKey}
+
+	roots := x509.NewCertPool()
+	roots.AddCert(serverPair.Leaf)
+	post := func(cert *tls.Certificate, path string) (int, []byte, error) {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{
+			RootCAs: roots,
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+				return cert, nil
+			},
+		}}
+		defer tr.CloseIdleConnections()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+addr+path, bytes.NewReader([]byte(`{}`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body, nil
+	}
+	for _, path := range []string{"/v1/key/create/forged-key", "/v1/key/generate/minio-key"} {
+		status, body, err := post(forged, path)
+		opErr, isOpErr := errors.AsType[*net.OpError](err)
+		switch {
+		case isOpErr && opErr.Op == "remote error", errors.Is(err, syscall.ECONNRESET):
+			// refused in the handshake
+		case err != nil:
+			t.Errorf("POST %s with the forged chain: %v, want 403 or a TLS handshake failure", path, err)
+		case status != http.StatusForbidden:
+			t.Errorf("POST %s with the forged chain: %d %s, want 403 or a TLS handshake failure", path, status, body)
+		}
+	}
+	if _, err := kms.DescribeKey(t.Context(), "forged-key"); err == nil {
+		t.Errorf("the forged chain created a key")
+	}
+	if status, body, err := post(&adminPair, "/v1/key/generate/minio-key"); err != nil || status != http.StatusOK {
+		t.Errorf("the admin's own certificate: %d %s %v, want 200", status, body, err)
 	}
 }
 

@@ -26,9 +26,6 @@ import (
 
 	"github.com/s3seal/s3seal/gateway"
 	"github.com/s3seal/s3seal/kmsclient"
-	awsstore "github.com/s3seal/s3seal/kmsclient/aws"
-	"github.com/s3seal/s3seal/kmsclient/fs"
-	"github.com/s3seal/s3seal/kmsclient/kes"
 )
 
 // version is stamped at build time (-ldflags "-X main.version=...").
@@ -136,54 +133,28 @@ func newLogger(level string, w io.Writer) (*zap.Logger, error) {
 	return zap.New(core), nil
 }
 
-// openKMS builds the KMS the config names.
-func openKMS(ctx context.Context, cfg *fileConfig, log *zap.Logger) (gateway.KMS, func() error, error) {
-	ks := cfg.KMS.Keystore
-	kcfg := kmsclient.Config{
+// openKMS opens the KMS over the configured key store.
+func openKMS(ctx context.Context, cfg *fileConfig) (gateway.KMS, func() error, error) {
+	sections := cfg.KMS.Keystore.sections()
+	if len(sections) == 0 {
+		return nil, nil, errors.New("kms.keystore: no key store configured")
+	}
+	kms, err := sections[0].Open(ctx, kmsclient.Config{
 		CreatedBy: cfg.Root.User,
 		CacheExpiry: kmsclient.CacheExpiry{
 			Any:     cfg.KMS.Cache.Expiry.Any,
 			Unused:  cfg.KMS.Cache.Expiry.Unused,
 			Offline: cfg.KMS.Cache.Expiry.Offline,
 		},
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	switch {
-	case ks.FS != nil:
-		store, err := fs.New(ks.FS.Path)
-		if err != nil {
-			return nil, nil, fmt.Errorf("kms.keystore.fs: %w", err)
-		}
-		k := kmsclient.New(store, kcfg)
-		return k, k.Close, nil
-	case ks.AWS != nil && ks.AWS.SecretsManager != nil:
-		sm := ks.AWS.SecretsManager
-		store, err := awsstore.New(ctx, awsstore.Config{
-			Endpoint: sm.Endpoint, Region: sm.Region, KMSKey: sm.KMSKey,
-			AccessKey: sm.Credentials.AccessKey, SecretKey: sm.Credentials.SecretKey, SessionToken: sm.Credentials.SessionToken,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("kms.keystore.aws.secretsmanager: %w", err)
-		}
-		k := kmsclient.New(store, kcfg)
-		return k, k.Close, nil
-	case ks.KES != nil:
-		// An external KES server is the KMS itself: it generates and
-		// decrypts data keys; s3seal never sees its External Keys.
-		c, err := kes.New(kes.Config{
-			Endpoints: ks.KES.Endpoint, APIKey: ks.KES.APIKey,
-			CertFile: ks.KES.TLS.Cert, KeyFile: ks.KES.TLS.Key, CAFile: ks.KES.TLS.CA,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("kms.keystore.kes: %w", err)
-		}
-		return c, c.Close, nil
-	default:
-		return nil, nil, errors.New("kms.keystore: no key store configured")
-	}
+	return kms, kms.Close, nil
 }
 
 func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
-	kms, closeKMS, err := openKMS(ctx, cfg, log)
+	kms, closeKMS, err := openKMS(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,10 @@
 // pool is configured; see TLSConfig). Its identity is the hex SHA-256 of
 // the certificate's SubjectPublicKeyInfo, as `kes identity of CERT` prints
 // it (Identity, IdentityOfPEM; API keys: kmsclient/kes.IdentityOfAPIKey).
+// The certificate is the first one the client sends, the one whose private
+// key the handshake proves it holds; the handshake fails when that
+// certificate is a CA certificate or a later one is not (see
+// clientCertificate).
 //
 // # Authorisation
 //
@@ -62,6 +66,11 @@
 //   - Configuration is checked harder: identities must be 64 hex digits,
 //     policy patterns must start with '/' (or be "*") and may hold a '*'
 //     only at the end; KES accepts such entries and they never match.
+//   - The identity is always the first certificate's. KES takes the first
+//     certificate that is no CA's, wherever it is in the chain, which lets
+//     a client claim a public key whose private key it does not hold.
+//     Chains that KES refuses with 400 (no certificate but CA ones, or
+//     two that are not) fail the TLS handshake here.
 //   - Not served: key import, encrypt and HMAC, policy and identity
 //     management, log streams. They answer 404.
 package kes

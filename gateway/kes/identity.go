@@ -55,27 +55,62 @@ func normalizeIdentity(id string) (string, error) {
 	return id, nil
 }
 
-// identifyRequest returns the identity of the client certificate of a TLS
-// request. Like KES it ignores CA certificates in the chain and refuses a
-// chain with more than one leaf.
+// identifyRequest returns the identity of the client of a TLS request:
+// that of clientCertificate.
 func identifyRequest(state *tls.ConnectionState) (string, *apiError) {
 	if state == nil {
 		return "", &apiError{status: http.StatusBadRequest, message: "insecure connection: TLS is required"}
 	}
-	var leaf *x509.Certificate
-	for _, c := range state.PeerCertificates {
-		if c.IsCA {
-			continue
-		}
-		if leaf != nil {
-			return "", &apiError{status: http.StatusBadRequest, message: "tls: received more than one client certificate"}
-		}
-		leaf = c
+	cert, err := clientCertificate(state)
+	if err != nil {
+		return "", &apiError{status: http.StatusBadRequest, message: err.Error()}
 	}
-	if leaf == nil {
-		return "", &apiError{status: http.StatusBadRequest, message: "tls: client certificate is required"}
+	return Identity(cert), nil
+}
+
+// Why a client certificate chain is refused.
+var (
+	errNoClientCert     = errors.New("tls: client certificate is required")
+	errCAClientCert     = errors.New("tls: client certificate is a CA certificate")
+	errTwoClientCerts   = errors.New("tls: received more than one client certificate")
+	errUnverifiedClient = errors.New("tls: client certificate is not verified")
+)
+
+// clientCertificate returns the certificate that names the client of a TLS
+// connection: the first one it sent. The handshake proves that the client
+// holds the private key of that certificate and of no other; the rest of
+// the chain is whatever the client chose to send. (When the chain was
+// verified, VerifiedChains[0][0] is that same certificate.)
+//
+// KES instead skips CA certificates and takes the first other one. Then a
+// client that sends its own CA certificate and a leaf it issued for
+// someone else's public key, and signs the handshake with its CA key, is
+// taken for the owner of that public key — the admin, say.
+//
+// A chain is refused when its first certificate is a CA certificate, or
+// when a later one is not (it cannot be an intermediate, so it can only be
+// there to be taken for the client). KES gives such a chain's first
+// certificate no identity either, so no KES configuration names one and no
+// client that works with KES is turned away; accepting it would name a
+// client by a CA's key, the key that vouches for other certificates, and
+// would keep the shape of the forgery above acceptable.
+func clientCertificate(state *tls.ConnectionState) (*x509.Certificate, error) {
+	if len(state.PeerCertificates) == 0 {
+		return nil, errNoClientCert
 	}
-	return Identity(leaf), nil
+	cert := state.PeerCertificates[0]
+	if len(state.VerifiedChains) > 0 && !state.VerifiedChains[0][0].Equal(cert) {
+		return nil, errUnverifiedClient // never so in crypto/tls
+	}
+	if cert.IsCA {
+		return nil, errCAClientCert
+	}
+	for _, c := range state.PeerCertificates[1:] {
+		if !c.IsCA {
+			return nil, errTwoClientCerts
+		}
+	}
+	return cert, nil
 }
 
 // TLSConfig returns the server side of the API's mutual TLS: TLS 1.2 or
@@ -83,16 +118,27 @@ func identifyRequest(state *tls.ConnectionState) (string, *apiError) {
 // result), and a client certificate required on every connection. With a
 // nil clientCAs any client certificate is accepted, as KES does, and access
 // is decided by its identity alone; otherwise the certificate must also
-// chain to clientCAs.
+// chain to clientCAs. Either way the handshake fails for a chain that
+// clientCertificate refuses.
 func TLSConfig(getCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error), clientCAs *x509.CertPool) *tls.Config {
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: getCertificate,
 		ClientAuth:     tls.RequireAnyClientCert,
 	}
-	if clientCAs != nil {
+	verify := clientCAs != nil
+	if verify {
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 		cfg.ClientCAs = clientCAs
+	}
+	// Runs on every handshake, resumptions included, after crypto/tls has
+	// checked the handshake signature (and, with clientCAs, the chain).
+	cfg.VerifyConnection = func(state tls.ConnectionState) error {
+		if verify && len(state.VerifiedChains) == 0 {
+			return errUnverifiedClient
+		}
+		_, err := clientCertificate(&state)
+		return err
 	}
 	return cfg
 }

@@ -62,10 +62,12 @@ func TestIdentityIsTheHashOfTheSubjectPublicKeyInfo(t *testing.T) {
 	}
 }
 
-func TestIdentifyRequestSkipsCAsAndRefusesTwoLeaves(t *testing.T) {
+// identifyRequest names the client by the first certificate it sent, and
+// refuses chains that hold another candidate; see clientCertificate.
+func TestIdentifyRequestTakesTheFirstCertificate(t *testing.T) {
 	leaf := newClientCert(t).cert.Leaf
 	other := newClientCert(t).cert.Leaf
-	ca := &x509.Certificate{IsCA: true, RawSubjectPublicKeyInfo: []byte("ca")}
+	ca := newCA(t).cert
 	for _, tc := range []struct {
 		name       string
 		state      *tls.ConnectionState
@@ -74,7 +76,11 @@ func TestIdentifyRequestSkipsCAsAndRefusesTwoLeaves(t *testing.T) {
 	}{
 		{"leaf", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}}, Identity(leaf), 0},
 		{"leaf and CA", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf, ca}}, Identity(leaf), 0},
+		{"verified leaf", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf, ca}, VerifiedChains: [][]*x509.Certificate{{leaf, ca}}}, Identity(leaf), 0},
+		{"CA and leaf", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{ca, leaf}}, "", 400},
+		{"CA only", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{ca}}, "", 400},
 		{"two leaves", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf, other}}, "", 400},
+		{"verified chain of another certificate", &tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf}, VerifiedChains: [][]*x509.Certificate{{other}}}, "", 400},
 		{"no certificate", &tls.ConnectionState{}, "", 400},
 		{"no TLS", nil, "", 400},
 	} {

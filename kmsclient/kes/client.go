@@ -46,7 +46,8 @@ type Config struct {
 	APIKey string
 
 	// CertFile and KeyFile are PEM files of a TLS client certificate and
-	// its private key.
+	// its private key. CertFile may hold CA certificates after the
+	// client's, and nothing else.
 	CertFile string
 	KeyFile  string
 
@@ -117,6 +118,9 @@ func New(cfg Config) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("kes: load client certificate: %w", err)
 		}
+		if err := checkClientChain(cert); err != nil {
+			return nil, fmt.Errorf("kes: client certificate %s: %w", cfg.CertFile, err)
+		}
 		if identity, err = identityOf(cert.Leaf.PublicKey); err != nil {
 			return nil, fmt.Errorf("kes: %w", err)
 		}
@@ -138,9 +142,38 @@ func New(cfg Config) (*Client, error) {
 		endpoints: endpoints,
 		identity:  identity,
 		timeout:   cfg.Timeout,
-		http:      &http.Client{Transport: transport},
+		http: &http.Client{
+			Transport: transport,
+			// KES does not redirect the requests the client sends. A
+			// redirect would take request bodies, and the trust placed
+			// in the answer (a data key), to a server that is not an
+			// endpoint: it is answered as an error instead.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		transport: transport,
 	}, nil
+}
+
+// checkClientChain reports whether a client certificate chain names one
+// client as KES servers identify it: the certificate of its private key
+// first, and no other certificate that is not a CA's. KES v0.24 skips CA
+// certificates and takes the one that is left, wherever it is; s3seal's
+// KES API takes the first and refuses the rest. Either way Identity is
+// then what the server sees.
+func checkClientChain(cert tls.Certificate) error {
+	if cert.Leaf.IsCA {
+		return errors.New("the first certificate (that of the key) is a CA certificate: KES servers do not identify clients by one")
+	}
+	for _, der := range cert.Certificate[1:] {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("parse certificate: %w", err)
+		}
+		if !c.IsCA {
+			return errors.New("the file holds more than one certificate that is not a CA's: KES servers refuse such a chain")
+		}
+	}
+	return nil
 }
 
 // Identity returns the client's KES identity, the name to put in a KES

@@ -9,9 +9,12 @@
 // A client either loads a certificate and key from files, or derives one
 // from a KES API key ("kes:v1:" and the base64 of a type byte 0 and a
 // 32-byte Ed25519 seed): the seed gives an Ed25519 key pair, and the client
-// presents a self-signed certificate for it, as KES's own tools do. The
-// server's certificate is verified against Config.CAFile, or the system
-// roots.
+// presents a self-signed certificate for it, as KES's own tools do. A
+// certificate file must hold the client's certificate first and CA
+// certificates only after it, so that the identity the server sees is the
+// one Identity reports. The server's certificate is verified against
+// Config.CAFile, or the system roots; redirects are not followed, so
+// requests go only to the configured endpoints.
 //
 // # Errors
 //

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/s3seal/s3seal/gateway"
+	"github.com/s3seal/s3seal/kmsclient"
+	awsstore "github.com/s3seal/s3seal/kmsclient/aws"
+	"github.com/s3seal/s3seal/kmsclient/fs"
+	"github.com/s3seal/s3seal/kmsclient/kes"
+)
+
+// keyStoreSection is a section of kms.keystore. Open returns the KMS over
+// the store it configures: a key store gets s3seal's embedded KMS,
+// configured by kms, in front of it; an external KES server is a KMS
+// itself and ignores kms. Errors name the section. Adding a key store is
+// adding a section type and its field in keystoreConfig.
+type keyStoreSection interface {
+	Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error)
+}
+
+// closableKMS is a KMS that holds resources until it is closed.
+type closableKMS interface {
+	gateway.KMS
+	Close() error
+}
+
+var (
+	_ keyStoreSection = (*fsKeystoreConfig)(nil)
+	_ keyStoreSection = (*awsKeystoreConfig)(nil)
+	_ keyStoreSection = (*kesKeystoreConfig)(nil)
+	_ closableKMS     = (*kmsclient.KMS)(nil)
+	_ closableKMS     = (*kes.Client)(nil)
+)
+
+// sections returns the sections that are set, in the order of the fields
+// of keystoreConfig (validate allows only one).
+func (ks keystoreConfig) sections() []keyStoreSection {
+	var sections []keyStoreSection
+	if ks.FS != nil {
+		sections = append(sections, ks.FS)
+	}
+	if ks.AWS != nil {
+		sections = append(sections, ks.AWS)
+	}
+	if ks.KES != nil {
+		sections = append(sections, ks.KES)
+	}
+	return sections
+}
+
+// Open opens the key directory.
+func (c *fsKeystoreConfig) Open(_ context.Context, kms kmsclient.Config) (closableKMS, error) {
+	store, err := fs.New(c.Path)
+	if err != nil {
+		return nil, fmt.Errorf("kms.keystore.fs: %w", err)
+	}
+	return kmsclient.New(store, kms), nil
+}
+
+// Open makes no call to AWS: the first request checks the credentials.
+func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+	sm := c.SecretsManager
+	if sm == nil {
+		return nil, errors.New("kms.keystore.aws: secretsmanager is required")
+	}
+	store, err := awsstore.New(ctx, awsstore.Config{
+		Endpoint: sm.Endpoint, Region: sm.Region, KMSKey: sm.KMSKey,
+		AccessKey: sm.Credentials.AccessKey, SecretKey: sm.Credentials.SecretKey, SessionToken: sm.Credentials.SessionToken,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kms.keystore.aws.secretsmanager: %w", err)
+	}
+	return kmsclient.New(store, kms), nil
+}
+
+// Open returns a client of the KES servers. An external KES server is the
+// KMS itself: it generates and decrypts data keys; s3seal never sees its
+// keys. It makes no network call.
+func (c *kesKeystoreConfig) Open(_ context.Context, _ kmsclient.Config) (closableKMS, error) {
+	client, err := kes.New(kes.Config{
+		Endpoints: c.Endpoint, APIKey: c.APIKey,
+		CertFile: c.TLS.Cert, KeyFile: c.TLS.Key, CAFile: c.TLS.CA,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kms.keystore.kes: %w", err)
+	}
+	return client, nil
+}
