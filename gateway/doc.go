@@ -1,10 +1,13 @@
 // Package gateway is s3seal's S3 HTTP API: it authenticates clients (SigV4,
 // package sigv4), routes each S3 operation (one named gorilla/mux route per
 // operation; the name is the log and metrics label), encrypts object data on
-// its way to the backend and decrypts it on the way out, and forwards
-// everything else unchanged but re-signed with the backend's credentials.
+// its way to the backend and decrypts it on the way out, and passes the
+// other operations it knows through, re-signed with the backend's
+// credentials and carrying only what each operation defines; anything else
+// is refused.
 //
-// Request path: route → authenticate (the verified, decoded payload replaces
+// Request path: canonical query (sigv4.CanonicalQuery, read by every later
+// step) → route (MinIO's precedence) → authenticate (the verified, decoded payload replaces
 // the body) → handler → backend request (minio-go's signer,
 // UNSIGNED-PAYLOAD) → response relay or decryption. Handlers return errors;
 // one adapter writes them as S3 XML (admin routes: JSON).
