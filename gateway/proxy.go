@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/s3seal/s3seal/gateway/s3err"
@@ -99,9 +101,19 @@ func (s *Server) passthrough(w http.ResponseWriter, r *http.Request, req *s3Requ
 	return relay(w, r, resp)
 }
 
+// maxRelayedError bounds a backend error document s3seal rewrites.
+const maxRelayedError = 64 << 10
+
+var requestIDElement = regexp.MustCompile(`<RequestId>[^<]*</RequestId>`)
+
 // relay copies a backend response to the client unchanged apart from the
-// headers s3seal owns.
+// headers s3seal owns, and the request id in an error document, which is
+// s3seal's (the one in the X-Amz-Request-Id header, logs and audit record).
 func relay(w http.ResponseWriter, r *http.Request, resp *http.Response) error {
+	if resp.StatusCode >= 300 && r.Method != http.MethodHead && resp.ContentLength <= maxRelayedError &&
+		strings.Contains(resp.Header.Get("Content-Type"), "xml") {
+		return relayError(w, resp)
+	}
 	copyResponseHeader(w.Header(), resp.Header)
 	if resp.ContentLength >= 0 {
 		w.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
@@ -113,6 +125,23 @@ func relay(w http.ResponseWriter, r *http.Request, resp *http.Response) error {
 	if _, err := copyBody(w, resp.Body); err != nil {
 		return s3err.Wrap(s3err.InternalError, err)
 	}
+	return nil
+}
+
+func relayError(w http.ResponseWriter, resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRelayedError+1))
+	if err != nil {
+		return backendError(err)
+	}
+	if len(body) > maxRelayedError {
+		return s3err.Wrap(s3err.InternalError, errors.New("backend error document too large"))
+	}
+	id := w.Header().Get("X-Amz-Request-Id")
+	body = requestIDElement.ReplaceAllLiteral(body, []byte("<RequestId>"+id+"</RequestId>"))
+	copyResponseHeader(w.Header(), resp.Header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
 	return nil
 }
 

@@ -326,8 +326,8 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*signe
 	switch {
 	case err != nil:
 		return nil, s3err.New(s3err.AuthorizationQueryParametersError, "X-Amz-Expires should be a number")
-	case expires < 1:
-		return nil, s3err.New(s3err.AuthorizationQueryParametersError, "X-Amz-Expires must be at least 1")
+	case expires < 0:
+		return nil, s3err.New(s3err.AuthorizationQueryParametersError, "X-Amz-Expires must be non-negative")
 	case expires > 604800:
 		return nil, s3err.New(s3err.AuthorizationQueryParametersError,
 			"X-Amz-Expires must be less than a week (in seconds) that is 604800")
@@ -348,6 +348,8 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*signe
 	if t.After(now.Add(v.maxSkew())) {
 		return nil, s3err.New(s3err.AccessDenied, "Request is not valid yet")
 	}
+	// X-Amz-Expires=0 is well formed and already expired (403), as in S3
+	// and MinIO.
 	if now.Sub(t) > time.Duration(expires)*time.Second {
 		return nil, s3err.New(s3err.AccessDenied, "Request has expired")
 	}

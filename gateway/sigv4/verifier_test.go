@@ -422,3 +422,40 @@ func TestStreamingPayloadsNeedNoContentEncoding(t *testing.T) {
 		})
 	}
 }
+
+// TestPresignLimitsAnswerAsS3Does checks every X-Amz-Expires limit and a
+// request date in the future against the answers of S3 and MinIO.
+func TestPresignLimitsAnswerAsS3Does(t *testing.T) {
+	tests := []struct {
+		expires string
+		date    time.Time
+		want    s3err.Code
+	}{
+		{"0", testTime, s3err.AccessDenied},
+		{"1", testTime, s3err.Code{}},
+		{"604800", testTime, s3err.Code{}},
+		{"604801", testTime, s3err.AuthorizationQueryParametersError},
+		{"-1", testTime, s3err.AuthorizationQueryParametersError},
+		{"ten", testTime, s3err.AuthorizationQueryParametersError},
+		{"60", testTime.Add(time.Hour), s3err.AccessDenied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.expires+" "+tc.date.Format(time.RFC3339), func(t *testing.T) {
+			r := newClientRequest(t, http.MethodGet, "https://s3.example.test/bucket/key?X-Amz-Expires="+tc.expires, nil)
+			u, _, err := awsSigner.PresignHTTP(t.Context(), awsCredentials, r, unsignedPayload, "s3", testRegion, tc.date)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A second after signing: an URL valid for 0 seconds has expired.
+			v := newVerifier(testTime.Add(time.Second), testAccessKey, testSecret)
+			_, err = v.Verify(toServer(t, newClientRequest(t, http.MethodGet, u, nil)))
+			if tc.want == (s3err.Code{}) {
+				if err != nil {
+					t.Fatalf("Verify: %v, want success", err)
+				}
+				return
+			}
+			wantCode(t, err, tc.want)
+		})
+	}
+}
