@@ -264,7 +264,9 @@ func forwardEncryptedHeader(in http.Header) http.Header {
 }
 
 // copyResponseHeader copies backend response headers to w, dropping
-// hop-by-hop headers and anything s3seal owns or must not reveal.
+// hop-by-hop headers and anything s3seal owns or must not reveal. User
+// metadata keys are written in lower case (not canonicalised: read them
+// from dst by that key, not with Get).
 func copyResponseHeader(dst, src http.Header) {
 	for k, vv := range src {
 		lk := strings.ToLower(k)
@@ -275,6 +277,12 @@ func copyResponseHeader(dst, src http.Header) {
 			strings.HasPrefix(lk, "x-amz-server-side-encryption"),
 			crypto.IsReservedHeader(lk):
 			continue
+		}
+		if strings.HasPrefix(lk, "x-amz-meta-") {
+			// User metadata names go out in lower case, as S3 and MinIO
+			// send them: SDKs keep the name as received (boto3's
+			// Metadata["ver"]), and Go's client canonicalised it.
+			k = lk
 		}
 		dst[k] = append([]string(nil), vv...)
 	}

@@ -164,3 +164,26 @@ func TestForwardedHeadersDropWhatTheGatewayOwns(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestUserMetadataNamesGoOutInLowerCase(t *testing.T) {
+	src := http.Header{}
+	src.Set("X-Amz-Meta-Ver", "1")
+	src.Set("X-Amz-Meta-S3seal-Key", "sealed")
+	src.Set("Content-Type", "text/plain")
+	dst := http.Header{}
+	copyResponseHeader(dst, src)
+	if got := dst["x-amz-meta-ver"]; len(got) != 1 || got[0] != "1" {
+		t.Errorf("x-amz-meta-ver = %v, want [1] under the lower-case name (header %v)", got, dst)
+	}
+	if _, ok := dst["X-Amz-Meta-Ver"]; ok {
+		t.Error("the canonicalised name is sent too")
+	}
+	for k := range dst {
+		if strings.Contains(strings.ToLower(k), "s3seal") {
+			t.Errorf("reserved header %s sent", k)
+		}
+	}
+	if dst.Get("Content-Type") != "text/plain" {
+		t.Error("Content-Type lost")
+	}
+}
