@@ -47,13 +47,13 @@ const maxXMLBody = 1 << 20
 
 // bucketSSE returns bucket's default encryption, nil if it has none. It is
 // cached for BucketConfigTTL so replicas converge within that time.
-func (s *Server) bucketSSE(ctx context.Context, bucket string) (*bucketSSEConfig, error) {
-	if c, ok := s.sse.get(bucket); ok {
+func (rc *records) bucketSSE(ctx context.Context, bucket string) (*bucketSSEConfig, error) {
+	if c, ok := rc.sse.get(bucket); ok {
 		return c, nil
 	}
-	data, err := s.getRecord(ctx, bucketSSERecord(bucket))
+	data, err := rc.get(ctx, bucketSSERecord(bucket))
 	if errors.Is(err, errRecordNotFound) {
-		s.sse.put(bucket, nil)
+		rc.sse.put(bucket, nil)
 		return nil, nil
 	}
 	if err != nil {
@@ -64,8 +64,24 @@ func (s *Server) bucketSSE(ctx context.Context, bucket string) (*bucketSSEConfig
 		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("bucket %s encryption configuration is malformed", bucket))
 	}
 	c := &bucketSSEConfig{algorithm: f.Algorithm, keyID: f.KeyID, keyIDSent: f.KeyIDSent}
-	s.sse.put(bucket, c)
+	rc.sse.put(bucket, c)
 	return c, nil
+}
+
+// putBucketSSE stores bucket's default encryption.
+func (rc *records) putBucketSSE(ctx context.Context, bucket string, f bucketSSEFile) error {
+	stored, _ := json.Marshal(f)
+	if err := rc.put(ctx, bucketSSERecord(bucket), stored); err != nil {
+		return err
+	}
+	rc.sse.drop(bucket)
+	return nil
+}
+
+// deleteBucketSSE forgets bucket's default encryption.
+func (rc *records) deleteBucketSSE(ctx context.Context, bucket string) error {
+	rc.sse.drop(bucket)
+	return rc.delete(ctx, bucketSSERecord(bucket))
 }
 
 // readXMLBody reads a bounded XML request body.
@@ -145,11 +161,9 @@ func (s *Server) putBucketEncryption(w http.ResponseWriter, r *http.Request, req
 		return kmsError(err, keyID)
 	}
 	clear(dek.Plaintext)
-	stored, _ := json.Marshal(f)
-	if err := s.putRecord(ctx, bucketSSERecord(req.bucket), stored); err != nil {
+	if err := s.records.putBucketSSE(ctx, req.bucket, f); err != nil {
 		return err
 	}
-	s.sse.drop(req.bucket)
 	req.keyID = f.KeyID
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -160,8 +174,8 @@ func (s *Server) getBucketEncryption(w http.ResponseWriter, r *http.Request, req
 	if err := s.bucketExists(ctx, req.bucket); err != nil {
 		return err
 	}
-	s.sse.drop(req.bucket)
-	c, err := s.bucketSSE(ctx, req.bucket)
+	s.records.sse.drop(req.bucket) // GET reads what was stored, not a cache
+	c, err := s.records.bucketSSE(ctx, req.bucket)
 	if err != nil {
 		return err
 	}
@@ -189,10 +203,9 @@ func (s *Server) deleteBucketEncryption(w http.ResponseWriter, r *http.Request, 
 	if err := s.bucketExists(ctx, req.bucket); err != nil {
 		return err
 	}
-	if err := s.deleteRecord(ctx, bucketSSERecord(req.bucket)); err != nil {
+	if err := s.records.deleteBucketSSE(ctx, req.bucket); err != nil {
 		return err
 	}
-	s.sse.drop(req.bucket)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -205,10 +218,9 @@ func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, req *s3Req
 		return err
 	}
 	if rec.status == http.StatusNoContent {
-		if err := s.deleteRecord(r.Context(), bucketSSERecord(req.bucket)); err != nil {
+		if err := s.records.deleteBucketSSE(r.Context(), req.bucket); err != nil {
 			s.log.Warn("forget encryption configuration of deleted bucket")
 		}
-		s.sse.drop(req.bucket)
 	}
 	return nil
 }

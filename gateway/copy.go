@@ -204,7 +204,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 				ETag    string `xml:"ETag"`
 			}
 			if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
-				if err := s.storeLayout(ctx, req.bucket, req.object, strings.Trim(res.ETag, `"`), layout); err != nil {
+				if err := s.records.putLayout(ctx, req.bucket, req.object, strings.Trim(res.ETag, `"`), layout); err != nil {
 					return err
 				}
 			}

@@ -31,7 +31,7 @@ func (s *Server) Ready(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := s.ensureSystemBucketExists(ctx); err != nil {
+	if err := s.records.probe(ctx); err != nil {
 		return err
 	}
 	if _, err := s.cfg.KMS.Status(ctx); err != nil {

@@ -49,24 +49,24 @@ func ragged(l crypto.Layout) bool {
 	return false
 }
 
-func (s *Server) indexMAC(bucket, object, etag string, size int64) string {
-	m := hmac.New(sha256.New, s.indexKey)
+func (rc *records) indexMAC(bucket, object, etag string, size int64) string {
+	m := hmac.New(sha256.New, rc.indexKey)
 	fmt.Fprintf(m, "s3seal index v1\x00%s\x00%s\x00%s\x00%d", bucket, object, etag, size)
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-func (s *Server) indexEntryName(bucket, object, etag string, size int64) string {
-	return indexPrefix + bucket + "/" + object + "/" + etag + "/" + strconv.FormatInt(size, 10) + "/" + s.indexMAC(bucket, object, etag, size)
+func (rc *records) indexEntryName(bucket, object, etag string, size int64) string {
+	return indexPrefix + bucket + "/" + object + "/" + etag + "/" + strconv.FormatInt(size, 10) + "/" + rc.indexMAC(bucket, object, etag, size)
 }
 
 // writeIndexEntry records a ragged object's plaintext size. Names too long
 // for the backend are not written: listings then read the layout record.
-func (s *Server) writeIndexEntry(ctx context.Context, bucket, object, etag string, size int64) error {
-	name := s.indexEntryName(bucket, object, strings.Trim(etag, `"`), size)
+func (rc *records) writeIndexEntry(ctx context.Context, bucket, object, etag string, size int64) error {
+	name := rc.indexEntryName(bucket, object, strings.Trim(etag, `"`), size)
 	if len(name) > maxKeyLength {
 		return nil
 	}
-	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: s.cfg.SystemBucket, Object: name, Body: http.NoBody})
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: rc.bucket, Object: name, Body: http.NoBody})
 	if err != nil {
 		return backendError(err)
 	}
@@ -78,7 +78,7 @@ func (s *Server) writeIndexEntry(ctx context.Context, bucket, object, etag strin
 }
 
 // parseIndexEntry splits and authenticates an index entry name.
-func (s *Server) parseIndexEntry(name, bucket string) (object, etag string, size int64, ok bool) {
+func (rc *records) parseIndexEntry(name, bucket string) (object, etag string, size int64, ok bool) {
 	rest, ok := strings.CutPrefix(name, indexPrefix+bucket+"/")
 	if !ok {
 		return "", "", 0, false
@@ -90,7 +90,7 @@ func (s *Server) parseIndexEntry(name, bucket string) (object, etag string, size
 	mac, sz, etag := f[len(f)-1], f[len(f)-2], f[len(f)-3]
 	object = strings.Join(f[:len(f)-3], "/")
 	size, err := strconv.ParseInt(sz, 10, 64)
-	if err != nil || size < 0 || !hmac.Equal([]byte(mac), []byte(s.indexMAC(bucket, object, etag, size))) {
+	if err != nil || size < 0 || !hmac.Equal([]byte(mac), []byte(rc.indexMAC(bucket, object, etag, size))) {
 		return "", "", 0, false
 	}
 	return object, etag, size, true
@@ -100,7 +100,7 @@ type objectVersion struct{ object, etag string }
 
 // indexSizes finds the index entries of the wanted multipart objects
 // (sorted by key) of one listing page.
-func (s *Server) indexSizes(ctx context.Context, bucket string, wanted []objectVersion) (map[objectVersion]int64, error) {
+func (rc *records) indexSizes(ctx context.Context, bucket string, wanted []objectVersion) (map[objectVersion]int64, error) {
 	found := map[objectVersion]int64{}
 	want := map[objectVersion]bool{}
 	for _, w := range wanted {
@@ -117,13 +117,13 @@ func (s *Server) indexSizes(ctx context.Context, bucket string, wanted []objectV
 		} else {
 			q.Set("start-after", prefix+first)
 		}
-		keys, next, err := s.listSystem(ctx, q)
+		keys, next, err := rc.listSystem(ctx, q)
 		if err != nil {
 			return nil, err
 		}
 		past := false
 		for _, k := range keys {
-			obj, etag, size, ok := s.parseIndexEntry(k, bucket)
+			obj, etag, size, ok := rc.parseIndexEntry(k, bucket)
 			if !ok {
 				continue
 			}
@@ -151,12 +151,12 @@ func (s *Server) indexSizes(ctx context.Context, bucket string, wanted []objectV
 			continue
 		}
 		q := url.Values{"list-type": {"2"}, "prefix": {prefix + w.object + "/" + w.etag + "/"}, "max-keys": {"10"}}
-		keys, _, err := s.listSystem(ctx, q)
+		keys, _, err := rc.listSystem(ctx, q)
 		if err != nil {
 			return nil, err
 		}
 		for _, k := range keys {
-			if obj, etag, size, ok := s.parseIndexEntry(k, bucket); ok && obj == w.object && etag == w.etag {
+			if obj, etag, size, ok := rc.parseIndexEntry(k, bucket); ok && obj == w.object && etag == w.etag {
 				found[w] = size
 			}
 		}
@@ -165,8 +165,8 @@ func (s *Server) indexSizes(ctx context.Context, bucket string, wanted []objectV
 }
 
 // listSystem lists system-bucket keys.
-func (s *Server) listSystem(ctx context.Context, q url.Values) (keys []string, next string, err error) {
-	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: s.cfg.SystemBucket, RawQuery: q.Encode()})
+func (rc *records) listSystem(ctx context.Context, q url.Values) (keys []string, next string, err error) {
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: rc.bucket, RawQuery: q.Encode()})
 	if err != nil {
 		return nil, "", backendError(err)
 	}

@@ -86,13 +86,13 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 	exact := map[objectVersion]int64{}
 	if len(multipart) > 0 {
 		sort.Slice(multipart, func(i, j int) bool { return multipart[i].object < multipart[j].object })
-		if exact, err = s.indexSizes(r.Context(), req.bucket, multipart); err != nil {
+		if exact, err = s.records.indexSizes(r.Context(), req.bucket, multipart); err != nil {
 			return err
 		}
 		for _, m := range multipart {
-			if _, ok := exact[m]; !ok && len(s.indexEntryName(req.bucket, m.object, m.etag, 1<<62)) > maxKeyLength {
+			if _, ok := exact[m]; !ok && len(s.records.indexEntryName(req.bucket, m.object, m.etag, 1<<62)) > maxKeyLength {
 				// Too long a name for an index entry: the layout record.
-				if l, err := s.loadLayout(r.Context(), req.bucket, m.object, m.etag); err == nil {
+				if l, err := s.records.layout(r.Context(), req.bucket, m.object, m.etag); err == nil {
 					exact[m] = l.sizes.Size()
 				}
 			}

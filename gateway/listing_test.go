@@ -49,7 +49,7 @@ func FuzzParseListingEntries(f *testing.F) {
 }
 
 func TestIndexEntriesAuthenticateTheirSize(t *testing.T) {
-	s := &Server{indexKey: []byte("0123456789abcdef0123456789abcdef")}
+	s := &records{indexKey: []byte("0123456789abcdef0123456789abcdef")}
 	name := s.indexEntryName("bkt", "dir/obj/with/slashes", "etag-3", 12345)
 	obj, etag, size, ok := s.parseIndexEntry(name, "bkt")
 	if !ok || obj != "dir/obj/with/slashes" || etag != "etag-3" || size != 12345 {
@@ -59,7 +59,7 @@ func TestIndexEntriesAuthenticateTheirSize(t *testing.T) {
 	if _, _, _, ok := s.parseIndexEntry(forged, "bkt"); ok {
 		t.Errorf("an entry with a changed size verified")
 	}
-	other := &Server{indexKey: []byte("another key of thirty-two bytes!")}
+	other := &records{indexKey: []byte("another key of thirty-two bytes!")}
 	if _, _, _, ok := other.parseIndexEntry(name, "bkt"); ok {
 		t.Errorf("an entry verified under another key")
 	}

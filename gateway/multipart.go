@@ -69,7 +69,7 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, r
 		return s3err.Wrap(s3err.InternalError, fmt.Errorf("backend upload id: %v", err))
 	}
 	state, _ := json.Marshal(uploadState{Object: req.object, Metadata: encoded})
-	if err := s.putRecord(ctx, uploadRecord(req.bucket, result.UploadID), state); err != nil {
+	if err := s.records.put(ctx, uploadRecord(req.bucket, result.UploadID), state); err != nil {
 		s.abortBackendUpload(ctx, req.bucket, req.object, result.UploadID)
 		return err
 	}
@@ -90,17 +90,24 @@ func (s *Server) abortBackendUpload(ctx context.Context, bucket, object, uploadI
 // upload returns the state of an encrypted upload, nil for an upload of a
 // plaintext bucket that s3seal did not encrypt.
 func (s *Server) upload(ctx context.Context, bucket, object, uploadID string) (*uploadState, error) {
-	name := uploadRecord(bucket, uploadID)
-	if st, ok := s.uploads.get(name); ok {
-		return st, nil
-	}
-	data, err := s.getRecord(ctx, name)
+	st, err := s.records.upload(ctx, bucket, object, uploadID)
 	if errors.Is(err, errRecordNotFound) {
 		if s.plaintext[bucket] {
 			return nil, nil
 		}
 		return nil, s3err.New(s3err.NoSuchUpload, "")
 	}
+	return st, err
+}
+
+// upload reads the record of an encrypted multipart upload of object;
+// errRecordNotFound if there is none.
+func (rc *records) upload(ctx context.Context, bucket, object, uploadID string) (*uploadState, error) {
+	name := uploadRecord(bucket, uploadID)
+	if st, ok := rc.uploads.get(name); ok {
+		return st, nil
+	}
+	data, err := rc.get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -115,8 +122,15 @@ func (s *Server) upload(ctx context.Context, bucket, object, uploadID string) (*
 	if err != nil {
 		return nil, s3err.Wrap(s3err.ObjectTampered, err)
 	}
-	s.uploads.put(name, &st)
+	rc.uploads.put(name, &st)
 	return &st, nil
+}
+
+// deleteUpload forgets the record of a completed or aborted upload.
+func (rc *records) deleteUpload(ctx context.Context, bucket, uploadID string) error {
+	name := uploadRecord(bucket, uploadID)
+	rc.uploads.drop(name)
+	return rc.delete(ctx, name)
 }
 
 // uploadKey returns the object key of an encrypted upload; SSE-C uploads
@@ -337,7 +351,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	// The layout is recorded before the object exists, under the ETag
 	// S3 will give it, so no reader ever finds the object without it.
 	etag := hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(doc.Parts))
-	if err := s.recordMultipart(ctx, req.bucket, req.object, etag, layout); err != nil {
+	if err := s.records.recordMultipart(ctx, req.bucket, req.object, etag, layout); err != nil {
 		return err
 	}
 	// Part checksums in the document describe plaintext the backend never
@@ -363,14 +377,13 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		if got := strings.Trim(result.ETag, `"`); got != etag && got != "" {
 			// A backend with another multipart ETag scheme: record under
 			// the ETag it actually gave.
-			if err := s.recordMultipart(ctx, req.bucket, req.object, got, layout); err != nil {
+			if err := s.records.recordMultipart(ctx, req.bucket, req.object, got, layout); err != nil {
 				return err
 			}
 		}
-		if err := s.deleteRecord(ctx, uploadRecord(req.bucket, uploadID)); err != nil {
+		if err := s.records.deleteUpload(ctx, req.bucket, uploadID); err != nil {
 			s.log.Warn("delete upload record", zapErr(err))
 		}
-		s.uploads.drop(uploadRecord(req.bucket, uploadID))
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
@@ -379,12 +392,12 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 
 // recordMultipart writes what reads (the layout) and listings (an index
 // entry, for ragged layouts) need to know about a multipart object.
-func (s *Server) recordMultipart(ctx context.Context, bucket, object, etag string, layout partLayout) error {
-	if err := s.storeLayout(ctx, bucket, object, etag, layout); err != nil {
+func (rc *records) recordMultipart(ctx context.Context, bucket, object, etag string, layout partLayout) error {
+	if err := rc.putLayout(ctx, bucket, object, etag, layout); err != nil {
 		return err
 	}
 	if ragged(layout.sizes) {
-		return s.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size())
+		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size())
 	}
 	return nil
 }
@@ -446,11 +459,9 @@ func (s *Server) abortMultipartUpload(w http.ResponseWriter, r *http.Request, re
 		return err
 	}
 	if rec.status == http.StatusNoContent {
-		name := uploadRecord(req.bucket, r.URL.Query().Get("uploadId"))
-		if err := s.deleteRecord(r.Context(), name); err != nil {
+		if err := s.records.deleteUpload(r.Context(), req.bucket, r.URL.Query().Get("uploadId")); err != nil {
 			s.log.Warn("delete upload record", zapErr(err))
 		}
-		s.uploads.drop(name)
 	}
 	return nil
 }

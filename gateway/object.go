@@ -247,7 +247,7 @@ func (s *Server) objectLayout(ctx context.Context, bucket, object string, meta *
 		}
 		return partLayout{sizes: crypto.Layout{n}}, nil
 	}
-	l, err := s.loadLayout(ctx, bucket, object, etag)
+	l, err := s.records.layout(ctx, bucket, object, etag)
 	if err != nil {
 		return partLayout{}, err
 	}

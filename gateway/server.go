@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -16,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
 	"github.com/s3seal/s3seal/gateway/sigv4"
 	"github.com/s3seal/s3seal/kmsclient"
@@ -93,11 +95,8 @@ type Server struct {
 	verifier  *sigv4.Verifier
 	handler   http.Handler // the router behind the virtual-host rewrite
 	plaintext map[string]bool
-	sse       *ttlCache[*bucketSSEConfig] // nil value: no configuration
-	layouts   *ttlCache[partLayout]
-	uploads   *ttlCache[*uploadState]
+	records   *records // s3seal's own state on the backend
 	ready     atomic.Bool
-	indexKey  []byte // authenticates listing-index entries; set by Init
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
@@ -134,9 +133,21 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		backend:   be,
 		plaintext: map[string]bool{},
-		sse:       newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
-		layouts:   newTTLCache[partLayout](4096, time.Hour),
-		uploads:   newTTLCache[*uploadState](1024, 10*time.Minute),
+	}
+	s.records = &records{
+		bucket:  cfg.SystemBucket,
+		backend: be,
+		store: func(ctx context.Context, name string, h http.Header, data []byte) (*http.Response, error) {
+			enc := &encryption{domain: crypto.DomainS3, keyID: cfg.DefaultKey}
+			resp, _, err := s.storeEncrypted(ctx, enc, cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil)
+			return resp, err
+		},
+		unseal: func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error) {
+			return s.unsealObject(ctx, meta, cfg.SystemBucket, name, nil)
+		},
+		sse:     newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
+		layouts: newTTLCache[partLayout](4096, time.Hour),
+		uploads: newTTLCache[*uploadState](1024, 10*time.Minute),
 	}
 	for _, b := range cfg.PlaintextBuckets {
 		s.plaintext[b] = true
@@ -165,14 +176,14 @@ func (s *Server) Init(ctx context.Context) error {
 	if _, err := s.cfg.KMS.GenerateKey(ctx, s.cfg.DefaultKey, []byte("{}")); err != nil {
 		return fmt.Errorf("use default key %q: %w", s.cfg.DefaultKey, err)
 	}
-	if err := s.ensureSystemBucket(ctx); err != nil {
+	if err := s.records.ensureBucket(ctx); err != nil {
 		return fmt.Errorf("system bucket %q: %w", s.cfg.SystemBucket, err)
 	}
-	key, err := s.loadIndexKey(ctx)
+	key, err := s.records.loadIndexKey(ctx)
 	if err != nil {
 		return fmt.Errorf("listing index key: %w", err)
 	}
-	s.indexKey = key
+	s.records.indexKey = key
 	s.ready.Store(true)
 	return nil
 }

@@ -123,7 +123,7 @@ func (s *Server) requestedEncryption(ctx context.Context, r *http.Request, bucke
 		}
 		if enc.keyID == "" {
 			enc.keyID = s.cfg.DefaultKey
-			if def, err := s.bucketSSE(ctx, bucket); err == nil && def != nil && def.keyID != "" {
+			if def, err := s.records.bucketSSE(ctx, bucket); err == nil && def != nil && def.keyID != "" {
 				enc.keyID = def.keyID
 			} else if err != nil {
 				return nil, err
@@ -137,7 +137,7 @@ func (s *Server) requestedEncryption(ctx context.Context, r *http.Request, bucke
 
 // bucketDefaultEncryption is the encryption of a write that asks for none.
 func (s *Server) bucketDefaultEncryption(ctx context.Context, bucket string) (*encryption, error) {
-	def, err := s.bucketSSE(ctx, bucket)
+	def, err := s.records.bucketSSE(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}

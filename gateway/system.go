@@ -19,19 +19,37 @@ import (
 	"github.com/s3seal/s3seal/gateway/s3err"
 )
 
-// s3seal keeps a few records of its own in the system bucket on the
-// backend: bucket encryption configurations, multipart upload keys and
-// multipart layouts. Each is encrypted and authenticated like an object
-// (SSE-S3 under the default key, sealed to its record name), so backend
-// access alone can neither read nor alter nor move one.
+// records is s3seal's own persistence, in the system bucket on the
+// backend: bucket encryption configurations, multipart upload keys,
+// multipart layouts, the listing index and the key that authenticates it.
+// Each record is encrypted and authenticated like an object (SSE-S3 under
+// the default key, sealed to its record name), so backend access alone can
+// neither read nor alter nor move one. Handlers use records; none of them
+// touches the system bucket directly. Nothing is kept locally but caches,
+// so replicas stay stateless.
+type records struct {
+	bucket  string // the system bucket
+	backend *backend
+	// store encrypts data and stores it as the record name; unseal
+	// authenticates a stored record's metadata and returns its key. The
+	// Server's object path provides both, so records are sealed exactly
+	// like objects.
+	store  func(ctx context.Context, name string, h http.Header, data []byte) (*http.Response, error)
+	unseal func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error)
+
+	indexKey []byte                      // authenticates listing-index entries; set by Init
+	sse      *ttlCache[*bucketSSEConfig] // nil value: no configuration
+	layouts  *ttlCache[partLayout]
+	uploads  *ttlCache[*uploadState]
+}
 
 var errRecordNotFound = errors.New("record not found")
 
 const maxRecordSize = 1 << 20
 
-// ensureSystemBucketExists is a cheap readiness probe of the backend.
-func (s *Server) ensureSystemBucketExists(ctx context.Context) error {
-	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: s.cfg.SystemBucket})
+// probe is a cheap readiness probe of the backend.
+func (rc *records) probe(ctx context.Context) error {
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: rc.bucket})
 	if err != nil {
 		return err
 	}
@@ -42,8 +60,9 @@ func (s *Server) ensureSystemBucketExists(ctx context.Context) error {
 	return nil
 }
 
-func (s *Server) ensureSystemBucket(ctx context.Context) error {
-	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: s.cfg.SystemBucket})
+// ensureBucket creates the system bucket if it does not exist.
+func (rc *records) ensureBucket(ctx context.Context) error {
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: rc.bucket})
 	if err != nil {
 		return err
 	}
@@ -56,10 +75,10 @@ func (s *Server) ensureSystemBucket(ctx context.Context) error {
 		return fmt.Errorf("HEAD answered %s", resp.Status)
 	}
 	var body []byte
-	if s.backend.region != "us-east-1" {
-		body = []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` + s.backend.region + `</LocationConstraint></CreateBucketConfiguration>`)
+	if rc.backend.region != "us-east-1" {
+		body = []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` + rc.backend.region + `</LocationConstraint></CreateBucketConfiguration>`)
 	}
-	resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: s.cfg.SystemBucket, Body: bytes.NewReader(body), Size: int64(len(body))})
+	resp, err = rc.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: rc.bucket, Body: bytes.NewReader(body), Size: int64(len(body))})
 	if err != nil {
 		return err
 	}
@@ -71,22 +90,21 @@ func (s *Server) ensureSystemBucket(ctx context.Context) error {
 	return nil
 }
 
-// putRecord stores data as the sealed record name.
-func (s *Server) putRecord(ctx context.Context, name string, data []byte) error {
-	return s.putRecordIf(ctx, name, data, false)
+// put stores data as the sealed record name.
+func (rc *records) put(ctx context.Context, name string, data []byte) error {
+	return rc.putIf(ctx, name, data, false)
 }
 
 var errRecordExists = errors.New("record exists")
 
-// putRecordIf stores a record; with onlyNew it fails with errRecordExists
+// putIf stores a record; with onlyNew it fails with errRecordExists
 // instead of replacing one (a conditional PUT, so racing replicas agree).
-func (s *Server) putRecordIf(ctx context.Context, name string, data []byte, onlyNew bool) error {
+func (rc *records) putIf(ctx context.Context, name string, data []byte, onlyNew bool) error {
 	h := http.Header{"Content-Type": {"application/octet-stream"}}
 	if onlyNew {
 		h.Set("If-None-Match", "*")
 	}
-	enc := &encryption{domain: crypto.DomainS3, keyID: s.cfg.DefaultKey}
-	resp, _, err := s.storeEncrypted(ctx, enc, s.cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil)
+	resp, err := rc.store(ctx, name, h, data)
 	if err != nil {
 		return err
 	}
@@ -105,9 +123,9 @@ const indexKeyRecord = "keys/index-mac"
 
 // loadIndexKey reads, or on first start creates, the key that
 // authenticates listing-index entries. Every replica ends up with the same.
-func (s *Server) loadIndexKey(ctx context.Context) ([]byte, error) {
+func (rc *records) loadIndexKey(ctx context.Context) ([]byte, error) {
 	for range 3 {
-		data, err := s.getRecord(ctx, indexKeyRecord)
+		data, err := rc.get(ctx, indexKeyRecord)
 		if err == nil {
 			if len(data) != 32 {
 				return nil, fmt.Errorf("index key record is malformed")
@@ -121,7 +139,7 @@ func (s *Server) loadIndexKey(ctx context.Context) ([]byte, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		switch err := s.putRecordIf(ctx, indexKeyRecord, key, true); {
+		switch err := rc.putIf(ctx, indexKeyRecord, key, true); {
 		case err == nil:
 			return key, nil
 		case !errors.Is(err, errRecordExists):
@@ -131,11 +149,11 @@ func (s *Server) loadIndexKey(ctx context.Context) ([]byte, error) {
 	return nil, errors.New("index key: could not create or read it")
 }
 
-// getRecord reads and authenticates the record name. A missing record is
+// get reads and authenticates the record name. A missing record is
 // errRecordNotFound; a record that fails authentication is an error, never
 // a fallback.
-func (s *Server) getRecord(ctx context.Context, name string) ([]byte, error) {
-	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: s.cfg.SystemBucket, Object: name})
+func (rc *records) get(ctx context.Context, name string) ([]byte, error) {
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: rc.bucket, Object: name})
 	if err != nil {
 		return nil, backendError(err)
 	}
@@ -154,7 +172,7 @@ func (s *Server) getRecord(ctx context.Context, name string) ([]byte, error) {
 	if meta.Domain != crypto.DomainS3 || meta.Multipart {
 		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: unexpected encryption", name))
 	}
-	key, err := s.unsealObject(ctx, meta, s.cfg.SystemBucket, name, nil)
+	key, err := rc.unseal(ctx, meta, name)
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +190,9 @@ func (s *Server) getRecord(ctx context.Context, name string) ([]byte, error) {
 	return data, nil
 }
 
-// deleteRecord removes a record; a missing one is not an error.
-func (s *Server) deleteRecord(ctx context.Context, name string) error {
-	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodDelete, Bucket: s.cfg.SystemBucket, Object: name})
+// delete removes a record; a missing one is not an error.
+func (rc *records) delete(ctx context.Context, name string) error {
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodDelete, Bucket: rc.bucket, Object: name})
 	if err != nil {
 		return backendError(err)
 	}
@@ -256,21 +274,23 @@ type layoutFile struct {
 	Numbers []int   `json:"numbers"` // the S3 part numbers, whose part keys encrypted them
 }
 
-func (s *Server) storeLayout(ctx context.Context, bucket, object, etag string, layout partLayout) error {
+// putLayout records the part layout of one version of a multipart object.
+func (rc *records) putLayout(ctx context.Context, bucket, object, etag string, layout partLayout) error {
 	data, _ := json.Marshal(layoutFile{Version: 1, Parts: layout.sizes, Numbers: layout.numbers})
-	if err := s.putRecord(ctx, layoutRecord(bucket, object, etag), data); err != nil {
+	if err := rc.put(ctx, layoutRecord(bucket, object, etag), data); err != nil {
 		return err
 	}
-	s.layouts.put(layoutRecord(bucket, object, etag), layout)
+	rc.layouts.put(layoutRecord(bucket, object, etag), layout)
 	return nil
 }
 
-func (s *Server) loadLayout(ctx context.Context, bucket, object, etag string) (partLayout, error) {
+// layout reads the part layout of one version of a multipart object.
+func (rc *records) layout(ctx context.Context, bucket, object, etag string) (partLayout, error) {
 	name := layoutRecord(bucket, object, etag)
-	if l, ok := s.layouts.get(name); ok {
+	if l, ok := rc.layouts.get(name); ok {
 		return l, nil
 	}
-	data, err := s.getRecord(ctx, name)
+	data, err := rc.get(ctx, name)
 	if errors.Is(err, errRecordNotFound) {
 		return partLayout{}, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("multipart object %s/%s has no layout record", bucket, object))
 	}
@@ -282,6 +302,6 @@ func (s *Server) loadLayout(ctx context.Context, bucket, object, etag string) (p
 		return partLayout{}, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout record %s is malformed", name))
 	}
 	l := partLayout{sizes: f.Parts, numbers: f.Numbers}
-	s.layouts.put(name, l)
+	rc.layouts.put(name, l)
 	return l, nil
 }
