@@ -188,11 +188,13 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 	if err != nil {
 		return err
 	}
-	st, err := s.upload(ctx, req.bucket, req.object, q.Get("uploadId"))
+	// The source first: one s3seal cannot vouch for is refused whatever
+	// the upload.
+	so, err := s.statCopySource(ctx, r, req, src)
 	if err != nil {
 		return err
 	}
-	so, err := s.statCopySource(ctx, r, src)
+	st, err := s.upload(ctx, req.bucket, req.object, q.Get("uploadId"))
 	if err != nil {
 		return err
 	}

@@ -181,10 +181,14 @@ func objectQuery(q url.Values) url.Values {
 // key (proving an SSE-C caller's key and the metadata's authenticity before
 // anything is revealed) and loads its layout. A nil object with a nil error
 // means the answer was already written: the backend's (errors, 304/412) or,
-// for an object s3seal did not encrypt, the object as stored.
+// for an object s3seal did not encrypt in a bucket that allows it (see
+// checkUnsealed), the object as stored.
 func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) (*storedObject, crypto.ObjectKey, partLayout, error) {
 	ctx := r.Context()
 	st, ok, err := s.headStored(ctx, r, req)
+	if err == nil && ok && st.meta == nil {
+		err = s.checkUnsealed(req, req.bucket, req.object)
+	}
 	switch {
 	case err != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, err
@@ -426,6 +430,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 		return err
 	}
 	if meta == nil {
+		if err := s.checkUnsealed(req, req.bucket, req.object); err != nil {
+			return err
+		}
 		if ssec != nil {
 			return errNotSSEC
 		}

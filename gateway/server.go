@@ -50,6 +50,11 @@ type Config struct {
 	DefaultKey string
 	// PlaintextBuckets are stored without encryption. Nothing else is.
 	PlaintextBuckets []string
+	// LegacyPlaintextReadBuckets are encrypted buckets in which reads of
+	// objects without s3seal metadata (written to the backend before
+	// s3seal, during a migration) return the object as stored. Writes are
+	// encrypted as in any other bucket. Elsewhere such objects are refused.
+	LegacyPlaintextReadBuckets []string
 	// SystemBucket holds s3seal's own records on the backend. Zero: s3seal-system.
 	SystemBucket string
 	// BucketConfigTTL bounds how long a replica caches a bucket's encryption
@@ -64,6 +69,11 @@ type Config struct {
 	// ObserveBackend, if set, is called once per backend request with the
 	// backend's status (0 when it could not be reached) and the duration.
 	ObserveBackend func(method string, status int, err error, d time.Duration)
+	// ObserveUnsealedRead, if set, is called once for every read of an
+	// object without s3seal metadata in an encrypted bucket: refused (the
+	// default) or served (a LegacyPlaintextReadBuckets bucket). operation
+	// is the route name (GetObject, HeadObject, CopyObject, ...).
+	ObserveUnsealedRead func(operation string, refused bool)
 	// Metrics, if set, is served at /metrics (outside S3 authentication;
 	// the handler does its own access control).
 	Metrics http.Handler
@@ -93,6 +103,7 @@ type Server struct {
 	verifier  *sigv4.Verifier
 	handler   http.Handler // the router behind the virtual-host rewrite
 	plaintext map[string]bool
+	legacy    map[string]bool             // LegacyPlaintextReadBuckets
 	sse       *ttlCache[*bucketSSEConfig] // nil value: no configuration
 	layouts   *ttlCache[partLayout]
 	uploads   *ttlCache[*uploadState]
@@ -134,12 +145,16 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		backend:   be,
 		plaintext: map[string]bool{},
+		legacy:    map[string]bool{},
 		sse:       newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
 		layouts:   newTTLCache[partLayout](4096, time.Hour),
 		uploads:   newTTLCache[*uploadState](1024, 10*time.Minute),
 	}
 	for _, b := range cfg.PlaintextBuckets {
 		s.plaintext[b] = true
+	}
+	for _, b := range cfg.LegacyPlaintextReadBuckets {
+		s.legacy[b] = true
 	}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,

@@ -24,12 +24,15 @@ type fileConfig struct {
 	Root             rootConfig    `yaml:"root"`
 	Backend          backendConfig `yaml:"backend"`
 	PlaintextBuckets []string      `yaml:"plaintext_buckets"`
-	SystemBucket     string        `yaml:"system_bucket"`
-	TLS              tlsConfig     `yaml:"tls"`
-	KMS              kmsConfig     `yaml:"kms"`
-	Log              logConfig     `yaml:"log"`
-	Audit            auditConfig   `yaml:"audit"`
-	Metrics          metricsConfig `yaml:"metrics"`
+	// LegacyPlaintextReadBuckets serve objects without s3seal metadata as
+	// stored (a migration); writes are still encrypted.
+	LegacyPlaintextReadBuckets []string      `yaml:"legacy_plaintext_read_buckets"`
+	SystemBucket               string        `yaml:"system_bucket"`
+	TLS                        tlsConfig     `yaml:"tls"`
+	KMS                        kmsConfig     `yaml:"kms"`
+	Log                        logConfig     `yaml:"log"`
+	Audit                      auditConfig   `yaml:"audit"`
+	Metrics                    metricsConfig `yaml:"metrics"`
 	// AllowInsecureSSEC accepts SSE-C keys over plain http. Development only.
 	AllowInsecureSSEC bool `yaml:"allow_insecure_ssec"`
 }
@@ -246,6 +249,7 @@ var envVars = []struct {
 	{"S3SEAL_BACKEND_REGION", func(c *fileConfig, v string) error { c.Backend.Region = v; return nil }},
 	{"S3SEAL_BACKEND_CA", func(c *fileConfig, v string) error { c.Backend.CAFile = v; return nil }},
 	{"S3SEAL_PLAINTEXT_BUCKETS", func(c *fileConfig, v string) error { c.PlaintextBuckets = splitList(v); return nil }},
+	{"S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS", func(c *fileConfig, v string) error { c.LegacyPlaintextReadBuckets = splitList(v); return nil }},
 	{"S3SEAL_SYSTEM_BUCKET", func(c *fileConfig, v string) error { c.SystemBucket = v; return nil }},
 	{"S3SEAL_TLS_CERT", func(c *fileConfig, v string) error { c.TLS.Cert = v; return nil }},
 	{"S3SEAL_TLS_KEY", func(c *fileConfig, v string) error { c.TLS.Key = v; return nil }},

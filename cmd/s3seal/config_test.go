@@ -621,6 +621,7 @@ backend:
   secret_key: file-secret
   region: eu-west-1
 plaintext_buckets: [from-file]
+legacy_plaintext_read_buckets: [old-file]
 log:
   level: debug
 kms:
@@ -630,14 +631,15 @@ kms:
       path: /from/file
 `)
 	env := map[string]string{
-		"S3SEAL_ADDRESS":            "127.0.0.1:9200",
-		"S3SEAL_ROOT_USER":          exampleRootUser,
-		"S3SEAL_ROOT_PASSWORD":      secretRootPassword,
-		"S3SEAL_BACKEND_URL":        exampleBackendURL,
-		"S3SEAL_BACKEND_SECRET_KEY": secretBackendKey,
-		"S3SEAL_PLAINTEXT_BUCKETS":  "public, logs",
-		"S3SEAL_KMS_DEFAULT_KEY":    "env-default-key",
-		"S3SEAL_LOG_LEVEL":          "warn",
+		"S3SEAL_ADDRESS":                       "127.0.0.1:9200",
+		"S3SEAL_ROOT_USER":                     exampleRootUser,
+		"S3SEAL_ROOT_PASSWORD":                 secretRootPassword,
+		"S3SEAL_BACKEND_URL":                   exampleBackendURL,
+		"S3SEAL_BACKEND_SECRET_KEY":            secretBackendKey,
+		"S3SEAL_PLAINTEXT_BUCKETS":             "public, logs",
+		"S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS": "migrating,archive ",
+		"S3SEAL_KMS_DEFAULT_KEY":               "env-default-key",
+		"S3SEAL_LOG_LEVEL":                     "warn",
 	}
 	cfg, err := loadConfig(path, getenvOf(env))
 	if err != nil {
@@ -656,6 +658,7 @@ kms:
 		{"backend.secret_key (env)", cfg.Backend.SecretKey, secretBackendKey},
 		{"backend.region (file, no env)", cfg.Backend.Region, "eu-west-1"},
 		{"plaintext_buckets (env)", strings.Join(cfg.PlaintextBuckets, ","), "public,logs"},
+		{"legacy_plaintext_read_buckets (env)", strings.Join(cfg.LegacyPlaintextReadBuckets, ","), "migrating,archive"},
 		{"kms.default_key (env)", cfg.KMS.DefaultKey, "env-default-key"},
 		{"log.level (env)", cfg.Log.Level, "warn"},
 		{"kms.keystore.fs.path (file, no env)", cfg.KMS.Keystore.FS.Path, "/from/file"},
