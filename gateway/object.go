@@ -296,9 +296,12 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if len(layout.sizes) > 1 {
 			h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout.sizes)))
 		}
-		h.Set("Content-Range", contentRange(off, partSize, size))
+		if partSize > 0 { // else the whole (empty) object: see writeRange
+			h.Set("Content-Range", contentRange(off, partSize, size))
+			status = http.StatusPartialContent
+		}
 		h.Set("Content-Length", strconv.FormatInt(partSize, 10))
-		w.WriteHeader(http.StatusPartialContent)
+		w.WriteHeader(status)
 		return nil
 	}
 	if rh := r.Header.Get("Range"); rh != "" {
@@ -307,7 +310,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		case errors.Is(err, crypto.ErrInvalidRange):
 			h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 			return s3err.New(s3err.InvalidRange, "")
-		case err == nil:
+		case err == nil && n > 0: // n == 0: the whole (empty) object, see writeRange
 			h.Set("Content-Range", contentRange(off, n, size))
 			size, status = n, http.StatusPartialContent
 		}
@@ -356,10 +359,12 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 }
 
 // writeRange answers 206 with plaintext [off, off+n), fetching only the
-// ciphertext packages it needs.
+// ciphertext packages it needs. An empty range (a suffix range or the only
+// part of an empty object) is the whole object, which no 206 can express
+// ("bytes 0--1/0"): it is answered 200, as S3 does.
 func (s *Server) writeRange(w http.ResponseWriter, r *http.Request, req *s3Request, st *storedObject, key crypto.ObjectKey, layout partLayout, off, n int64) error {
 	if n == 0 {
-		return s.writePlaintext(w, r, st, key, layout, nil, nil, off, 0, http.StatusPartialContent)
+		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusOK)
 	}
 	segs, err := layout.sizes.Plan(off, n)
 	if err != nil {
