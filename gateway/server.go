@@ -108,7 +108,8 @@ type Server struct {
 	layouts   *ttlCache[partLayout]
 	uploads   *ttlCache[*uploadState]
 	ready     atomic.Bool
-	indexKey  []byte // authenticates listing-index entries; set by Init
+	readiness readinessProbe // caches Ready's backend and KMS checks
+	indexKey  []byte         // authenticates listing-index entries; set by Init
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
