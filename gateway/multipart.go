@@ -300,7 +300,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		return s3err.New(s3err.SSECustomerKeyMismatch, "")
 	}
 	req.keyID = st.meta.KeyID
-	data, err := readXMLBody(req)
+	data, err := readXMLBody(req, maxCompleteBody)
 	if err != nil {
 		return err
 	}
