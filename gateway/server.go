@@ -60,6 +60,14 @@ type Config struct {
 	// BucketConfigTTL bounds how long a replica caches a bucket's encryption
 	// configuration. Zero: 5s.
 	BucketConfigTTL time.Duration
+	// BodyReadIdleTimeout fails a request whose body sends no byte for
+	// this long with 400 RequestTimeout; a body that keeps arriving, however
+	// slowly, is never cut off. Zero: 60s; negative: no limit.
+	BodyReadIdleTimeout time.Duration
+	// WriteIdleTimeout ends a response to which no byte could be written
+	// for this long (a client that stopped reading). Zero: 2m; negative: no
+	// limit.
+	WriteIdleTimeout time.Duration
 	// AllowInsecureSSEC accepts SSE-C keys over plain http (development only).
 	AllowInsecureSSEC bool
 	Logger            *zap.Logger // nil: no logging
@@ -168,7 +176,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	// Virtual-hosted-style requests are rewritten before routing: mux
 	// middlewares only run after a route matched.
-	s.handler = s.virtualHost(s.routes())
+	s.handler = s.idleDeadlines(s.virtualHost(s.routes()))
 	return s, nil
 }
 

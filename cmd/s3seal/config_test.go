@@ -690,3 +690,39 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 		}
 	}
 }
+
+func TestTimeouts(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := loadConfig("", getenvOf(validEnv()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := timeoutsConfig{ReadHeader: 30 * time.Second, Idle: 2 * time.Minute, BodyReadIdle: time.Minute, WriteIdle: 2 * time.Minute}
+		if cfg.Timeouts != want {
+			t.Errorf("timeouts = %+v, want %+v", cfg.Timeouts, want)
+		}
+	})
+	t.Run("file, overridden by the environment", func(t *testing.T) {
+		path := writeConfig(t, "timeouts:\n  read_header: 10s\n  idle: 5m\n  body_read_idle: 90s\n  write_idle: 3m\n")
+		cfg, err := loadConfig(path, getenvOf(with(validEnv(), "S3SEAL_WRITE_IDLE_TIMEOUT", "45s")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := timeoutsConfig{ReadHeader: 10 * time.Second, Idle: 5 * time.Minute, BodyReadIdle: 90 * time.Second, WriteIdle: 45 * time.Second}
+		if cfg.Timeouts != want {
+			t.Errorf("timeouts = %+v, want %+v", cfg.Timeouts, want)
+		}
+	})
+	for _, tc := range []struct{ name, value, want string }{
+		{"S3SEAL_BODY_READ_IDLE_TIMEOUT", "soon", "is not a duration"},
+		{"S3SEAL_READ_HEADER_TIMEOUT", "10ms", "must be at least 1s"},
+		{"S3SEAL_IDLE_TIMEOUT", "-1m", "must be at least 1s"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := loadConfig("", getenvOf(with(validEnv(), tc.name, tc.value)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("got %v, want an error naming %s: %s", err, tc.name, tc.want)
+			}
+		})
+	}
+}

@@ -228,6 +228,8 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		Observe:                    obs.Observe,
 		ObserveBackend:             obs.ObserveBackend,
 		ObserveUnsealedRead:        obs.ObserveUnsealedRead,
+		BodyReadIdleTimeout:        cfg.Timeouts.BodyReadIdle,
+		WriteIdleTimeout:           cfg.Timeouts.WriteIdle,
 		Metrics:                    obs.MetricsHandler(),
 	})
 	if err != nil {
@@ -238,10 +240,13 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on S3SEAL_ADDRESS: %w", err)
 	}
+	// No ReadTimeout or WriteTimeout: they bound whole requests and would
+	// cut off slow multi-GiB transfers. The gateway's idle deadlines
+	// (BodyReadIdleTimeout, WriteIdleTimeout) bound silence instead.
 	srv := &http.Server{
 		Handler:           gw,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}
