@@ -109,7 +109,7 @@ type Server struct {
 	log       *zap.Logger
 	backend   *backend
 	verifier  *sigv4.Verifier
-	handler   http.Handler // the router behind the virtual-host rewrite
+	handler   http.Handler // the router behind the idle deadlines and the virtual-host rewrite
 	plaintext map[string]bool
 	legacy    map[string]bool             // LegacyPlaintextReadBuckets
 	sse       *ttlCache[*bucketSSEConfig] // nil value: no configuration
