@@ -4,10 +4,16 @@
 // its way to the backend and decrypts it on the way out, and forwards
 // everything else unchanged but re-signed with the backend's credentials.
 //
-// Request path: route → authenticate (the verified, decoded payload replaces
-// the body) → handler → backend request (minio-go's signer,
-// UNSIGNED-PAYLOAD) → response relay or decryption. Handlers return errors;
-// one adapter writes them as S3 XML (admin routes: JSON).
+// Request path: idle deadlines (deadline.go) → route → authenticate (the
+// verified, decoded payload replaces the body) → handler → backend request
+// (minio-go's signer, UNSIGNED-PAYLOAD) → response relay or decryption.
+// Handlers return errors; one adapter writes them as S3 XML (admin routes:
+// JSON).
+//
+// Reads fail closed: an object without s3seal metadata in an encrypted
+// bucket is refused (unsealed.go) unless the operator listed the bucket in
+// Config.LegacyPlaintextReadBuckets. No reserved metadata leaves the
+// gateway: response headers drop it and listings are scrubbed (scrub.go).
 //
 // What lives where on the backend:
 //

@@ -138,7 +138,8 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 
 // plaintextSize rewrites one <Size> of a single DARE stream (or of an
 // aligned multipart object). Sizes that no DARE stream can have (objects
-// stored before s3seal) are left as they are.
+// without s3seal metadata, which reads refuse unless their bucket allows
+// legacy plaintext reads) are left as they are.
 func plaintextSize(tag []byte) []byte {
 	m := sizePattern.FindSubmatch(tag)
 	n, err := strconv.ParseInt(string(m[1]), 10, 64)
