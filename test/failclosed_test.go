@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/signer"
@@ -132,8 +133,16 @@ func TestUnsealedObjectsFailClosed(t *testing.T) {
 		}
 	})
 	t.Run("refusals are logged and counted", func(t *testing.T) {
-		if n := strings.Count(g.Logs(), "refused an object without s3seal metadata"); n < len(reads)+1 {
-			t.Errorf("%d refusal log lines, want at least %d", n, len(reads)+1)
+		// The log reaches the harness through a pipe: poll for the last lines.
+		want := len(reads) + 1
+		deadline := time.Now().Add(10 * time.Second)
+		n := strings.Count(g.Logs(), "refused an object without s3seal metadata")
+		for n < want && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			n = strings.Count(g.Logs(), "refused an object without s3seal metadata")
+		}
+		if n < want {
+			t.Errorf("%d refusal log lines, want at least %d", n, want)
 		}
 		resp, err := http.Get(g.Endpoint + "/metrics")
 		if err != nil {
