@@ -43,7 +43,14 @@ type sseConfigXML struct {
 	} `xml:"Rule"`
 }
 
+// maxXMLBody bounds the XML configuration documents the gateway parses
+// itself (bucket encryption).
 const maxXMLBody = 1 << 20
+
+// maxCompleteBody bounds a CompleteMultipartUpload document: 10,000 parts
+// with every checksum element current SDKs may send (about 2.3 MB with
+// CRC32 and SHA256, indented as the AWS CLI does) fit with room to spare.
+const maxCompleteBody = 8 << 20
 
 // bucketSSE returns bucket's default encryption, nil if it has none. It is
 // cached for BucketConfigTTL so replicas converge within that time.
@@ -84,16 +91,20 @@ func (rc *records) deleteBucketSSE(ctx context.Context, bucket string) error {
 	return rc.delete(ctx, bucketSSERecord(bucket))
 }
 
-// readXMLBody reads a bounded XML request body.
-func readXMLBody(req *s3Request) ([]byte, error) {
+// readXMLBody reads an XML request body of at most limit bytes. A body
+// declared longer is refused before a byte of it is read.
+func readXMLBody(req *s3Request, limit int64) ([]byte, error) {
 	if req.payload == nil {
 		return nil, s3err.New(s3err.MissingContentLength, "")
 	}
-	data, err := io.ReadAll(io.LimitReader(req.payload.Body, maxXMLBody+1))
+	if req.payload.Size > limit {
+		return nil, s3err.New(s3err.MaxMessageLengthExceeded, "")
+	}
+	data, err := io.ReadAll(io.LimitReader(req.payload.Body, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxXMLBody {
+	if int64(len(data)) > limit {
 		return nil, s3err.New(s3err.MaxMessageLengthExceeded, "")
 	}
 	return data, nil
@@ -120,7 +131,7 @@ func (s *Server) bucketExists(ctx context.Context, bucket string) error {
 }
 
 func (s *Server) putBucketEncryption(w http.ResponseWriter, r *http.Request, req *s3Request) error {
-	data, err := readXMLBody(req)
+	data, err := readXMLBody(req, maxXMLBody)
 	if err != nil {
 		return err
 	}

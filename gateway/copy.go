@@ -149,7 +149,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		return s3err.New(s3err.InvalidRequest, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 
-	so, err := s.statCopySource(ctx, r, src)
+	so, err := s.statCopySource(ctx, r, req, src)
 	if err != nil {
 		return err
 	}
@@ -273,8 +273,9 @@ type sourceObject struct {
 }
 
 // statCopySource HEADs the copy source, evaluating the client's
-// x-amz-copy-source-if-* conditions.
-func (s *Server) statCopySource(ctx context.Context, r *http.Request, src copySource) (*sourceObject, error) {
+// x-amz-copy-source-if-* conditions. A source without s3seal metadata is
+// refused unless its bucket allows that (checkUnsealed).
+func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Request, src copySource) (*sourceObject, error) {
 	if src.bucket == s.cfg.SystemBucket {
 		return nil, s3err.New(s3err.AccessDenied, "")
 	}
@@ -301,6 +302,11 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, src copySo
 	meta, err := decodeMetadata(head.Header)
 	if err != nil {
 		return nil, err
+	}
+	if meta == nil {
+		if err := s.checkUnsealed(req, src.bucket, src.object); err != nil {
+			return nil, err
+		}
 	}
 	return &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}, nil
 }

@@ -6,11 +6,17 @@
 // credentials and carrying only what each operation defines; anything else
 // is refused.
 //
-// Request path: canonical query (sigv4.CanonicalQuery, read by every later
-// step) → route (MinIO's precedence) → authenticate (the verified, decoded payload replaces
-// the body) → handler → backend request (minio-go's signer,
-// UNSIGNED-PAYLOAD) → response relay or decryption. Handlers return errors;
-// one adapter writes them as S3 XML (admin routes: JSON).
+// Request path: idle deadlines (deadline.go) → canonical query
+// (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
+// precedence) → authenticate (the verified, decoded payload replaces the
+// body) → handler → backend request (minio-go's signer, UNSIGNED-PAYLOAD) →
+// response relay or decryption. Handlers return errors; one adapter writes
+// them as S3 XML (admin routes: JSON).
+//
+// Reads fail closed: an object without s3seal metadata in an encrypted
+// bucket is refused (unsealed.go) unless the operator listed the bucket in
+// Config.LegacyPlaintextReadBuckets. No reserved metadata leaves the
+// gateway: response headers drop it and listings are scrubbed (scrub.go).
 //
 // What lives where on the backend:
 //

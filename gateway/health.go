@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -24,12 +25,21 @@ func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // Ready reports whether the gateway can serve: initialised, backend
-// reachable, KMS reachable.
+// reachable, KMS reachable. The backend and KMS checks are shared: callers
+// within readinessTTL of the last check get its result, and concurrent
+// callers wait for one check in flight, so probes (unauthenticated, from
+// every load balancer and kubelet) cost at most one backend HEAD and one
+// KMS status call per readinessTTL.
 func (s *Server) Ready(ctx context.Context) error {
 	if !s.ready.Load() {
 		return errNotInitialised
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	return s.readiness.check(ctx, s.probeReady)
+}
+
+// probeReady asks the backend and the KMS.
+func (s *Server) probeReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
 	defer cancel()
 	if err := s.records.probe(ctx); err != nil {
 		return err
@@ -38,4 +48,61 @@ func (s *Server) Ready(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+const (
+	// readinessTTL is how long a readiness result is reused: short enough
+	// for a load balancer to notice an outage within a few seconds.
+	readinessTTL = 2 * time.Second
+	// readinessTimeout bounds one check.
+	readinessTimeout = 5 * time.Second
+)
+
+// readinessProbe is a single-flight cache of one check's result. The zero
+// value is ready to use, with readinessTTL.
+type readinessProbe struct {
+	ttl time.Duration // zero: readinessTTL
+
+	mu      sync.Mutex
+	checked time.Time     // when err was found; zero: never
+	err     error         // the last result
+	running chan struct{} // closed when the check in flight ends; nil: none
+}
+
+// check returns the cached result if it is fresh, else the result of a
+// check it starts or one already in flight. The check runs detached from
+// any one caller's context (a caller that gives up does not fail the
+// others) and ends within readinessTimeout.
+func (p *readinessProbe) check(ctx context.Context, probe func(context.Context) error) error {
+	ttl := p.ttl
+	if ttl == 0 {
+		ttl = readinessTTL
+	}
+	p.mu.Lock()
+	if !p.checked.IsZero() && time.Since(p.checked) < ttl {
+		err := p.err
+		p.mu.Unlock()
+		return err
+	}
+	done := p.running
+	if done == nil {
+		done = make(chan struct{})
+		p.running = done
+		go func() {
+			err := probe(context.WithoutCancel(ctx))
+			p.mu.Lock()
+			p.err, p.checked, p.running = err, time.Now(), nil
+			p.mu.Unlock()
+			close(done)
+		}()
+	}
+	p.mu.Unlock()
+	select {
+	case <-done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

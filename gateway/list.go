@@ -16,9 +16,10 @@ import (
 	"github.com/s3seal/s3seal/gateway/s3err"
 )
 
-// Listings are rewritten at the byte level: only <Size> values change (and
-// the system bucket disappears from ListBuckets), everything else reaches
-// the client exactly as the backend wrote it.
+// Listings are rewritten at the byte level: only <Size> values change,
+// reserved metadata disappears from <UserMetadata> (scrub.go) and the
+// system bucket from ListBuckets; everything else reaches the client
+// exactly as the backend wrote it.
 
 const maxListingSize = 64 << 20
 
@@ -65,16 +66,20 @@ func writeListing(w http.ResponseWriter, resp *http.Response, body []byte) error
 	return err
 }
 
-// listObjects serves ListObjects V1/V2 and ListObjectVersions with
-// plaintext sizes, at the cost of at most one system-bucket LIST per page
-// and only for pages that list multipart objects.
+// listObjects serves ListObjects V1/V2 and ListObjectVersions (also with
+// MinIO's metadata=true) with plaintext sizes and without reserved
+// metadata, at the cost of at most one system-bucket LIST per page and only
+// for pages that list multipart objects.
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Request) error {
-	if s.plaintext[req.bucket] {
-		return s.passthrough(w, r, req)
-	}
 	resp, body, err := s.fetchListing(w, r, req)
 	if resp == nil {
 		return err
+	}
+	if body, err = scrubListing(body); err != nil {
+		return err
+	}
+	if s.plaintext[req.bucket] {
+		return writeListing(w, resp, body)
 	}
 	entries := parseListingEntries(body)
 	var multipart []objectVersion
@@ -122,6 +127,9 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if resp == nil {
 		return err
 	}
+	if body, err = scrubListing(body); err != nil {
+		return err
+	}
 	body = entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
 		return sizePattern.ReplaceAllFunc(entry, plaintextSize)
 	})
@@ -130,7 +138,8 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 
 // plaintextSize rewrites one <Size> of a single DARE stream (or of an
 // aligned multipart object). Sizes that no DARE stream can have (objects
-// stored before s3seal) are left as they are.
+// without s3seal metadata, which reads refuse unless their bucket allows
+// legacy plaintext reads) are left as they are.
 func plaintextSize(tag []byte) []byte {
 	m := sizePattern.FindSubmatch(tag)
 	n, err := strconv.ParseInt(string(m[1]), 10, 64)

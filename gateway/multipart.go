@@ -202,11 +202,13 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 	if err != nil {
 		return err
 	}
-	st, err := s.upload(ctx, req.bucket, req.object, q.Get("uploadId"))
+	// The source first: one s3seal cannot vouch for is refused whatever
+	// the upload.
+	so, err := s.statCopySource(ctx, r, req, src)
 	if err != nil {
 		return err
 	}
-	so, err := s.statCopySource(ctx, r, src)
+	st, err := s.upload(ctx, req.bucket, req.object, q.Get("uploadId"))
 	if err != nil {
 		return err
 	}
@@ -312,7 +314,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		return s3err.New(s3err.SSECustomerKeyMismatch, "")
 	}
 	req.keyID = st.meta.KeyID
-	data, err := readXMLBody(req)
+	data, err := readXMLBody(req, maxCompleteBody)
 	if err != nil {
 		return err
 	}

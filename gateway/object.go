@@ -181,10 +181,14 @@ func objectQuery(q url.Values) url.Values {
 // key (proving an SSE-C caller's key and the metadata's authenticity before
 // anything is revealed) and loads its layout. A nil object with a nil error
 // means the answer was already written: the backend's (errors, 304/412) or,
-// for an object s3seal did not encrypt, the object as stored.
+// for an object s3seal did not encrypt in a bucket that allows it (see
+// checkUnsealed), the object as stored.
 func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) (*storedObject, crypto.ObjectKey, partLayout, error) {
 	ctx := r.Context()
 	st, ok, err := s.headStored(ctx, r, req)
+	if err == nil && ok && st.meta == nil {
+		err = s.checkUnsealed(req, req.bucket, req.object)
+	}
 	switch {
 	case err != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, err
@@ -292,9 +296,12 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if len(layout.sizes) > 1 {
 			h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(len(layout.sizes)))
 		}
-		h.Set("Content-Range", contentRange(off, partSize, size))
+		if partSize > 0 { // else the whole (empty) object: see writeRange
+			h.Set("Content-Range", contentRange(off, partSize, size))
+			status = http.StatusPartialContent
+		}
 		h.Set("Content-Length", strconv.FormatInt(partSize, 10))
-		w.WriteHeader(http.StatusPartialContent)
+		w.WriteHeader(status)
 		return nil
 	}
 	if rh := r.Header.Get("Range"); rh != "" {
@@ -303,7 +310,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		case errors.Is(err, crypto.ErrInvalidRange):
 			h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 			return s3err.New(s3err.InvalidRange, "")
-		case err == nil:
+		case err == nil && n > 0: // n == 0: the whole (empty) object, see writeRange
 			h.Set("Content-Range", contentRange(off, n, size))
 			size, status = n, http.StatusPartialContent
 		}
@@ -352,10 +359,12 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 }
 
 // writeRange answers 206 with plaintext [off, off+n), fetching only the
-// ciphertext packages it needs.
+// ciphertext packages it needs. An empty range (a suffix range or the only
+// part of an empty object) is the whole object, which no 206 can express
+// ("bytes 0--1/0"): it is answered 200, as S3 does.
 func (s *Server) writeRange(w http.ResponseWriter, r *http.Request, req *s3Request, st *storedObject, key crypto.ObjectKey, layout partLayout, off, n int64) error {
 	if n == 0 {
-		return s.writePlaintext(w, r, st, key, layout, nil, nil, off, 0, http.StatusPartialContent)
+		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusOK)
 	}
 	segs, err := layout.sizes.Plan(off, n)
 	if err != nil {
@@ -426,6 +435,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 		return err
 	}
 	if meta == nil {
+		if err := s.checkUnsealed(req, req.bucket, req.object); err != nil {
+			return err
+		}
 		if ssec != nil {
 			return errNotSSEC
 		}

@@ -57,6 +57,10 @@ const (
 	// maxPostFormFields bounds the bytes of the fields before the file,
 	// names and values: they are held in memory.
 	maxPostFormFields = 64 << 10
+	// maxPostPreData bounds all bytes of the body before the file's
+	// content (delimiters, part headers, skipped parts, fields): none of it
+	// is authenticated until the policy signature in it is verified.
+	maxPostPreData = 1 << 20
 	// maxPostFormParts bounds the number of parts before the file.
 	maxPostFormParts = 1000
 	// maxPostObjectSize is the largest file a form may upload, as S3's
@@ -79,7 +83,8 @@ func readPostForm(r *http.Request) (*postForm, error) {
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return nil, s3err.New(s3err.MalformedPOSTRequest, "POST requires a multipart/form-data body with a boundary.")
 	}
-	mr := multipart.NewReader(r.Body, params["boundary"])
+	pre := &preDataReader{r: r.Body, left: maxPostPreData}
+	mr := multipart.NewReader(pre, params["boundary"])
 	f := &postForm{fields: map[string]string{}}
 	budget := int64(maxPostFormFields)
 	for parts := 0; ; parts++ {
@@ -92,6 +97,9 @@ func readPostForm(r *http.Request) (*postForm, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, s3err.New(s3err.InvalidArgument, "POST requires exactly one file upload per request.")
 		}
+		if errors.Is(err, errPreDataTooLong) {
+			return nil, errPreDataTooLong
+		}
 		if err != nil {
 			return nil, &s3err.Error{Code: s3err.MalformedPOSTRequest, Err: err}
 		}
@@ -100,11 +108,15 @@ func readPostForm(r *http.Request) (*postForm, error) {
 			continue
 		}
 		if name == "file" {
+			pre.left = -1 // the file is bounded by the policy, once verified
 			f.file, f.filename = part, part.FileName()
 			return f, nil
 		}
 		budget -= int64(len(name))
 		value, err := io.ReadAll(io.LimitReader(part, max(budget+1, 0)))
+		if errors.Is(err, errPreDataTooLong) {
+			return nil, errPreDataTooLong
+		}
 		if err != nil {
 			return nil, &s3err.Error{Code: s3err.MalformedPOSTRequest, Err: err}
 		}
@@ -116,6 +128,30 @@ func readPostForm(r *http.Request) (*postForm, error) {
 		}
 		f.fields[name] = string(value)
 	}
+}
+
+var errPreDataTooLong = s3err.New(s3err.MaxPostPreDataLengthExceeded, "")
+
+// preDataReader fails with errPreDataTooLong once more than left bytes
+// were read; a negative left lifts the limit.
+type preDataReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (p *preDataReader) Read(b []byte) (int, error) {
+	if p.left < 0 {
+		return p.r.Read(b)
+	}
+	if p.left == 0 {
+		return 0, errPreDataTooLong
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, err := p.r.Read(b)
+	p.left -= int64(n)
+	return n, err
 }
 
 // postPolicy is a decoded POST policy document.

@@ -738,3 +738,42 @@ func TestPostObjectRouteBypassesHeaderAuthentication(t *testing.T) {
 
 // Compile-time check that the test backend is an http.Handler.
 var _ http.Handler = (*fakeBackend)(nil)
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestReadPostFormBoundsWhatIsReadBeforeTheSignature: nothing before the
+// file part is authenticated, so skipped parts and part headers count
+// against a budget as field values do, and reading stops at it.
+func TestReadPostFormBoundsWhatIsReadBeforeTheSignature(t *testing.T) {
+	const boundary = "B0undary"
+	file := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nx\r\n--" + boundary + "--\r\n"
+	tests := []struct{ name, before string }{
+		{"an unnamed part", "--" + boundary + "\r\nContent-Type: text/plain\r\n\r\n" + strings.Repeat("u", 8<<20) + "\r\n"},
+		{"a huge part header", "--" + boundary + "\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Pad: " + strings.Repeat("h", 8<<20) + "\r\n\r\nv\r\n"},
+		{"many small unnamed parts", strings.Repeat("--"+boundary+"\r\nContent-Type: text/plain\r\n\r\n"+strings.Repeat("s", 1200)+"\r\n", 990)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			body := &countingBody{r: strings.NewReader(tc.before + file)}
+			r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/b", body)
+			r.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+			_, err := readPostForm(r)
+			if !s3err.HasCode(err, s3err.MaxPostPreDataLengthExceeded) {
+				t.Errorf("got %v, want %s", err, s3err.MaxPostPreDataLengthExceeded.Name)
+			}
+			if limit := int64(maxPostPreData + 64<<10); body.n > limit {
+				t.Errorf("read %d bytes before refusing, want at most %d", body.n, limit)
+			}
+		})
+	}
+}

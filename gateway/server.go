@@ -52,11 +52,24 @@ type Config struct {
 	DefaultKey string
 	// PlaintextBuckets are stored without encryption. Nothing else is.
 	PlaintextBuckets []string
+	// LegacyPlaintextReadBuckets are encrypted buckets in which reads of
+	// objects without s3seal metadata (written to the backend before
+	// s3seal, during a migration) return the object as stored. Writes are
+	// encrypted as in any other bucket. Elsewhere such objects are refused.
+	LegacyPlaintextReadBuckets []string
 	// SystemBucket holds s3seal's own records on the backend. Zero: s3seal-system.
 	SystemBucket string
 	// BucketConfigTTL bounds how long a replica caches a bucket's encryption
 	// configuration. Zero: 5s.
 	BucketConfigTTL time.Duration
+	// BodyReadIdleTimeout fails a request whose body sends no byte for
+	// this long with 400 RequestTimeout; a body that keeps arriving, however
+	// slowly, is never cut off. Zero: 60s; negative: no limit.
+	BodyReadIdleTimeout time.Duration
+	// WriteIdleTimeout ends a response to which no byte could be written
+	// for this long (a client that stopped reading). Zero: 2m; negative: no
+	// limit.
+	WriteIdleTimeout time.Duration
 	// AllowInsecureSSEC accepts SSE-C keys over plain http (development only).
 	AllowInsecureSSEC bool
 	Logger            *zap.Logger // nil: no logging
@@ -66,6 +79,11 @@ type Config struct {
 	// ObserveBackend, if set, is called once per backend request with the
 	// backend's status (0 when it could not be reached) and the duration.
 	ObserveBackend func(method string, status int, err error, d time.Duration)
+	// ObserveUnsealedRead, if set, is called once for every read of an
+	// object without s3seal metadata in an encrypted bucket: refused (the
+	// default) or served (a LegacyPlaintextReadBuckets bucket). operation
+	// is the route name (GetObject, HeadObject, CopyObject, ...).
+	ObserveUnsealedRead func(operation string, refused bool)
 	// Metrics, if set, is served at /metrics (outside S3 authentication;
 	// the handler does its own access control).
 	Metrics http.Handler
@@ -93,10 +111,12 @@ type Server struct {
 	log       *zap.Logger
 	backend   *backend
 	verifier  *sigv4.Verifier
-	handler   http.Handler // the router behind the virtual-host rewrite
+	handler   http.Handler // the router behind the idle deadlines and the virtual-host rewrite
 	plaintext map[string]bool
-	records   *records // s3seal's own state on the backend
+	legacy    map[string]bool // LegacyPlaintextReadBuckets
+	records   *records        // s3seal's own state on the backend
 	ready     atomic.Bool
+	readiness readinessProbe // caches Ready's backend and KMS checks
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
@@ -133,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		backend:   be,
 		plaintext: map[string]bool{},
+		legacy:    map[string]bool{},
 	}
 	s.records = &records{
 		bucket:  cfg.SystemBucket,
@@ -152,6 +173,9 @@ func New(cfg Config) (*Server, error) {
 	for _, b := range cfg.PlaintextBuckets {
 		s.plaintext[b] = true
 	}
+	for _, b := range cfg.LegacyPlaintextReadBuckets {
+		s.legacy[b] = true
+	}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
 		Secret: func(ak string) (string, bool) {
@@ -163,7 +187,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	// Virtual-hosted-style requests are rewritten before routing: mux
 	// middlewares only run after a route matched.
-	s.handler = s.virtualHost(s.routes())
+	s.handler = s.idleDeadlines(s.virtualHost(s.routes()))
 	return s, nil
 }
 

@@ -24,15 +24,43 @@ type fileConfig struct {
 	Root             rootConfig    `yaml:"root"`
 	Backend          backendConfig `yaml:"backend"`
 	PlaintextBuckets []string      `yaml:"plaintext_buckets"`
-	SystemBucket     string        `yaml:"system_bucket"`
-	TLS              tlsConfig     `yaml:"tls"`
-	KMS              kmsConfig     `yaml:"kms"`
-	Log              logConfig     `yaml:"log"`
-	Audit            auditConfig   `yaml:"audit"`
-	Metrics          metricsConfig `yaml:"metrics"`
+	// LegacyPlaintextReadBuckets serve objects without s3seal metadata as
+	// stored (a migration); writes are still encrypted.
+	LegacyPlaintextReadBuckets []string       `yaml:"legacy_plaintext_read_buckets"`
+	SystemBucket               string         `yaml:"system_bucket"`
+	TLS                        tlsConfig      `yaml:"tls"`
+	KMS                        kmsConfig      `yaml:"kms"`
+	Log                        logConfig      `yaml:"log"`
+	Audit                      auditConfig    `yaml:"audit"`
+	Metrics                    metricsConfig  `yaml:"metrics"`
+	Timeouts                   timeoutsConfig `yaml:"timeouts"`
 	// AllowInsecureSSEC accepts SSE-C keys over plain http. Development only.
 	AllowInsecureSSEC bool `yaml:"allow_insecure_ssec"`
 }
+
+// timeoutsConfig bounds how long a client connection may make no progress.
+// Zero values take the defaults loadConfig sets.
+type timeoutsConfig struct {
+	// ReadHeader bounds reading a request's headers.
+	ReadHeader time.Duration `yaml:"read_header"`
+	// Idle bounds how long a keep-alive connection waits for its next
+	// request.
+	Idle time.Duration `yaml:"idle"`
+	// BodyReadIdle fails an upload (400 RequestTimeout) that sends no byte
+	// for this long.
+	BodyReadIdle time.Duration `yaml:"body_read_idle"`
+	// WriteIdle ends a response the client stopped reading for this long.
+	WriteIdle time.Duration `yaml:"write_idle"`
+}
+
+// Timeout defaults. The idle ones bound silence, not duration: slow
+// multi-GiB transfers that keep moving are never cut off.
+const (
+	defaultReadHeaderTimeout   = 30 * time.Second
+	defaultIdleTimeout         = 2 * time.Minute
+	defaultBodyReadIdleTimeout = time.Minute
+	defaultWriteIdleTimeout    = 2 * time.Minute
+)
 
 type rootConfig struct {
 	User     string `yaml:"user"`
@@ -252,6 +280,7 @@ var envVars = []struct {
 	{"S3SEAL_BACKEND_REGION", func(c *fileConfig, v string) error { c.Backend.Region = v; return nil }},
 	{"S3SEAL_BACKEND_CA", func(c *fileConfig, v string) error { c.Backend.CAFile = v; return nil }},
 	{"S3SEAL_PLAINTEXT_BUCKETS", func(c *fileConfig, v string) error { c.PlaintextBuckets = splitList(v); return nil }},
+	{"S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS", func(c *fileConfig, v string) error { c.LegacyPlaintextReadBuckets = splitList(v); return nil }},
 	{"S3SEAL_SYSTEM_BUCKET", func(c *fileConfig, v string) error { c.SystemBucket = v; return nil }},
 	{"S3SEAL_TLS_CERT", func(c *fileConfig, v string) error { c.TLS.Cert = v; return nil }},
 	{"S3SEAL_TLS_KEY", func(c *fileConfig, v string) error { c.TLS.Key = v; return nil }},
@@ -263,6 +292,10 @@ var envVars = []struct {
 	{"S3SEAL_LOG_LEVEL", func(c *fileConfig, v string) error { c.Log.Level = v; return nil }},
 	{"S3SEAL_AUDIT_LOG", func(c *fileConfig, v string) error { c.Audit.Path = v; return nil }},
 	{"S3SEAL_METRICS_TOKEN", func(c *fileConfig, v string) error { c.Metrics.Token = v; return nil }},
+	{"S3SEAL_READ_HEADER_TIMEOUT", durationVar("S3SEAL_READ_HEADER_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.ReadHeader })},
+	{"S3SEAL_IDLE_TIMEOUT", durationVar("S3SEAL_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.Idle })},
+	{"S3SEAL_BODY_READ_IDLE_TIMEOUT", durationVar("S3SEAL_BODY_READ_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.BodyReadIdle })},
+	{"S3SEAL_WRITE_IDLE_TIMEOUT", durationVar("S3SEAL_WRITE_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.WriteIdle })},
 	{"S3SEAL_ALLOW_INSECURE_SSEC", func(c *fileConfig, v string) error {
 		switch strings.ToLower(v) {
 		case "1", "true", "on", "yes":
@@ -274,6 +307,19 @@ var envVars = []struct {
 		}
 		return nil
 	}},
+}
+
+// durationVar returns a setter of the field that field selects, from a Go
+// duration such as "90s".
+func durationVar(name string, field func(*fileConfig) *time.Duration) func(*fileConfig, string) error {
+	return func(c *fileConfig, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a duration such as 30s or 2m", name, v)
+		}
+		*field(c) = d
+		return nil
+	}
 }
 
 func splitList(v string) []string {
@@ -315,6 +361,19 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 	if cfg.KMS.DefaultKey == "" {
 		cfg.KMS.DefaultKey = "s3seal-default-key"
 	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&cfg.Timeouts.ReadHeader, defaultReadHeaderTimeout},
+		{&cfg.Timeouts.Idle, defaultIdleTimeout},
+		{&cfg.Timeouts.BodyReadIdle, defaultBodyReadIdleTimeout},
+		{&cfg.Timeouts.WriteIdle, defaultWriteIdleTimeout},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
 	return cfg, validate(cfg)
 }
 
@@ -337,6 +396,19 @@ func validate(c *fileConfig) error {
 	}
 	if len(c.Root.Password) < 8 {
 		return errors.New("S3SEAL_ROOT_PASSWORD (root.password) must be at least 8 characters")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"S3SEAL_READ_HEADER_TIMEOUT (timeouts.read_header)", c.Timeouts.ReadHeader},
+		{"S3SEAL_IDLE_TIMEOUT (timeouts.idle)", c.Timeouts.Idle},
+		{"S3SEAL_BODY_READ_IDLE_TIMEOUT (timeouts.body_read_idle)", c.Timeouts.BodyReadIdle},
+		{"S3SEAL_WRITE_IDLE_TIMEOUT (timeouts.write_idle)", c.Timeouts.WriteIdle},
+	} {
+		if d.v < time.Second {
+			return fmt.Errorf("%s must be at least 1s", d.name)
+		}
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("S3SEAL_TLS_CERT and S3SEAL_TLS_KEY (tls.cert, tls.key) must be set together")

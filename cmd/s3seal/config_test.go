@@ -621,6 +621,7 @@ backend:
   secret_key: file-secret
   region: eu-west-1
 plaintext_buckets: [from-file]
+legacy_plaintext_read_buckets: [old-file]
 log:
   level: debug
 kms:
@@ -630,14 +631,15 @@ kms:
       path: /from/file
 `)
 	env := map[string]string{
-		"S3SEAL_ADDRESS":            "127.0.0.1:9200",
-		"S3SEAL_ROOT_USER":          exampleRootUser,
-		"S3SEAL_ROOT_PASSWORD":      secretRootPassword,
-		"S3SEAL_BACKEND_URL":        exampleBackendURL,
-		"S3SEAL_BACKEND_SECRET_KEY": secretBackendKey,
-		"S3SEAL_PLAINTEXT_BUCKETS":  "public, logs",
-		"S3SEAL_KMS_DEFAULT_KEY":    "env-default-key",
-		"S3SEAL_LOG_LEVEL":          "warn",
+		"S3SEAL_ADDRESS":                       "127.0.0.1:9200",
+		"S3SEAL_ROOT_USER":                     exampleRootUser,
+		"S3SEAL_ROOT_PASSWORD":                 secretRootPassword,
+		"S3SEAL_BACKEND_URL":                   exampleBackendURL,
+		"S3SEAL_BACKEND_SECRET_KEY":            secretBackendKey,
+		"S3SEAL_PLAINTEXT_BUCKETS":             "public, logs",
+		"S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS": "migrating,archive ",
+		"S3SEAL_KMS_DEFAULT_KEY":               "env-default-key",
+		"S3SEAL_LOG_LEVEL":                     "warn",
 	}
 	cfg, err := loadConfig(path, getenvOf(env))
 	if err != nil {
@@ -656,6 +658,7 @@ kms:
 		{"backend.secret_key (env)", cfg.Backend.SecretKey, secretBackendKey},
 		{"backend.region (file, no env)", cfg.Backend.Region, "eu-west-1"},
 		{"plaintext_buckets (env)", strings.Join(cfg.PlaintextBuckets, ","), "public,logs"},
+		{"legacy_plaintext_read_buckets (env)", strings.Join(cfg.LegacyPlaintextReadBuckets, ","), "migrating,archive"},
 		{"kms.default_key (env)", cfg.KMS.DefaultKey, "env-default-key"},
 		{"log.level (env)", cfg.Log.Level, "warn"},
 		{"kms.keystore.fs.path (file, no env)", cfg.KMS.Keystore.FS.Path, "/from/file"},
@@ -685,5 +688,41 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
 		}
+	}
+}
+
+func TestTimeouts(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := loadConfig("", getenvOf(validEnv()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := timeoutsConfig{ReadHeader: 30 * time.Second, Idle: 2 * time.Minute, BodyReadIdle: time.Minute, WriteIdle: 2 * time.Minute}
+		if cfg.Timeouts != want {
+			t.Errorf("timeouts = %+v, want %+v", cfg.Timeouts, want)
+		}
+	})
+	t.Run("file, overridden by the environment", func(t *testing.T) {
+		path := writeConfig(t, "timeouts:\n  read_header: 10s\n  idle: 5m\n  body_read_idle: 90s\n  write_idle: 3m\n")
+		cfg, err := loadConfig(path, getenvOf(with(validEnv(), "S3SEAL_WRITE_IDLE_TIMEOUT", "45s")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := timeoutsConfig{ReadHeader: 10 * time.Second, Idle: 5 * time.Minute, BodyReadIdle: 90 * time.Second, WriteIdle: 45 * time.Second}
+		if cfg.Timeouts != want {
+			t.Errorf("timeouts = %+v, want %+v", cfg.Timeouts, want)
+		}
+	})
+	for _, tc := range []struct{ name, value, want string }{
+		{"S3SEAL_BODY_READ_IDLE_TIMEOUT", "soon", "is not a duration"},
+		{"S3SEAL_READ_HEADER_TIMEOUT", "10ms", "must be at least 1s"},
+		{"S3SEAL_IDLE_TIMEOUT", "-1m", "must be at least 1s"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := loadConfig("", getenvOf(with(validEnv(), tc.name, tc.value)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("got %v, want an error naming %s: %s", err, tc.name, tc.want)
+			}
+		})
 	}
 }

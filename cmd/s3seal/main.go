@@ -184,20 +184,24 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 			URL: backendURL, AccessKey: cfg.Backend.AccessKey, SecretKey: cfg.Backend.SecretKey,
 			Region: cfg.Backend.Region, CAFile: cfg.Backend.CAFile,
 		},
-		Region:            cfg.Region,
-		RootUser:          cfg.Root.User,
-		RootPassword:      cfg.Root.Password,
-		Domain:            cfg.Domain,
-		KMS:               kms,
-		DefaultKey:        cfg.KMS.DefaultKey,
-		PlaintextBuckets:  cfg.PlaintextBuckets,
-		SystemBucket:      cfg.SystemBucket,
-		AllowInsecureSSEC: cfg.AllowInsecureSSEC,
-		Logger:            log,
-		Version:           version,
-		Observe:           obs.Observe,
-		ObserveBackend:    obs.ObserveBackend,
-		Metrics:           obs.MetricsHandler(),
+		Region:                     cfg.Region,
+		RootUser:                   cfg.Root.User,
+		RootPassword:               cfg.Root.Password,
+		Domain:                     cfg.Domain,
+		KMS:                        kms,
+		DefaultKey:                 cfg.KMS.DefaultKey,
+		PlaintextBuckets:           cfg.PlaintextBuckets,
+		LegacyPlaintextReadBuckets: cfg.LegacyPlaintextReadBuckets,
+		SystemBucket:               cfg.SystemBucket,
+		AllowInsecureSSEC:          cfg.AllowInsecureSSEC,
+		Logger:                     log,
+		Version:                    version,
+		Observe:                    obs.Observe,
+		ObserveBackend:             obs.ObserveBackend,
+		ObserveUnsealedRead:        obs.ObserveUnsealedRead,
+		BodyReadIdleTimeout:        cfg.Timeouts.BodyReadIdle,
+		WriteIdleTimeout:           cfg.Timeouts.WriteIdle,
+		Metrics:                    obs.MetricsHandler(),
 	})
 	if err != nil {
 		return err
@@ -207,10 +211,13 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on S3SEAL_ADDRESS: %w", err)
 	}
+	// No ReadTimeout or WriteTimeout: they bound whole requests and would
+	// cut off slow multi-GiB transfers. The gateway's idle deadlines
+	// (BodyReadIdleTimeout, WriteIdleTimeout) bound silence instead.
 	srv := &http.Server{
 		Handler:           gw,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          zap.NewStdLog(log.Named("http")),
 	}

@@ -56,6 +56,11 @@ func (o *observability) ObserveBackend(method string, status int, err error, d t
 	o.metrics.ObserveBackend(method, status, err, d)
 }
 
+// ObserveUnsealedRead is the gateway.Config.ObserveUnsealedRead hook.
+func (o *observability) ObserveUnsealedRead(operation string, refused bool) {
+	o.metrics.ObserveUnsealedRead(operation, refused)
+}
+
 // MetricsHandler is the gateway.Config.Metrics handler: it requires the
 // bearer token when one is configured.
 func (o *observability) MetricsHandler() http.Handler { return o.metrics.Handler(o.token) }

@@ -13,9 +13,12 @@
 //	s3seal_backend_requests_total{method,status_class} backend requests by HTTP method and 2xx…5xx, or "unreachable"
 //	s3seal_backend_errors_total{method}              backend transport errors and 5xx answers
 //	s3seal_backend_request_duration_seconds{method}  their latency (histogram)
+//	s3seal_unencrypted_object_refusals_total{operation} reads refused: object without s3seal metadata in an encrypted bucket
+//	s3seal_legacy_plaintext_reads_total{operation}   such objects served from a legacy plaintext read bucket
 //
 // The gateway feeds it through its hooks: ObserveRequest is a
 // gateway.Config.Observe, ObserveBackend a gateway.Config.ObserveBackend,
+// ObserveUnsealedRead a gateway.Config.ObserveUnsealedRead,
 // Handler a gateway.Config.Metrics, and WrapKMS decorates the gateway's KMS.
 // This package imports gateway, never the other way round.
 package metrics

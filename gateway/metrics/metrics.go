@@ -31,6 +31,9 @@ type Metrics struct {
 	backendRequests *prometheus.CounterVec
 	backendErrors   *prometheus.CounterVec
 	backendDuration *prometheus.HistogramVec
+
+	unsealedRefusals *prometheus.CounterVec
+	legacyReads      *prometheus.CounterVec
 }
 
 // Latency buckets: S3 requests and backend requests span milliseconds (HEAD)
@@ -89,6 +92,14 @@ func New() *Metrics {
 			Help:    "Time until the backend's response headers, by HTTP method.",
 			Buckets: requestBuckets,
 		}, []string{"method"}),
+		unsealedRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "s3seal_unencrypted_object_refusals_total",
+			Help: "Reads refused because the object in an encrypted bucket has no s3seal metadata (written to the backend directly, or stripped), by operation.",
+		}, []string{"operation"}),
+		legacyReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "s3seal_legacy_plaintext_reads_total",
+			Help: "Objects without s3seal metadata served as stored from a legacy plaintext read bucket, by operation.",
+		}, []string{"operation"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -96,6 +107,7 @@ func New() *Metrics {
 		m.requests, m.requestDuration, m.bytesEncrypted, m.bytesDecrypted,
 		m.kmsRequests, m.kmsDuration, m.kmsErrors,
 		m.backendRequests, m.backendErrors, m.backendDuration,
+		m.unsealedRefusals, m.legacyReads,
 	)
 	return m
 }
@@ -137,6 +149,17 @@ func (m *Metrics) ObserveBackend(method string, status int, err error, d time.Du
 	if err != nil || status >= 500 {
 		m.backendErrors.WithLabelValues(method).Inc()
 	}
+}
+
+// ObserveUnsealedRead records a read of an object without s3seal metadata
+// in an encrypted bucket. It has the signature of
+// gateway.Config.ObserveUnsealedRead.
+func (m *Metrics) ObserveUnsealedRead(operation string, refused bool) {
+	if refused {
+		m.unsealedRefusals.WithLabelValues(operation).Inc()
+		return
+	}
+	m.legacyReads.WithLabelValues(operation).Inc()
 }
 
 func statusClass(status int) string {

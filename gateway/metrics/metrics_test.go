@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
@@ -113,6 +114,27 @@ func TestObserveBackendClassifiesStatusAndErrors(t *testing.T) {
 	}
 	if got, want := testutil.CollectAndCount(m.backendDuration), 2; got != want {
 		t.Errorf("backend duration series = %d, want %d", got, want)
+	}
+}
+
+func TestObserveUnsealedReadCountsRefusalsAndLegacyReads(t *testing.T) {
+	m := New()
+	m.ObserveUnsealedRead("GetObject", true)
+	m.ObserveUnsealedRead("GetObject", true)
+	m.ObserveUnsealedRead("HeadObject", false)
+	for _, tc := range []struct {
+		name      string
+		c         *prometheus.CounterVec
+		operation string
+		want      float64
+	}{
+		{"s3seal_unencrypted_object_refusals_total", m.unsealedRefusals, "GetObject", 2},
+		{"s3seal_unencrypted_object_refusals_total", m.unsealedRefusals, "HeadObject", 0},
+		{"s3seal_legacy_plaintext_reads_total", m.legacyReads, "HeadObject", 1},
+	} {
+		if got := testutil.ToFloat64(tc.c.WithLabelValues(tc.operation)); got != tc.want {
+			t.Errorf("%s{operation=%q} = %v, want %v", tc.name, tc.operation, got, tc.want)
+		}
 	}
 }
 

@@ -62,6 +62,7 @@ var (
 	NoSuchUpload                              = Code{"NoSuchUpload", http.StatusNotFound, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
 	NotImplemented                            = Code{"NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"}
 	PreconditionFailed                        = Code{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
+	RequestTimeout                            = Code{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."}
 	RequestTimeTooSkewed                      = Code{"RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large."}
 	ServiceUnavailable                        = Code{"ServiceUnavailable", http.StatusServiceUnavailable, "Please reduce your request rate."}
 	SignatureDoesNotMatch                     = Code{"SignatureDoesNotMatch", http.StatusForbidden, "The request signature we calculated does not match the signature you provided. Check your key and signing method."}

@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,16 +188,19 @@ func (g *Gateway) Stop(t testing.TB) {
 
 // Client returns a minio-go client for the gateway with the root
 // credentials and no region, so it asks GET ?location first as mc does.
+// Every response is checked for leaks (invariant.go).
 func (g *Gateway) Client(t testing.TB) *minio.Client {
 	t.Helper()
-	return MinioGoClient(t, g.Endpoint, g.AccessKey, g.SecretKey, "")
+	return g.checkedMinioGoClient(t)
 }
 
 // S3 returns an aws-sdk-go-v2 S3 client for the gateway with the root
-// credentials (see S3Client).
+// credentials (see S3Client). Every response is checked for leaks
+// (invariant.go) unless an optFn replaces the HTTP client.
 func (g *Gateway) S3(t testing.TB, optFns ...func(*s3.Options)) *s3.Client {
 	t.Helper()
-	return S3Client(g.Endpoint, g.AccessKey, g.SecretKey, optFns...)
+	checked := func(o *s3.Options) { o.HTTPClient = &http.Client{Transport: g.checkedTransport(t)} }
+	return S3Client(g.Endpoint, g.AccessKey, g.SecretKey, append([]func(*s3.Options){checked}, optFns...)...)
 }
 
 // Version runs `s3seal --version` and returns its trimmed output.
