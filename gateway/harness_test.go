@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"hash"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -124,9 +125,15 @@ func (g *testGateway) doStreaming(method, target string, body []byte, header ...
 	for i := 0; i+1 < len(header); i += 2 {
 		r.Header.Set(header[i], header[i+1])
 	}
-	signed := signer.StreamingSignV4(r, testRoot, testPassword, "", testRegion, int64(len(body)), time.Now().UTC(), nil)
+	signed := signer.StreamingSignV4(r, testRoot, testPassword, "", testRegion, int64(len(body)), time.Now().UTC(), sha256Hasher{sha256.New()})
 	return g.serve(signed)
 }
+
+// sha256Hasher adapts a hash.Hash to the md5simd.Hasher minio-go's
+// streaming signer wants.
+type sha256Hasher struct{ hash.Hash }
+
+func (sha256Hasher) Close() {}
 
 func (g *testGateway) serve(r *http.Request) (res *s3Response) {
 	w := httptest.NewRecorder()
