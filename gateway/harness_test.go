@@ -92,7 +92,7 @@ func (r *s3Response) code() string {
 
 // String summarises the answer for failure messages.
 func (r *s3Response) String() string {
-	return fmt.Sprintf("%d %.300s", r.status, r.body)
+	return fmt.Sprintf("%d %.400q", r.status, r.body)
 }
 
 // objectTarget returns the escaped path of bucket/key plus query.
@@ -174,13 +174,16 @@ func (g *testGateway) backendCalls(method, bucket string) []backendCall {
 }
 
 // ssecHeaders returns the SSE-C request headers for key (32 bytes), with
-// prefix "" or "X-Amz-Copy-Source-".
+// prefix "" (the object's key) or "X-Amz-Copy-Source-" (the source's).
 func ssecHeaders(prefix string, key []byte) []string {
+	if prefix == "" {
+		prefix = "X-Amz-"
+	}
 	sum := md5.Sum(key)
 	return []string{
-		prefix + "X-Amz-Server-Side-Encryption-Customer-Algorithm", "AES256",
-		prefix + "X-Amz-Server-Side-Encryption-Customer-Key", base64.StdEncoding.EncodeToString(key),
-		prefix + "X-Amz-Server-Side-Encryption-Customer-Key-Md5", base64.StdEncoding.EncodeToString(sum[:]),
+		prefix + "Server-Side-Encryption-Customer-Algorithm", "AES256",
+		prefix + "Server-Side-Encryption-Customer-Key", base64.StdEncoding.EncodeToString(key),
+		prefix + "Server-Side-Encryption-Customer-Key-Md5", base64.StdEncoding.EncodeToString(sum[:]),
 	}
 }
 
