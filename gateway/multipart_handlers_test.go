@@ -464,3 +464,12 @@ func TestUploadPartCopyReencryptsTheRange(t *testing.T) {
 		})
 	}
 }
+
+func TestUploadIDsBelongToTheirObject(t *testing.T) {
+	g := newTestGateway(t, nil)
+	id := g.createUpload(testBucket, "k")
+	res := g.do(http.MethodPut, objectTarget(testBucket, "other", partQuery(id, 1)), []byte("x"))
+	if res.status != http.StatusNotFound || res.code() != "NoSuchUpload" {
+		t.Errorf("UploadPart naming another object's upload: %v (code %q), want 404 NoSuchUpload", res, res.code())
+	}
+}
