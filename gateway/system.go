@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // s3seal keeps a few records of its own in the system bucket on the
@@ -54,7 +55,7 @@ func (s *Server) ensureSystemBucket(ctx context.Context) error {
 		return fmt.Errorf("HEAD answered %s", resp.Status)
 	}
 	var body []byte
-	if s.backend.region != "us-east-1" {
+	if s.backend.region != sigv4.DefaultRegion {
 		body = []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` + s.backend.region + `</LocationConstraint></CreateBucketConfiguration>`)
 	}
 	resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: s.cfg.SystemBucket, Body: bytes.NewReader(body), Size: int64(len(body))})
