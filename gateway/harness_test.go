@@ -115,7 +115,12 @@ func (g *testGateway) do(method, target string, body []byte, header ...string) *
 	sum := sha256.Sum256(body)
 	r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
 	r.ContentLength = int64(len(body))
-	return g.serve(signer.SignV4(*r, testRoot, testPassword, "", testRegion))
+	return g.serve(signV4(r, testRoot, testPassword))
+}
+
+// signV4 signs r as accessKey with secret for testRegion.
+func signV4(r *http.Request, accessKey, secret string) *http.Request {
+	return signer.SignV4(*r, accessKey, secret, "", testRegion)
 }
 
 // doStreaming sends body with aws-chunked streaming signatures.
