@@ -290,3 +290,21 @@ func TestCopyOfMultipartObjects(t *testing.T) {
 		})
 	}
 }
+
+func TestACopySourceChangedDuringTheCopyIsNotCopied(t *testing.T) {
+	g := newTestGateway(t, nil)
+	data := testData(1000)
+	g.be.buckets[testBucket]["src"] = &memObject{body: data, header: http.Header{}, etag: quotedMD5(data)}
+	g.be.Hook = func(m *memS3, c backendCall) {
+		if c.Method == http.MethodGet && c.Object == "src" {
+			m.buckets[testBucket]["src"] = &memObject{body: []byte("replaced"), header: http.Header{}, etag: quotedMD5([]byte("replaced"))}
+		}
+	}
+	res := g.do(http.MethodPut, objectTarget(testBucket, "dst", ""), nil, "X-Amz-Copy-Source", testBucket+"/src")
+	if res.status != http.StatusServiceUnavailable {
+		t.Errorf("CopyObject: %v, want 503 (retry)", res)
+	}
+	if _, _, ok := g.be.object(testBucket, "dst"); ok {
+		t.Errorf("the destination was written from a changed source")
+	}
+}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -148,5 +149,22 @@ func TestListingsOfPlaintextBucketsPassThrough(t *testing.T) {
 	g.put(plaintextBucket, "k", testData(n))
 	if got := g.listedSizes(plaintextBucket, "list-type=2")["k"]; got != int64(n) {
 		t.Errorf("listed size %d, want the stored %d", got, n)
+	}
+}
+
+func TestListingFindsSizesBehindManyIndexEntries(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.be.MinPartSize = 1
+	g.multipartPut(testBucket, "a-mp", splitParts(testData(300), 100, 100, 100))
+	g.multipartPut(testBucket, "z-mp", splitParts(testData(500), 100, 400))
+	// More entries between the two than the listing scans before it looks
+	// objects up one by one (they need not verify to be in the way).
+	for i := range 2*1000 + 10 {
+		name := fmt.Sprintf("%s%s/m/%05d/etag-2/1/%032d", indexPrefix, testBucket, i, 0)
+		g.be.buckets[g.s.cfg.SystemBucket][name] = &memObject{header: http.Header{}, etag: quotedMD5(nil)}
+	}
+	got := g.listedSizes(testBucket, "list-type=2")
+	if got["a-mp"] != 300 || got["z-mp"] != 500 {
+		t.Errorf("listed sizes a-mp %d, z-mp %d, want 300 and 500", got["a-mp"], got["z-mp"])
 	}
 }

@@ -25,6 +25,9 @@ type memS3 struct {
 	// MinPartSize is the smallest size of a part that is not the last
 	// one. Zero: S3's 5 MiB.
 	MinPartSize int64
+	// Hook, if set, runs before each request is served, with the store
+	// locked: tests use it to change the store between two requests.
+	Hook func(m *memS3, c backendCall)
 
 	mu       sync.Mutex
 	buckets  map[string]map[string]*memObject
@@ -134,7 +137,11 @@ func (m *memS3) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.received = append(m.received, backendCall{Method: r.Method, Bucket: bucket, Object: object, Query: q, Header: r.Header.Clone(), Body: body})
+	call := backendCall{Method: r.Method, Bucket: bucket, Object: object, Query: q, Header: r.Header.Clone(), Body: body}
+	m.received = append(m.received, call)
+	if m.Hook != nil {
+		m.Hook(m, call)
+	}
 	w.Header().Set("X-Amz-Request-Id", "MEMS3"+strconv.Itoa(len(m.received)))
 	w.Header().Set("Server", "memS3")
 	switch {
@@ -390,31 +397,14 @@ func quotedMD5(b []byte) string {
 }
 
 func (m *memS3) copyObject(w http.ResponseWriter, r *http.Request, bucket, object string) {
-	raw, _, _ := strings.Cut(r.Header.Get("X-Amz-Copy-Source"), "?")
-	p, err := url.PathUnescape(strings.TrimPrefix(raw, "/"))
-	srcBucket, srcObject, ok := strings.Cut(p, "/")
-	if err != nil || !ok {
-		memError(w, r, http.StatusBadRequest, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
-		return
-	}
-	objects, ok := m.buckets[srcBucket]
-	if !ok {
-		memError(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
-		return
-	}
-	src, ok := objects[srcObject]
-	if !ok {
-		memError(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
-		return
-	}
-	if v := r.Header.Get("X-Amz-Copy-Source-If-Match"); v != "" && !etagMatches(v, src.etag) {
-		memError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+	src := m.copySource(w, r)
+	if src == nil {
 		return
 	}
 	var header http.Header
 	switch r.Header.Get("X-Amz-Metadata-Directive") {
 	case "", "COPY":
-		if srcBucket == bucket && srcObject == object {
+		if src == m.buckets[bucket][object] {
 			memError(w, r, http.StatusBadRequest, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 			return
 		}
@@ -466,13 +456,63 @@ func (m *memS3) uploadPart(w http.ResponseWriter, r *http.Request, bucket, objec
 		return
 	}
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
-		memError(w, r, http.StatusNotImplemented, "NotImplemented", "memS3 does not implement UploadPartCopy")
+		m.uploadPartCopy(w, r, u, n)
 		return
 	}
 	p := memPart{body: body, etag: quotedMD5(body)}
 	u.parts[n] = p
 	w.Header().Set("ETag", p.etag)
 	w.WriteHeader(http.StatusOK)
+}
+
+func (m *memS3) uploadPartCopy(w http.ResponseWriter, r *http.Request, u *memUpload, n int) {
+	src := m.copySource(w, r)
+	if src == nil {
+		return
+	}
+	data := src.body
+	if rng := r.Header.Get("X-Amz-Copy-Source-Range"); rng != "" {
+		a, b, valid, ok := parseMemRange(rng, int64(len(data)))
+		if !valid || !ok {
+			memError(w, r, http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range is not satisfiable")
+			return
+		}
+		data = data[a : b+1]
+	}
+	p := memPart{body: append([]byte(nil), data...), etag: quotedMD5(data)}
+	u.parts[n] = p
+	writeMemXML(w, http.StatusOK, struct {
+		XMLName      xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ CopyPartResult"`
+		LastModified string
+		ETag         string
+	}{LastModified: time.Now().UTC().Format(time.RFC3339), ETag: p.etag})
+}
+
+// copySource returns the object x-amz-copy-source names if it exists and
+// meets x-amz-copy-source-if-match; otherwise it answers the error.
+func (m *memS3) copySource(w http.ResponseWriter, r *http.Request) *memObject {
+	raw, _, _ := strings.Cut(r.Header.Get("X-Amz-Copy-Source"), "?")
+	p, err := url.PathUnescape(strings.TrimPrefix(raw, "/"))
+	srcBucket, srcObject, ok := strings.Cut(p, "/")
+	if err != nil || !ok {
+		memError(w, r, http.StatusBadRequest, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+		return nil
+	}
+	objects, ok := m.buckets[srcBucket]
+	if !ok {
+		memError(w, r, http.StatusNotFound, "NoSuchBucket", "The specified bucket does not exist")
+		return nil
+	}
+	src, ok := objects[srcObject]
+	if !ok {
+		memError(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return nil
+	}
+	if v := r.Header.Get("X-Amz-Copy-Source-If-Match"); v != "" && !etagMatches(v, src.etag) {
+		memError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+		return nil
+	}
+	return src
 }
 
 func (m *memS3) listParts(w http.ResponseWriter, r *http.Request, bucket, object string, q url.Values) {

@@ -473,3 +473,85 @@ func TestUploadIDsBelongToTheirObject(t *testing.T) {
 		t.Errorf("UploadPart naming another object's upload: %v (code %q), want 404 NoSuchUpload", res, res.code())
 	}
 }
+
+func TestMultipartInPlaintextBucketsStoresPlaintext(t *testing.T) {
+	g := newTestGateway(t, func(c *Config) { c.PlaintextBuckets = []string{plaintextBucket} })
+	g.be.buckets[plaintextBucket] = map[string]*memObject{}
+	g.be.MinPartSize = 1
+	data := testData(1000)
+	g.put(plaintextBucket, "plain-src", data)
+	g.put(testBucket, "encrypted-src", data)
+	id := g.createUpload(plaintextBucket, "k")
+	etags := g.uploadParts(plaintextBucket, "k", id, [][]byte{data[:600]})
+	copied := g.do(http.MethodPut, objectTarget(plaintextBucket, "k", partQuery(id, 2)), nil,
+		"X-Amz-Copy-Source", plaintextBucket+"/plain-src", "X-Amz-Copy-Source-Range", "bytes=600-999")
+	var doc struct{ ETag string }
+	if err := xml.Unmarshal(copied.body, &doc); copied.status != http.StatusOK || err != nil {
+		t.Fatalf("UploadPartCopy within a plaintext bucket: %v", copied)
+	}
+	refused := g.do(http.MethodPut, objectTarget(plaintextBucket, "k", partQuery(id, 3)), nil, "X-Amz-Copy-Source", testBucket+"/encrypted-src")
+	if refused.status != http.StatusNotImplemented || refused.code() != "NotImplemented" {
+		t.Errorf("UploadPartCopy of an encrypted source into a plaintext upload: %v, want 501 NotImplemented", refused)
+	}
+	lp := g.do(http.MethodGet, objectTarget(plaintextBucket, "k", "uploadId="+id), nil)
+	if lp.status != http.StatusOK || !bytes.Contains(lp.body, []byte("<Size>600</Size>")) {
+		t.Errorf("ListParts: %v, want the stored size 600", lp)
+	}
+	if res := g.complete(plaintextBucket, "k", id, append(etags, doc.ETag)); res.status != http.StatusOK {
+		t.Fatalf("Complete: %v", res)
+	}
+	if body, _, _ := g.be.object(plaintextBucket, "k"); !bytes.Equal(body, data) {
+		t.Errorf("the plaintext bucket holds %d bytes that are not the uploaded plaintext", len(body))
+	}
+	if get := g.do(http.MethodGet, objectTarget(plaintextBucket, "k", "partNumber=2"), nil); get.status != http.StatusPartialContent || !bytes.Equal(get.body, data[600:]) {
+		t.Errorf("GET partNumber=2: status %d, %d bytes", get.status, len(get.body))
+	}
+}
+
+func TestPartNumberReads(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.be.MinPartSize = 1
+	data := testData(3*crypto.PackageSize + 7)
+	g.multipartPut(testBucket, "mp", splitParts(data, crypto.PackageSize+1, 2*crypto.PackageSize-1, 7))
+	g.put(testBucket, "single", data[:10])
+	tests := []struct {
+		name, key, part string
+		wantStatus      int
+		wantCode        string
+		want            []byte
+		wantRange       string
+	}{
+		{"the middle part", "mp", "2", http.StatusPartialContent, "", data[crypto.PackageSize+1 : 3*crypto.PackageSize], fmt.Sprintf("bytes %d-%d/%d", crypto.PackageSize+1, 3*crypto.PackageSize-1, len(data))},
+		{"the last part", "mp", "3", http.StatusPartialContent, "", data[3*crypto.PackageSize:], fmt.Sprintf("bytes %d-%d/%d", 3*crypto.PackageSize, len(data)-1, len(data))},
+		{"part 1 of a single-part object", "single", "1", http.StatusPartialContent, "", data[:10], "bytes 0-9/10"},
+		{"a part beyond the last", "mp", "4", http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", nil, ""},
+		{"part 2 of a single-part object", "single", "2", http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", nil, ""},
+		{"a part number that is not a number", "mp", "x", http.StatusBadRequest, "InvalidArgument", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			get := g.do(http.MethodGet, objectTarget(testBucket, tc.key, "partNumber="+tc.part), nil)
+			if get.status != tc.wantStatus || get.code() != tc.wantCode {
+				t.Fatalf("GET: %v (code %q), want %d %q", get, get.code(), tc.wantStatus, tc.wantCode)
+			}
+			head := g.do(http.MethodHead, objectTarget(testBucket, tc.key, "partNumber="+tc.part), nil)
+			if head.status != tc.wantStatus {
+				t.Errorf("HEAD: status %d, want %d", head.status, tc.wantStatus)
+			}
+			if tc.want == nil {
+				return
+			}
+			if !bytes.Equal(get.body, tc.want) {
+				t.Errorf("GET: %d bytes, want the part's %d", len(get.body), len(tc.want))
+			}
+			for _, r := range []*s3Response{get, head} {
+				if got := r.header.Get("Content-Range"); got != tc.wantRange {
+					t.Errorf("Content-Range %q, want %q", got, tc.wantRange)
+				}
+				if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(tc.want)) {
+					t.Errorf("Content-Length %s, want %d", got, len(tc.want))
+				}
+			}
+		})
+	}
+}

@@ -493,3 +493,21 @@ func TestReadsPinTheVersionTheyStarted(t *testing.T) {
 		t.Errorf("range GET If-Match the current ETag: %v, want 206", res)
 	}
 }
+
+func TestAnOverwriteDuringARangeReadIsNeverMixedIn(t *testing.T) {
+	g := newTestGateway(t, nil)
+	old := testData(3 * crypto.PackageSize)
+	g.put(testBucket, "k", old)
+	g.put(testBucket, "newer", bytes.Repeat([]byte("new"), crypto.PackageSize))
+	g.be.Hook = func(m *memS3, c backendCall) {
+		// Between the gateway's HEAD and its ranged GET, another writer
+		// replaces the object.
+		if c.Method == http.MethodGet && c.Object == "k" && c.Header.Get("Range") != "" {
+			m.buckets[testBucket]["k"] = m.buckets[testBucket]["newer"]
+		}
+	}
+	res := g.do(http.MethodGet, objectTarget(testBucket, "k", ""), nil, "Range", "bytes=100-70000")
+	if res.status != http.StatusServiceUnavailable || res.code() != "ServiceUnavailable" {
+		t.Errorf("GET: %v, want 503 ServiceUnavailable (retry)", res)
+	}
+}
