@@ -71,3 +71,21 @@ func TestBugAnotherObjectsUploadIDIsNoSuchUpload(t *testing.T) {
 		t.Errorf("UploadPart naming another object's upload: %v (code %q), want 404 NoSuchUpload", res, res.code())
 	}
 }
+
+// BUG: GET ?partNumber=0 (or 10001) answers 400 InvalidArgument, as S3
+// does, but HEAD ?partNumber=0 answers 416 InvalidPartNumber: headObject
+// parses the number without getObjectPart's 1..10000 check.
+func TestBugHeadAndGetAgreeOnPartNumbersOutOfRange(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.put(testBucket, "k", []byte("data"))
+	for _, part := range []string{"0", "10001", "-1"} {
+		t.Run("partNumber="+part, func(t *testing.T) {
+			for _, method := range []string{http.MethodGet, http.MethodHead} {
+				res := g.do(method, objectTarget(testBucket, "k", "partNumber="+part), nil)
+				if res.status != http.StatusBadRequest {
+					t.Errorf("%s: status %d, want 400 (InvalidArgument)", method, res.status)
+				}
+			}
+		})
+	}
+}
