@@ -38,6 +38,7 @@ type testGateway struct {
 	t   *testing.T
 	s   *Server
 	be  *memS3
+	srv *httptest.Server // serves be
 	kms *kmsclient.KMS
 }
 
@@ -62,7 +63,7 @@ func newTestGateway(t *testing.T, edit func(*Config)) *testGateway {
 		KMS: kms, DefaultKey: "default-key", AllowInsecureSSEC: true,
 	}
 	if edit != nil {
-		edit(&cfg)
+		edit(&cfg) // may wrap cfg.KMS
 	}
 	s, err := New(cfg)
 	if err != nil {
@@ -72,7 +73,7 @@ func newTestGateway(t *testing.T, edit func(*Config)) *testGateway {
 		t.Fatalf("Init: %v", err)
 	}
 	be.forget()
-	return &testGateway{t: t, s: s, be: be, kms: kms}
+	return &testGateway{t: t, s: s, be: be, srv: srv, kms: kms}
 }
 
 // s3Response is the gateway's answer to one request.
