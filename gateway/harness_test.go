@@ -141,12 +141,14 @@ type sha256Hasher struct{ hash.Hash }
 
 func (sha256Hasher) Close() {}
 
+// serve passes r to the gateway in process. A handler that breaks the
+// connection after the headers (http.ErrAbortHandler) yields aborted.
 func (g *testGateway) serve(r *http.Request) (res *s3Response) {
 	w := httptest.NewRecorder()
 	defer func() {
 		res = &s3Response{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
 		if v := recover(); v != nil {
-			if v != http.ErrAbortHandler { //nolint:errorlint // a panic value, not a returned error
+			if v != http.ErrAbortHandler { // compared by identity, as net/http does
 				panic(v)
 			}
 			res.aborted = true
