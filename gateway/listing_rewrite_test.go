@@ -168,3 +168,16 @@ func TestListingFindsSizesBehindManyIndexEntries(t *testing.T) {
 		t.Errorf("listed sizes a-mp %d, z-mp %d, want 300 and 500", got["a-mp"], got["z-mp"])
 	}
 }
+
+func TestListingSizesOfKeysTooLongForAnIndexEntry(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.be.MinPartSize = 1
+	key := strings.Repeat("k", 1000) // the index entry name would pass 1024 bytes
+	g.multipartPut(testBucket, key, splitParts(testData(300), 100, 200))
+	if entries := g.recordKeys(indexPrefix); len(entries) != 0 {
+		t.Fatalf("index entries %q for a key too long to have one", entries)
+	}
+	if got := g.listedSizes(testBucket, "list-type=2")[key]; got != 300 {
+		t.Errorf("listed size %d, want 300 from the layout record", got)
+	}
+}

@@ -169,6 +169,9 @@ func checkCiphertextPut(t *testing.T, put backendCall, plaintext []byte) {
 			t.Errorf("backend PUT carries the client's %s", name)
 		}
 	}
+	if strings.Contains(put.Header.Get("Content-Encoding"), "aws-chunked") {
+		t.Errorf("backend PUT announces aws-chunked framing the ciphertext does not have")
+	}
 	if got := put.Header.Get("X-Amz-Content-Sha256"); got != "UNSIGNED-PAYLOAD" {
 		t.Errorf("backend PUT X-Amz-Content-Sha256 %q, want UNSIGNED-PAYLOAD", got)
 	}
@@ -231,6 +234,10 @@ func TestPutKeepsTheClientsChecksumsFromTheBackend(t *testing.T) {
 			}
 			if got := get.header.Get("X-Amz-Checksum-Crc32"); got != crc32Header(data) {
 				t.Errorf("GET with checksum mode answered X-Amz-Checksum-Crc32 %q, want the client's %q", got, crc32Header(data))
+			}
+			head := g.do(http.MethodHead, objectTarget(testBucket, "k", ""), nil, "X-Amz-Checksum-Mode", "ENABLED")
+			if got := head.header.Get("X-Amz-Checksum-Crc32"); got != crc32Header(data) {
+				t.Errorf("HEAD with checksum mode answered X-Amz-Checksum-Crc32 %q, want the client's %q", got, crc32Header(data))
 			}
 			plain := g.do(http.MethodGet, objectTarget(testBucket, "k", ""), nil)
 			if got := plain.header.Get("X-Amz-Checksum-Crc32"); got != "" {
