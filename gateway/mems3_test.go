@@ -24,6 +24,8 @@ type memS3 struct {
 	// MinPartSize is the smallest size of a part that is not the last
 	// one. Zero: S3's 5 MiB.
 	MinPartSize int64
+	// MaxParts caps a ListParts page as S3 does at 1000. Zero: 1000.
+	MaxParts int
 	// Hook, if set, runs before each request is served, with the store
 	// locked: tests use it to change the store between two requests.
 	Hook func(m *memS3, c backendCall)
@@ -522,6 +524,9 @@ func (m *memS3) listParts(w http.ResponseWriter, r *http.Request, bucket, object
 	maxParts := 1000
 	if v := q.Get("max-parts"); v != "" {
 		maxParts, _ = strconv.Atoi(v)
+	}
+	if m.MaxParts > 0 {
+		maxParts = min(maxParts, m.MaxParts)
 	}
 	marker, _ := strconv.Atoi(q.Get("part-number-marker"))
 	var numbers []int

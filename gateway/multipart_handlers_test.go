@@ -555,3 +555,23 @@ func TestPartNumberReads(t *testing.T) {
 		})
 	}
 }
+
+func TestCompleteReadsEveryPageOfParts(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.be.MinPartSize = 1
+	g.be.MaxParts = 2 // five parts take three ListParts pages
+	data := testData(5 * 70)
+	g.multipartPut(testBucket, "k", splitParts(data, 70, 70, 70, 70, 70))
+	pages := 0
+	for _, c := range g.be.calls() {
+		if c.Method == http.MethodGet && c.Query.Has("uploadId") {
+			pages++
+		}
+	}
+	if pages != 3 {
+		t.Errorf("Complete read %d ListParts pages, want 3", pages)
+	}
+	if get := g.do(http.MethodGet, objectTarget(testBucket, "k", ""), nil); !bytes.Equal(get.body, data) {
+		t.Errorf("GET: status %d, %d bytes", get.status, len(get.body))
+	}
+}

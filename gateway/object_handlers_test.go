@@ -518,3 +518,26 @@ func TestAnOverwriteDuringARangeReadIsNeverMixedIn(t *testing.T) {
 		t.Errorf("GET: %v, want 503 ServiceUnavailable (retry)", res)
 	}
 }
+
+func TestKeysWithCharactersThatNeedEscaping(t *testing.T) {
+	g := newTestGateway(t, nil)
+	for _, key := range []string{"a b/c+d", "dir/ü€/x%41y", "q?x=1&y", "trailing/"} {
+		t.Run(key, func(t *testing.T) {
+			data := []byte("data of " + key)
+			g.put(testBucket, key, data)
+			if _, _, ok := g.be.object(testBucket, key); !ok {
+				t.Fatalf("the backend has no object named %q: %q", key, g.be.keys(testBucket))
+			}
+			if get := g.do(http.MethodGet, objectTarget(testBucket, key, ""), nil); !bytes.Equal(get.body, data) {
+				t.Errorf("GET: %v", get)
+			}
+			copyRes := g.do(http.MethodPut, objectTarget(testBucket, "copies/"+key, ""), nil, "X-Amz-Copy-Source", escapeKey(testBucket+"/"+key))
+			if copyRes.status != http.StatusOK {
+				t.Fatalf("CopyObject: %v", copyRes)
+			}
+			if get := g.do(http.MethodGet, objectTarget(testBucket, "copies/"+key, ""), nil); !bytes.Equal(get.body, data) {
+				t.Errorf("GET of the copy: %v", get)
+			}
+		})
+	}
+}
