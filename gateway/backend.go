@@ -18,6 +18,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // BackendConfig says how to reach the backing S3 store.
@@ -25,7 +26,7 @@ type BackendConfig struct {
 	URL       *url.URL // scheme and host of the store; path-style requests are sent to it
 	AccessKey string
 	SecretKey string
-	Region    string // zero: us-east-1
+	Region    string // zero: sigv4.DefaultRegion
 	CAFile    string // PEM file of CAs to trust for an https backend; empty: the system pool
 	// Transport overrides the HTTP transport (tests); nil: a tuned transport.
 	Transport http.RoundTripper
@@ -47,7 +48,7 @@ func newBackend(cfg BackendConfig) (*backend, error) {
 	}
 	region := cfg.Region
 	if region == "" {
-		region = "us-east-1"
+		region = sigv4.DefaultRegion
 	}
 	rt := cfg.Transport
 	if rt == nil {

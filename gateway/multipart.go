@@ -105,6 +105,9 @@ func (s *Server) upload(ctx context.Context, bucket, object, uploadID string) (*
 func (rc *records) upload(ctx context.Context, bucket, object, uploadID string) (*uploadState, error) {
 	name := uploadRecord(bucket, uploadID)
 	if st, ok := rc.uploads.get(name); ok {
+		if st.Object != object {
+			return nil, s3err.New(s3err.NoSuchUpload, "")
+		}
 		return st, nil
 	}
 	data, err := rc.get(ctx, name)
@@ -470,9 +473,9 @@ func (s *Server) abortMultipartUpload(w http.ResponseWriter, r *http.Request, re
 
 // getObjectPart serves GET ?partNumber=N: that part's plaintext.
 func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) error {
-	n, err := strconv.Atoi(r.URL.Query().Get("partNumber"))
-	if err != nil || n < 1 || n > 10000 {
-		return s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+	n, err := parsePartNumber(r.URL.Query().Get("partNumber"))
+	if err != nil {
+		return err
 	}
 	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
 	if st == nil {
@@ -487,6 +490,15 @@ func (s *Server) getObjectPart(w http.ResponseWriter, r *http.Request, req *s3Re
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
 	return s.writeRange(w, r, req, st, key, layout, off, size)
+}
+
+// parsePartNumber reads the partNumber of a read, 1 to 10000.
+func parsePartNumber(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	return n, nil
 }
 
 // partRange returns the plaintext offset and size of part n (1-based).

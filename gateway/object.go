@@ -18,6 +18,11 @@ import (
 
 // putObject encrypts the client's verified payload on its way to the backend.
 func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if _, ok := r.Header["X-Amz-Copy-Source"]; ok {
+		// Not a copy source MinIO would route as CopyObject (no bucket and
+		// object): refused as MinIO's PutObject refuses it.
+		return s3err.New(s3err.InvalidArgument, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
+	}
 	if err := rejectReservedMetadata(r.Header); err != nil {
 		return err
 	}
@@ -192,6 +197,8 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	switch {
 	case err != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, err
+	case !ok && r.Method != http.MethodHead && st.resp.StatusCode != http.StatusNotModified:
+		return nil, crypto.ObjectKey{}, partLayout{}, s.relayReadError(w, r, req)
 	case !ok:
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil && ssec != nil:
@@ -210,6 +217,26 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	return st, key, layout, nil
+}
+
+// relayReadError answers a GET whose HEAD the backend refused with the
+// error document a GET gets (a HEAD answer has no body to tell NoSuchKey
+// from NoSuchBucket): one more request, on the error path only.
+func (s *Server) relayReadError(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	h := readHeader(r)
+	h.Set("Range", "bytes=0-0")
+	resp, err := s.backend.do(r.Context(), backendRequest{
+		Method: http.MethodGet, Bucket: req.bucket, Object: req.object,
+		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: h,
+	})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 300 {
+		return s3err.New(s3err.ServiceUnavailable, "The object changed during the request; retry it.")
+	}
+	return relay(w, r, resp)
 }
 
 // headStored HEADs the backend object. On anything but 200 it returns the
@@ -270,6 +297,12 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err != nil {
 		return err
 	}
+	part := 0
+	if pn := r.URL.Query().Get("partNumber"); pn != "" {
+		if part, err = parsePartNumber(pn); err != nil {
+			return err
+		}
+	}
 	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
 	if st == nil {
 		return err
@@ -284,12 +317,8 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if !st.meta.Multipart && r.Header.Get("Range") == "" {
 		setStoredChecksum(h, r, st.resp.Header, key)
 	}
-	if pn := r.URL.Query().Get("partNumber"); pn != "" {
-		n, err := strconv.Atoi(pn)
-		if err != nil {
-			return s3err.New(s3err.InvalidArgument, "Part number must be an integer between 1 and 10000, inclusive")
-		}
-		off, partSize, err := partRange(layout.sizes, n)
+	if part != 0 {
+		off, partSize, err := partRange(layout.sizes, part)
 		if err != nil {
 			return err
 		}

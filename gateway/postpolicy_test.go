@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,14 +14,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
-	"github.com/s3seal/s3seal/kmsclient"
-	"github.com/s3seal/s3seal/kmsclient/mem"
 )
 
 // policyJSON builds a policy document expiring at exp.
@@ -382,72 +378,15 @@ type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 
-// fakeBackend records the object PUTs it receives and answers reads of the
-// system bucket with 404 (no bucket encryption configuration).
-type fakeBackend struct {
-	mu   sync.Mutex
-	puts []recordedPut
-}
-
-type recordedPut struct {
-	path   string
-	header http.Header
-	body   []byte
-}
-
-func (b *fakeBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPut {
-		w.WriteHeader(http.StatusNotFound)
-		_, _ = io.WriteString(w, `<Error><Code>NoSuchKey</Code></Error>`)
-		return
-	}
-	body, _ := io.ReadAll(r.Body)
-	if int64(len(body)) != r.ContentLength {
-		http.Error(w, "short body", http.StatusBadRequest)
-		return
-	}
-	b.mu.Lock()
-	b.puts = append(b.puts, recordedPut{path: r.URL.Path, header: r.Header.Clone(), body: body})
-	b.mu.Unlock()
-	w.Header().Set("ETag", `"cafe"`)
-	w.WriteHeader(http.StatusOK)
-}
-
-func (b *fakeBackend) recorded() []recordedPut {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]recordedPut(nil), b.puts...)
-}
-
-const (
-	testRoot     = "root"
-	testPassword = "password"
-)
-
-// newPostServer returns a ready gateway in front of backend (nil: an
-// address nothing listens on).
-func newPostServer(t *testing.T, backend http.Handler, plaintextBuckets ...string) *Server {
+// newPostServer returns a ready gateway in front of a memS3 holding the
+// buckets photos, public and b.
+func newPostServer(t *testing.T, plaintextBuckets ...string) *testGateway {
 	t.Helper()
-	kms := kmsclient.New(&mem.Store{}, kmsclient.Config{})
-	t.Cleanup(func() { _ = kms.Close() })
-	if err := kms.CreateKey(context.Background(), "default-key"); err != nil {
-		t.Fatal(err)
+	g := newTestGateway(t, func(c *Config) { c.PlaintextBuckets = plaintextBuckets })
+	for _, b := range []string{"photos", "public", "b"} {
+		g.be.buckets[b] = map[string]*memObject{}
 	}
-	u, _ := url.Parse("http://127.0.0.1:1")
-	if backend != nil {
-		srv := httptest.NewServer(backend)
-		t.Cleanup(srv.Close)
-		u, _ = url.Parse(srv.URL)
-	}
-	s, err := New(Config{
-		Backend: BackendConfig{URL: u, AccessKey: "a", SecretKey: "b"}, RootUser: testRoot, RootPassword: testPassword,
-		KMS: kms, DefaultKey: "default-key", PlaintextBuckets: plaintextBuckets,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.ready.Store(true)
-	return s
+	return g
 }
 
 // signedForm returns the fields of a form for bucket signed by the root
@@ -498,7 +437,7 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 		wantStatus int
 		wantKey    string
 		wantSSE    string // the response's X-Amz-Server-Side-Encryption
-		check      func(t *testing.T, w *httptest.ResponseRecorder)
+		check      func(t *testing.T, w *httptest.ResponseRecorder, etag string)
 	}{
 		{
 			name:       "default answer: 204",
@@ -510,12 +449,12 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 			name:   "success_action_status 201: a PostResponse document",
 			conds:  []string{`{"key": "a/b c"}`, `{"success_action_status": "201"}`},
 			fields: map[string]string{"key": "a/b c", "success_action_status": "201"}, wantStatus: http.StatusCreated, wantKey: "a/b c", wantSSE: "AES256",
-			check: func(t *testing.T, w *httptest.ResponseRecorder) {
+			check: func(t *testing.T, w *httptest.ResponseRecorder, etag string) {
 				var got postResponse
 				if err := xml.Unmarshal(w.Body.Bytes(), &got); err != nil {
 					t.Fatalf("body %q: %v", w.Body.String(), err)
 				}
-				want := postResponse{XMLName: got.XMLName, Location: "http://example.com/photos/a/b%20c", Bucket: "photos", Key: "a/b c", ETag: `"cafe"`}
+				want := postResponse{XMLName: got.XMLName, Location: "http://example.com/photos/a/b%20c", Bucket: "photos", Key: "a/b c", ETag: etag}
 				if got != want {
 					t.Errorf("PostResponse %+v, want %+v", got, want)
 				}
@@ -530,8 +469,8 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 			name:   "success_action_redirect: 303 with bucket, key and etag",
 			conds:  []string{`{"key": "k"}`, `["starts-with", "$success_action_redirect", "https://app.example/"]`},
 			fields: map[string]string{"key": "k", "success_action_redirect": "https://app.example/done?x=1"}, wantStatus: http.StatusSeeOther, wantKey: "k", wantSSE: "AES256",
-			check: func(t *testing.T, w *httptest.ResponseRecorder) {
-				if got, want := w.Header().Get("Location"), "https://app.example/done?bucket=photos&etag=%22cafe%22&key=k&x=1"; got != want {
+			check: func(t *testing.T, w *httptest.ResponseRecorder, etag string) {
+				if got, want := w.Header().Get("Location"), "https://app.example/done?bucket=photos&etag="+url.QueryEscape(etag)+"&key=k&x=1"; got != want {
 					t.Errorf("Location %q, want %q", got, want)
 				}
 			},
@@ -544,7 +483,7 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 				"X-Amz-Server-Side-Encryption": "aws:kms", "x-amz-server-side-encryption-aws-kms-key-id": "default-key",
 			},
 			wantStatus: http.StatusNoContent, wantKey: "k", wantSSE: "aws:kms",
-			check: func(t *testing.T, w *httptest.ResponseRecorder) {
+			check: func(t *testing.T, w *httptest.ResponseRecorder, _ string) {
 				if got := w.Header().Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"); got != "arn:aws:kms:default-key" {
 					t.Errorf("key id header %q, want arn:aws:kms:default-key", got)
 				}
@@ -554,48 +493,49 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("TMPDIR", t.TempDir())
-			be := &fakeBackend{}
-			s := newPostServer(t, be)
+			g := newPostServer(t)
+			s := g.s
 			w := submitForm(t, s, "http://example.com/photos", signedForm("photos", exp, tc.conds, tc.fields), plaintext)
 			if w.Code != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %s", w.Code, tc.wantStatus, w.Body.String())
 			}
-			if got := w.Header().Get("ETag"); got != `"cafe"` {
-				t.Errorf("ETag %q, want the backend's", got)
+			puts := g.backendCalls(http.MethodPut, "")
+			if len(puts) != 1 {
+				t.Fatalf("backend got %d PUTs, want 1", len(puts))
+			}
+			put := puts[0]
+			etag := quotedMD5(put.Body)
+			if got := w.Header().Get("ETag"); got != etag {
+				t.Errorf("ETag %q, want the backend's %q", got, etag)
 			}
 			if got := w.Header().Get("X-Amz-Server-Side-Encryption"); got != tc.wantSSE {
 				t.Errorf("X-Amz-Server-Side-Encryption %q, want %q", got, tc.wantSSE)
 			}
 			if tc.check != nil {
-				tc.check(t, w)
+				tc.check(t, w, etag)
 			}
-			puts := be.recorded()
-			if len(puts) != 1 {
-				t.Fatalf("backend got %d PUTs, want 1", len(puts))
-			}
-			put := puts[0]
-			if got, want := put.path, "/photos/"+tc.wantKey; got != want {
+			if got, want := put.Bucket+"/"+put.Object, "photos/"+tc.wantKey; got != want {
 				t.Errorf("backend PUT %q, want %q", got, want)
 			}
-			if got, want := int64(len(put.body)), crypto.EncryptedSize(int64(len(plaintext))); got != want {
+			if got, want := int64(len(put.Body)), crypto.EncryptedSize(int64(len(plaintext))); got != want {
 				t.Errorf("backend got %d bytes, want EncryptedSize(%d) = %d", got, len(plaintext), want)
 			}
-			if bytes.Contains(put.body, []byte("browser upload")) {
+			if bytes.Contains(put.Body, []byte("browser upload")) {
 				t.Errorf("the backend received plaintext")
 			}
-			for name := range put.header {
+			for name := range put.Header {
 				if strings.HasPrefix(strings.ToLower(name), "x-amz-server-side-encryption") {
 					t.Errorf("backend received %s: the backend must never encrypt", name)
 				}
 			}
 			for k, v := range tc.fields {
 				if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") || k == "Content-Type" {
-					if got := put.header.Get(k); got != v {
+					if got := put.Header.Get(k); got != v {
 						t.Errorf("backend header %s = %q, want %q", k, got, v)
 					}
 				}
 			}
-			meta, err := crypto.DecodeMetadata(put.header.Get)
+			meta, err := crypto.DecodeMetadata(put.Header.Get)
 			if err != nil {
 				t.Fatalf("backend metadata: %v", err)
 			}
@@ -603,7 +543,7 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unseal: %v", err)
 			}
-			dec, err := crypto.DecryptReader(bytes.NewReader(put.body), key, 0)
+			dec, err := crypto.DecryptReader(bytes.NewReader(put.Body), key, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -618,14 +558,13 @@ func TestPostObjectStoresCiphertext(t *testing.T) {
 }
 
 func TestPostObjectToAPlaintextBucketStoresPlaintext(t *testing.T) {
-	be := &fakeBackend{}
-	s := newPostServer(t, be, "public")
-	w := submitForm(t, s, "http://example.com/public", signedForm("public", time.Now().Add(time.Hour), []string{`{"key": "k"}`}, map[string]string{"key": "k"}), "hello")
+	g := newPostServer(t, "public")
+	w := submitForm(t, g.s, "http://example.com/public", signedForm("public", time.Now().Add(time.Hour), []string{`{"key": "k"}`}, map[string]string{"key": "k"}), "hello")
 	if w.Code != http.StatusNoContent {
 		t.Fatalf("status %d, want 204: %s", w.Code, w.Body.String())
 	}
-	puts := be.recorded()
-	if len(puts) != 1 || string(puts[0].body) != "hello" {
+	puts := g.backendCalls(http.MethodPut, "")
+	if len(puts) != 1 || string(puts[0].Body) != "hello" {
 		t.Fatalf("backend PUTs %+v, want one of the plaintext", puts)
 	}
 	if got := w.Header().Get("X-Amz-Server-Side-Encryption"); got != "" {
@@ -682,9 +621,8 @@ func TestPostObjectRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("TMPDIR", t.TempDir())
-			be := &fakeBackend{}
-			s := newPostServer(t, be)
-			w := submitForm(t, s, "http://example.com"+tc.target, tc.parts, tc.file)
+			g := newPostServer(t)
+			w := submitForm(t, g.s, "http://example.com"+tc.target, tc.parts, tc.file)
 			var got struct{ Code, Message, RequestId string }
 			_ = xml.Unmarshal(w.Body.Bytes(), &got)
 			if w.Code != tc.wantStatus || got.Code != tc.wantCode {
@@ -693,7 +631,7 @@ func TestPostObjectRefusals(t *testing.T) {
 			if got.RequestId == "" || got.RequestId != w.Header().Get("X-Amz-Request-Id") {
 				t.Errorf("error request id %q, header %q: want the same, non-empty", got.RequestId, w.Header().Get("X-Amz-Request-Id"))
 			}
-			if puts := be.recorded(); len(puts) != 0 {
+			if puts := g.backendCalls(http.MethodPut, ""); len(puts) != 0 {
 				t.Errorf("backend got %d PUTs, want none", len(puts))
 			}
 			if left, _ := os.ReadDir(os.TempDir()); len(left) != 0 {
@@ -704,7 +642,7 @@ func TestPostObjectRefusals(t *testing.T) {
 }
 
 func TestPostObjectRouteBypassesHeaderAuthentication(t *testing.T) {
-	s := newPostServer(t, nil)
+	s := newPostServer(t).s
 	tests := []struct {
 		target      string
 		contentType string
@@ -735,9 +673,6 @@ func TestPostObjectRouteBypassesHeaderAuthentication(t *testing.T) {
 		})
 	}
 }
-
-// Compile-time check that the test backend is an http.Handler.
-var _ http.Handler = (*fakeBackend)(nil)
 
 // countingBody counts the bytes read from it.
 type countingBody struct {

@@ -40,7 +40,7 @@ type KMS interface {
 type Config struct {
 	Backend BackendConfig
 	// Region is the region clients sign for; requests signed for the empty
-	// region (mc admin) are accepted too. Zero: us-east-1.
+	// region (mc admin) are accepted too. Zero: sigv4.DefaultRegion.
 	Region string
 	// RootUser and RootPassword are the credentials clients sign with.
 	RootUser, RootPassword string
@@ -132,7 +132,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("a default KMS key is required")
 	}
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = sigv4.DefaultRegion
 	}
 	if cfg.SystemBucket == "" {
 		cfg.SystemBucket = "s3seal-system"

@@ -12,11 +12,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // records is s3seal's own persistence, in the system bucket on the
@@ -75,7 +74,7 @@ func (rc *records) ensureBucket(ctx context.Context) error {
 		return fmt.Errorf("HEAD answered %s", resp.Status)
 	}
 	var body []byte
-	if rc.backend.region != "us-east-1" {
+	if rc.backend.region != sigv4.DefaultRegion {
 		body = []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` + rc.backend.region + `</LocationConstraint></CreateBucketConfiguration>`)
 	}
 	resp, err = rc.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: rc.bucket, Body: bytes.NewReader(body), Size: int64(len(body))})
@@ -218,53 +217,6 @@ func layoutRecord(bucket, object, etag string) string {
 func hashName(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
-}
-
-// ttlCache is a small map cache with per-entry expiry and a size bound.
-type ttlCache[V any] struct {
-	mu      sync.Mutex
-	max     int
-	ttl     time.Duration
-	entries map[string]ttlEntry[V]
-}
-
-type ttlEntry[V any] struct {
-	v       V
-	expires time.Time
-}
-
-func newTTLCache[V any](max int, ttl time.Duration) *ttlCache[V] {
-	return &ttlCache[V]{max: max, ttl: ttl, entries: map[string]ttlEntry[V]{}}
-}
-
-func (c *ttlCache[V]) get(k string) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[k]
-	if !ok || time.Now().After(e.expires) {
-		delete(c.entries, k)
-		var zero V
-		return zero, false
-	}
-	return e.v, true
-}
-
-func (c *ttlCache[V]) put(k string, v V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for k := range c.entries { // evict an arbitrary entry
-			delete(c.entries, k)
-			break
-		}
-	}
-	c.entries[k] = ttlEntry[V]{v: v, expires: time.Now().Add(c.ttl)}
-}
-
-func (c *ttlCache[V]) drop(k string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.entries, k)
 }
 
 // layoutFile is the stored form of a multipart layout.

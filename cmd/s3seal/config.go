@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // fileConfig is the versioned YAML configuration file. Its kms section
@@ -353,10 +355,10 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 		cfg.Address = "127.0.0.1:9010"
 	}
 	if cfg.Backend.Region == "" {
-		cfg.Backend.Region = "us-east-1"
+		cfg.Backend.Region = sigv4.DefaultRegion
 	}
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = sigv4.DefaultRegion
 	}
 	if cfg.KMS.DefaultKey == "" {
 		cfg.KMS.DefaultKey = "s3seal-default-key"

@@ -18,12 +18,16 @@ import (
 	"github.com/s3seal/s3seal/gateway/s3err"
 )
 
+// DefaultRegion is the region requests are signed for, and backends are
+// addressed in, when none is configured.
+const DefaultRegion = "us-east-1"
+
 // Verifier authenticates S3 requests signed with AWS Signature Version 4.
 // A Verifier is safe for concurrent use once configured.
 type Verifier struct {
 	// Region is the region requests must be signed for. Requests signed for
 	// the empty region ("DATE//s3/aws4_request", as mc admin sends) are
-	// always accepted too. Empty: "us-east-1".
+	// always accepted too. Empty: DefaultRegion.
 	Region string
 
 	// Service is the service name of the credential scope. Empty: "s3".
@@ -52,7 +56,7 @@ type Result struct {
 
 func (v *Verifier) region() string {
 	if v.Region == "" {
-		return "us-east-1"
+		return DefaultRegion
 	}
 	return v.Region
 }
