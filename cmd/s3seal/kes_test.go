@@ -3,20 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -29,6 +22,7 @@ import (
 
 	"github.com/s3seal/s3seal/gateway"
 	kesapi "github.com/s3seal/s3seal/gateway/kes"
+	"github.com/s3seal/s3seal/internal/testcert"
 	"github.com/s3seal/s3seal/kmsclient"
 	"github.com/s3seal/s3seal/kmsclient/mem"
 )
@@ -37,41 +31,9 @@ import (
 // returns the files, the pair and its KES identity.
 func writeCert(t *testing.T, dir, name string) (certFile, keyFile string, pair tls.Certificate, identity string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
-	certFile, keyFile = filepath.Join(dir, name+".cert"), filepath.Join(dir, name+".key")
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	pair, err = tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, pair, kesapi.Identity(pair.Leaf)
+	p := testcert.SelfSigned(t, testcert.ServerTemplate(name))
+	certFile, keyFile = p.Write(t, dir, name)
+	return certFile, keyFile, p.TLS(), kesapi.Identity(p.Cert)
 }
 
 func newMemKMS(t *testing.T) *kmsclient.KMS {
@@ -289,35 +251,9 @@ func TestKESServerRefusesAChainForgedWithTheAdminsPublicKey(t *testing.T) {
 	defer shutdown(context.Background())
 	addr := logs.FilterMessage("serving the KES API").All()[0].ContextMap()["address"].(string)
 
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTemplate := &x509.Certificate{
-		SerialNumber:          big.NewInt(7),
-		Subject:               pkix.Name{CommonName: "attacker CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, caKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	forgedTemplate := &x509.Certificate{
-		SerialNumber: big.NewInt(8),
-		Subject:      pkix.Name{CommonName: "admin"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	forgedDER, err := x509.CreateCertificate(rand.Reader, forgedTemplate, caTemplate, adminPair.Leaf.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	attacker := testcert.NewCA(t, "attacker CA")
+	forgedLeaf := testcert.Sign(t, testcert.ClientTemplate("admin"), adminPair.Leaf.PublicKey, attacker.Cert, attacker.Key)
+	caDER, forgedDER, caKey := attacker.Cert.Raw, forgedLeaf.Raw, attacker.Key
 	forged := &tls.Certificate{Certificate: [][]byte{caDER, forgedDER}, PrivateKey: caKey}
 
 	roots := x509.NewCertPool()

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/s3seal/s3seal/internal/testcert"
 	"github.com/s3seal/s3seal/kmsclient"
 )
 
@@ -29,14 +30,14 @@ const (
 // become the admin by sending the admin's public key in a certificate it
 // signed itself.
 func TestIdentityIsTheCertificateWhoseKeyTheClientProved(t *testing.T) {
-	adminKey := newKey(t)
-	admin := Identity(issueCert(t, clientTemplate(), adminKey.Public(), nil, adminKey))
-	attacker := newCA(t)                           // the attacker holds this CA's key
-	forged := attacker.issue(t, adminKey.Public()) // the admin's public key, signed by the attacker
-	attackerLeafKey := newKey(t)                   // a key of the attacker's that is no CA's
-	attackerLeaf := attacker.issue(t, attackerLeafKey.Public())
-	otherCA := newCA(t)
-	adminByOtherCA := otherCA.issue(t, adminKey.Public())
+	adminKey := testcert.Key(t)
+	admin := Identity(testcert.Sign(t, testcert.ClientTemplate("kes-client"), adminKey.Public(), nil, adminKey))
+	attacker := testcert.NewCA(t, "kes-test-ca")    // the attacker holds this CA's key
+	forged := issue(t, attacker, adminKey.Public()) // the admin's public key, signed by the attacker
+	attackerLeafKey := testcert.Key(t)              // a key of the attacker's that is no CA's
+	attackerLeaf := issue(t, attacker, attackerLeafKey.Public())
+	otherCA := testcert.NewCA(t, "kes-test-ca")
+	adminByOtherCA := issue(t, otherCA, adminKey.Public())
 
 	t.Run("without a CA", func(t *testing.T) {
 		ts := startServer(t, Config{AdminIdentity: admin})
@@ -45,13 +46,13 @@ func TestIdentityIsTheCertificateWhoseKeyTheClientProved(t *testing.T) {
 			client *clientCert
 			want   outcome
 		}{
-			{"admin's self-signed certificate", chainCert(adminKey, issueCert(t, clientTemplate(), adminKey.Public(), nil, adminKey)), allowed},
-			{"admin's certificate and the CA that issued it", chainCert(adminKey, adminByOtherCA, otherCA.cert), allowed},
-			{"forged chain: attacker's CA, then a leaf with the admin's key", chainCert(attacker.key, attacker.cert, forged), handshake},
-			{"forged chain in leaf-first order, signed by the attacker", chainCert(attacker.key, forged, attacker.cert), handshake},
+			{"admin's self-signed certificate", chainCert(adminKey, testcert.Sign(t, testcert.ClientTemplate("kes-client"), adminKey.Public(), nil, adminKey)), allowed},
+			{"admin's certificate and the CA that issued it", chainCert(adminKey, adminByOtherCA, otherCA.Cert), allowed},
+			{"forged chain: attacker's CA, then a leaf with the admin's key", chainCert(attacker.Key, attacker.Cert, forged), handshake},
+			{"forged chain in leaf-first order, signed by the attacker", chainCert(attacker.Key, forged, attacker.Cert), handshake},
 			{"attacker's leaf, then a leaf with the admin's key", chainCert(attackerLeafKey, attackerLeaf, forged), handshake},
-			{"attacker's leaf and CA", chainCert(attackerLeafKey, attackerLeaf, attacker.cert), forbidden},
-			{"only a CA certificate", chainCert(attacker.key, attacker.cert), handshake},
+			{"attacker's leaf and CA", chainCert(attackerLeafKey, attackerLeaf, attacker.Cert), forbidden},
+			{"only a CA certificate", chainCert(attacker.Key, attacker.Cert), handshake},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				checkAdminOnlyAPIs(t, ts, tc.client, tc.want)
@@ -60,23 +61,23 @@ func TestIdentityIsTheCertificateWhoseKeyTheClientProved(t *testing.T) {
 	})
 
 	t.Run("with a CA", func(t *testing.T) {
-		trusted := newCA(t)
-		ts := startServerWithClientCAs(t, Config{AdminIdentity: admin}, trusted.pool())
-		adminByTrusted := trusted.issue(t, adminKey.Public())
-		attackerByTrusted := trusted.issue(t, attackerLeafKey.Public())
+		trusted := testcert.NewCA(t, "kes-test-ca")
+		ts := startServerWithClientCAs(t, Config{AdminIdentity: admin}, trusted.Pool())
+		adminByTrusted := issue(t, trusted, adminKey.Public())
+		attackerByTrusted := issue(t, trusted, attackerLeafKey.Public())
 		for _, tc := range []struct {
 			name   string
 			client *clientCert
 			want   outcome
 		}{
 			{"admin's certificate issued by the CA", chainCert(adminKey, adminByTrusted), allowed},
-			{"admin's certificate and the CA", chainCert(adminKey, adminByTrusted, trusted.cert), allowed},
-			{"admin's key in a certificate of another CA", chainCert(adminKey, adminByOtherCA, otherCA.cert), handshake},
-			{"admin's key in a self-signed certificate", chainCert(adminKey, issueCert(t, clientTemplate(), adminKey.Public(), nil, adminKey)), handshake},
-			{"forged chain: attacker's CA, then a leaf with the admin's key", chainCert(attacker.key, attacker.cert, forged), handshake},
+			{"admin's certificate and the CA", chainCert(adminKey, adminByTrusted, trusted.Cert), allowed},
+			{"admin's key in a certificate of another CA", chainCert(adminKey, adminByOtherCA, otherCA.Cert), handshake},
+			{"admin's key in a self-signed certificate", chainCert(adminKey, testcert.Sign(t, testcert.ClientTemplate("kes-client"), adminKey.Public(), nil, adminKey)), handshake},
+			{"forged chain: attacker's CA, then a leaf with the admin's key", chainCert(attacker.Key, attacker.Cert, forged), handshake},
 			{"attacker's trusted leaf, then a leaf with the admin's key", chainCert(attackerLeafKey, attackerByTrusted, forged), handshake},
 			{"attacker's trusted leaf", chainCert(attackerLeafKey, attackerByTrusted), forbidden},
-			{"the CA's own certificate, by a client with its key", chainCert(trusted.key, trusted.cert), handshake},
+			{"the CA's own certificate, by a client with its key", chainCert(trusted.Key, trusted.Cert), handshake},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				checkAdminOnlyAPIs(t, ts, tc.client, tc.want)
@@ -133,15 +134,15 @@ func isHandshakeRefusal(err error) bool {
 // crypto/tls restores the certificates of the first handshake: resumption
 // must keep working, with the client's identity.
 func TestResumedSessionsKeepTheClientsIdentity(t *testing.T) {
-	adminKey := newKey(t)
-	trusted := newCA(t)
-	admin := chainCert(adminKey, trusted.issue(t, adminKey.Public()))
+	adminKey := testcert.Key(t)
+	trusted := testcert.NewCA(t, "kes-test-ca")
+	admin := chainCert(adminKey, issue(t, trusted, adminKey.Public()))
 	for _, tc := range []struct {
 		name      string
 		clientCAs *x509.CertPool
 	}{
 		{"without a CA", nil},
-		{"with a CA", trusted.pool()},
+		{"with a CA", trusted.Pool()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServerWithClientCAs(t, Config{AdminIdentity: Identity(admin.cert.Leaf)}, tc.clientCAs)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s3seal/s3seal/internal/testcert"
 	kmskes "github.com/s3seal/s3seal/kmsclient/kes"
 )
 
@@ -67,7 +68,7 @@ func TestIdentityIsTheHashOfTheSubjectPublicKeyInfo(t *testing.T) {
 func TestIdentifyRequestTakesTheFirstCertificate(t *testing.T) {
 	leaf := newClientCert(t).cert.Leaf
 	other := newClientCert(t).cert.Leaf
-	ca := newCA(t).cert
+	ca := testcert.NewCA(t, "kes-test-ca").Cert
 	for _, tc := range []struct {
 		name       string
 		state      *tls.ConnectionState

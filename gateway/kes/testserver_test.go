@@ -3,16 +3,11 @@ package kes
 import (
 	"bytes"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -21,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/s3seal/s3seal/internal/testcert"
 	"github.com/s3seal/s3seal/kmsclient"
 	"github.com/s3seal/s3seal/kmsclient/mem"
 )
@@ -35,85 +31,14 @@ type clientCert struct {
 
 func newClientCert(t *testing.T) clientCert {
 	t.Helper()
-	key := newKey(t)
-	leaf := issueCert(t, clientTemplate(), key.Public(), nil, key)
-	return clientCert{
-		cert:     tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf},
-		identity: Identity(leaf),
-	}
+	p := testcert.SelfSigned(t, testcert.ClientTemplate("kes-client"))
+	return clientCert{cert: p.TLS(), identity: Identity(p.Cert)}
 }
 
-// testCA is a certificate authority: a self-signed CA certificate and its
-// key.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newCA(t *testing.T) testCA {
+// issue returns a client certificate for pub signed by ca.
+func issue(t *testing.T, ca testcert.Pair, pub crypto.PublicKey) *x509.Certificate {
 	t.Helper()
-	key := newKey(t)
-	template := &x509.Certificate{
-		SerialNumber:          big.NewInt(2),
-		Subject:               pkix.Name{CommonName: "kes-test-ca"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	return testCA{cert: issueCert(t, template, key.Public(), nil, key), key: key}
-}
-
-// issue returns a client certificate for pub signed by the CA.
-func (ca testCA) issue(t *testing.T, pub crypto.PublicKey) *x509.Certificate {
-	t.Helper()
-	return issueCert(t, clientTemplate(), pub, ca.cert, ca.key)
-}
-
-// pool returns a pool that holds only the CA's certificate.
-func (ca testCA) pool() *x509.CertPool {
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.cert)
-	return pool
-}
-
-func newKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func clientTemplate() *x509.Certificate {
-	return &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "kes-client"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-}
-
-// issueCert signs template for pub with signer, as parent (nil: the
-// certificate is self-signed).
-func issueCert(t *testing.T, template *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate, signer crypto.Signer) *x509.Certificate {
-	t.Helper()
-	if parent == nil {
-		parent = template
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, parent, pub, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
+	return testcert.Sign(t, testcert.ClientTemplate("kes-client"), pub, ca.Cert, ca.Key)
 }
 
 // chainCert returns a client credential that sends chain, in that order,

@@ -2,17 +2,13 @@ package kes
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -21,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/s3seal/s3seal/internal/testcert"
 )
 
 // kesBinary returns the path of the pinned KES server binary and fails the
@@ -192,64 +190,16 @@ func fetchServerCert(t *testing.T, s *kesServer) string {
 // writeServerCert writes a self-signed server certificate for 127.0.0.1.
 func writeServerCert(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "kes-test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "server.cert"), filepath.Join(dir, "server.key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, keyFile, "PRIVATE KEY", pkcs8)
-	return certFile, keyFile
+	return testcert.SelfSigned(t, testcert.ServerTemplate("kes-test")).Write(t, dir, "server")
 }
 
 // writeClientCert writes a self-signed ECDSA client certificate and
 // returns its files and KES identity.
 func writeClientCert(t *testing.T) (certFile, keyFile, identity string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{
-		SerialNumber:          big.NewInt(2),
-		Subject:               pkix.Name{CommonName: "s3seal-test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "client.cert"), filepath.Join(dir, "client.key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, keyFile, "PRIVATE KEY", pkcs8)
-	identity, err = identityOf(key.Public())
+	p := testcert.SelfSigned(t, testcert.ClientTemplate("s3seal-test"))
+	certFile, keyFile = p.Write(t, t.TempDir(), "client")
+	identity, err := identityOf(p.Key.Public())
 	if err != nil {
 		t.Fatal(err)
 	}

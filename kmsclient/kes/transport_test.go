@@ -2,13 +2,8 @@ package kes
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,7 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/s3seal/s3seal/internal/testcert"
 )
 
 // The client sends its requests, and trusts answers, only from the
@@ -53,19 +49,11 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 // it: its key's certificate first, then only CA certificates. Otherwise
 // Identity would not be what the server sees.
 func TestClientCertificateFileHoldsTheClientFirst(t *testing.T) {
-	caKey := newECDSAKey(t)
-	ca := signCert(t, &x509.Certificate{
-		SerialNumber:          big.NewInt(10),
-		Subject:               pkix.Name{CommonName: "client CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}, caKey.Public(), nil, caKey)
-	leafKey := newECDSAKey(t)
-	leaf := signCert(t, clientCertTemplate(), leafKey.Public(), ca, caKey)
-	other := signCert(t, clientCertTemplate(), newECDSAKey(t).Public(), ca, caKey)
+	authority := testcert.NewCA(t, "client CA")
+	ca, caKey := authority.Cert, authority.Key
+	client := authority.Issue(t, testcert.ClientTemplate("s3seal-test"))
+	leaf, leafKey := client.Cert, client.Key
+	other := authority.Issue(t, testcert.ClientTemplate("s3seal-test")).Cert
 	leafIdentity, err := identityOf(leafKey.Public())
 	if err != nil {
 		t.Fatal(err)
@@ -119,42 +107,4 @@ func TestClientCertificateFileHoldsTheClientFirst(t *testing.T) {
 			}
 		})
 	}
-}
-
-func newECDSAKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key
-}
-
-func clientCertTemplate() *x509.Certificate {
-	return &x509.Certificate{
-		SerialNumber: big.NewInt(11),
-		Subject:      pkix.Name{CommonName: "s3seal-test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-}
-
-// signCert signs template for pub with signer, as parent (nil: the
-// certificate is self-signed).
-func signCert(t *testing.T, template *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate, signer crypto.Signer) *x509.Certificate {
-	t.Helper()
-	if parent == nil {
-		parent = template
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, parent, pub, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert
 }
