@@ -267,7 +267,7 @@ func (s *Server) routes() *mux.Router {
 		// "metrics" is also a valid bucket name: only requests that are not
 		// S3 requests (no SigV4 in header or query) are scrapes.
 		r.Handle("/metrics", s.cfg.Metrics).Methods(http.MethodGet).Name("Metrics").
-			MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return !isSigV4(r) })
+			MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return !isSigned(r) })
 	}
 
 	for _, rt := range s.routeTable() {
@@ -308,10 +308,11 @@ func (s *Server) refuseOnEncrypted(w http.ResponseWriter, r *http.Request, req *
 	return s3err.New(s3err.NotImplemented, "%s is not supported on encrypted buckets.", req.operation)
 }
 
-// isSigV4 reports whether r carries an AWS signature, in a header or a
-// presigned query.
-func isSigV4(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || hasQueryKey(r.URL.RawQuery, "X-Amz-Signature")
+// isSigned reports whether r carries an AWS signature (V4 or V2), in a
+// header or a presigned query.
+func isSigned(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Authorization"), "AWS") ||
+		hasQueryKey(r.URL.RawQuery, "X-Amz-Signature") || hasQueryKey(r.URL.RawQuery, "Signature")
 }
 
 // hasQuery reports whether the canonical raw query satisfies every

@@ -446,7 +446,8 @@ type originalURLKey struct{}
 // from the routed one for virtual-hosted-style requests.
 func (s *Server) verify(r *http.Request) (*sigv4.Result, error) {
 	orig, ok := r.Context().Value(originalURLKey{}).(*url.URL)
-	if !ok {
+	if !ok || sigv4.IsV2(r) {
+		// Signature Version 2 signs the path-style resource, /bucket/key.
 		return s.verifier.Verify(r)
 	}
 	routed := r.URL

@@ -134,6 +134,7 @@ type signedRequest struct {
 	signature     [32]byte // seed signature for aws-chunked streams
 	signedHeaders []string
 	presigned     bool
+	v2            bool // Signature Version 2: no scope, no signing key
 
 	mode       payloadMode
 	bodySHA256 *[32]byte // the body must hash to this
@@ -184,8 +185,10 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	}
 	authz := r.Header.Values("Authorization")
 	presigned := slices.ContainsFunc(params, func(p queryParam) bool {
-		return p.key == paramAlgorithm || p.key == paramCredential || p.key == paramSignature
+		return p.key == paramAlgorithm || p.key == paramCredential || p.key == paramSignature ||
+			p.key == paramV2Key || p.key == paramV2Sig
 	})
+	presignedV2 := slices.ContainsFunc(params, func(p queryParam) bool { return p.key == paramV2Key })
 	var (
 		s   *signedRequest
 		err error
@@ -196,26 +199,30 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 			"Signature query string parameter or the Authorization header should be specified")
 	case len(authz) > 1:
 		err = s3err.New(s3err.InvalidArgument, "Only one Authorization header is allowed.")
+	case len(authz) == 1 && strings.HasPrefix(authz[0], v2Algorithm+" "):
+		s, err = v.verifyV2Header(r, authz[0], params)
 	case len(authz) == 1:
 		s, err = v.verifyHeader(r, authz[0], params)
+	case presignedV2:
+		s, err = v.verifyV2Presigned(r, params)
 	case presigned:
 		s, err = v.verifyPresigned(r, params)
-	case slices.ContainsFunc(params, func(p queryParam) bool { return p.key == "AWSAccessKeyId" }):
-		err = errUnsupportedAlgorithm
 	default:
 		err = s3err.New(s3err.AccessDenied, "")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := checkUnsignedHeaders(r, s.signedHeaders); err != nil {
-		return nil, err
+	if !s.v2 { // V2 signs every x-amz-* header
+		if err := checkUnsignedHeaders(r, s.signedHeaders); err != nil {
+			return nil, err
+		}
 	}
 	payload, err := v.preparePayload(r, s)
 	if err != nil {
 		return nil, err
 	}
-	stripAuthentication(r, s.presigned)
+	stripAuthentication(r, s.presigned, s.v2)
 	if payload == nil {
 		r.Body = http.NoBody
 		r.ContentLength = 0
@@ -702,7 +709,7 @@ var strippedHeaders = []string{
 }
 
 // stripAuthentication removes what Verify consumed from r.
-func stripAuthentication(r *http.Request, presigned bool) {
+func stripAuthentication(r *http.Request, presigned, v2 bool) {
 	for k := range r.Header {
 		lk := strings.ToLower(k)
 		if slices.Contains(strippedHeaders, lk) || checksumByHeader(lk) != nil {
@@ -724,7 +731,10 @@ func stripAuthentication(r *http.Request, presigned bool) {
 			r.Header["Content-Encoding"] = []string{strings.Join(kept, ",")}
 		}
 	}
-	if presigned {
+	switch {
+	case presigned && v2:
+		r.URL.RawQuery = removeQueryParams(r.URL.RawQuery, v2AuthParams)
+	case presigned:
 		r.URL.RawQuery = removeQueryParams(r.URL.RawQuery, authParams)
 	}
 }
