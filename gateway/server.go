@@ -39,8 +39,8 @@ type KMS interface {
 // Config is the gateway's runtime configuration.
 type Config struct {
 	Backend BackendConfig
-	// Region is the region clients sign for; requests signed for the empty
-	// region (mc admin) are accepted too. Zero: sigv4.DefaultRegion.
+	// Region is the region clients must sign for; requests signed for the
+	// empty region (mc admin) are accepted too. Zero: any region.
 	Region string
 	// RootUser and RootPassword are the credentials clients sign with.
 	RootUser, RootPassword string
@@ -130,9 +130,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.DefaultKey == "" {
 		return nil, errors.New("a default KMS key is required")
-	}
-	if cfg.Region == "" {
-		cfg.Region = sigv4.DefaultRegion
 	}
 	if cfg.SystemBucket == "" {
 		cfg.SystemBucket = "s3seal-system"

@@ -357,9 +357,6 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 	if cfg.Backend.Region == "" {
 		cfg.Backend.Region = sigv4.DefaultRegion
 	}
-	if cfg.Region == "" {
-		cfg.Region = sigv4.DefaultRegion
-	}
 	if cfg.KMS.DefaultKey == "" {
 		cfg.KMS.DefaultKey = "s3seal-default-key"
 	}

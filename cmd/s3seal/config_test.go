@@ -679,7 +679,7 @@ func TestDefaultsApplyWhenUnset(t *testing.T) {
 		what, got, want string
 	}{
 		{"address", cfg.Address, "127.0.0.1:9010"},
-		{"region", cfg.Region, "us-east-1"},
+		{"region (any, as MinIO without one)", cfg.Region, ""},
 		{"backend.region", cfg.Backend.Region, "us-east-1"},
 		{"kms.default_key", cfg.KMS.DefaultKey, "s3seal-default-key"},
 		{"kms.keystore.fs.path", cfg.KMS.Keystore.FS.Path, exampleKMSDirectory},

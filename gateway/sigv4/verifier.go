@@ -27,7 +27,8 @@ const DefaultRegion = "us-east-1"
 type Verifier struct {
 	// Region is the region requests must be signed for. Requests signed for
 	// the empty region ("DATE//s3/aws4_request", as mc admin sends) are
-	// always accepted too. Empty: DefaultRegion.
+	// always accepted too. Empty: any region, as MinIO does without a
+	// configured region (the signature still covers the region signed for).
 	Region string
 
 	// Service is the service name of the credential scope. Empty: "s3".
@@ -54,12 +55,6 @@ type Result struct {
 	Payload   *Payload // nil for requests without a body (Content-Length 0 and no aws-chunked payload)
 }
 
-func (v *Verifier) region() string {
-	if v.Region == "" {
-		return DefaultRegion
-	}
-	return v.Region
-}
 
 func (v *Verifier) service() string {
 	if v.Service == "" {
@@ -435,8 +430,8 @@ func (v *Verifier) checkScope(c credential, malformed func(string) *s3err.Error)
 	if c.terminal != scopeTerminator {
 		return malformed(fmt.Sprintf("incorrect terminal %q. This endpoint uses \"aws4_request\".", c.terminal))
 	}
-	if c.region != "" && c.region != v.region() {
-		return malformed(fmt.Sprintf("the region %s is wrong; expecting %s", quoteRegion(c.region), quoteRegion(v.region())))
+	if c.region != "" && v.Region != "" && c.region != v.Region {
+		return malformed(fmt.Sprintf("the region %s is wrong; expecting %s", quoteRegion(c.region), quoteRegion(v.Region)))
 	}
 	return nil
 }

@@ -377,8 +377,8 @@ func TestVerifyAcceptsTheDateHeader(t *testing.T) {
 
 func TestVerifierDefaults(t *testing.T) {
 	var v Verifier
-	if v.region() != "us-east-1" || v.service() != "s3" || v.maxSkew() != 15*time.Minute || v.maxChunkSize() != 16<<20 {
-		t.Errorf("defaults = %q %q %v %d, want us-east-1 s3 15m 16MiB", v.region(), v.service(), v.maxSkew(), v.maxChunkSize())
+	if v.service() != "s3" || v.maxSkew() != 15*time.Minute || v.maxChunkSize() != 16<<20 {
+		t.Errorf("defaults = %q %v %d, want s3 15m 16MiB", v.service(), v.maxSkew(), v.maxChunkSize())
 	}
 	if d := time.Since(v.now()); d < 0 || d > time.Minute {
 		t.Errorf("default clock is off by %v", d)
@@ -452,6 +452,39 @@ func TestPresignLimitsAnswerAsS3Does(t *testing.T) {
 			if tc.want == (s3err.Code{}) {
 				if err != nil {
 					t.Fatalf("Verify: %v, want success", err)
+				}
+				return
+			}
+			wantCode(t, err, tc.want)
+		})
+	}
+}
+
+// TestRegions: without a configured region every region a client signs
+// for is accepted (as MinIO does); with one, only it (and the empty region
+// of admin requests).
+func TestRegions(t *testing.T) {
+	for _, tc := range []struct {
+		configured, signed string
+		want               s3err.Code
+	}{
+		{"", "eu-central-1", s3err.Code{}},
+		{"", "us-east-1", s3err.Code{}},
+		{"eu-central-1", "eu-central-1", s3err.Code{}},
+		{"eu-central-1", "us-east-1", s3err.AuthorizationHeaderMalformed},
+	} {
+		t.Run(tc.configured+" "+tc.signed, func(t *testing.T) {
+			r := newClientRequest(t, http.MethodGet, "https://s3.example.test/bucket/key", nil)
+			r.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+			if err := awsSigner.SignHTTP(t.Context(), awsCredentials, r, emptySHA256, "s3", tc.signed, testTime); err != nil {
+				t.Fatal(err)
+			}
+			v := newVerifier(testTime, testAccessKey, testSecret)
+			v.Region = tc.configured
+			_, err := v.Verify(toServer(t, r))
+			if tc.want == (s3err.Code{}) {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
 				}
 				return
 			}
