@@ -36,15 +36,16 @@ type FaultProxy struct {
 	Addr   string // 127.0.0.1:PORT, the same for the proxy's whole life
 	target string
 
-	mu       sync.Mutex
-	ln       net.Listener // nil while refusing
-	conns    map[*proxiedConn]struct{}
-	resume   chan struct{} // non-nil while stalled; closed by Resume
-	cutAfter [2]int64      // bytes left per direction before a cut; <0: not armed
-	closed   bool
-	accepted int
-	cuts     int
-	stalled  int // copy loops holding bytes at the stall gate
+	mu         sync.Mutex
+	ln         net.Listener // nil while refusing
+	conns      map[*proxiedConn]struct{}
+	resume     chan struct{} // non-nil while stalled; closed by Resume
+	cutAfter   [2]int64      // bytes left per direction before a cut; <0: not armed
+	stallAfter [2]int64      // bytes left per direction before a stall; <0: not armed
+	closed     bool
+	accepted   int
+	cuts       int
+	stalled    int // copy loops holding bytes at the stall gate
 
 	wg sync.WaitGroup
 }
@@ -79,7 +80,7 @@ func StartFaultProxy(t testing.TB, target string) *FaultProxy {
 	if err != nil {
 		t.Fatalf("fault proxy: listen: %v", err)
 	}
-	p := &FaultProxy{Addr: ln.Addr().String(), target: target, conns: map[*proxiedConn]struct{}{}, cutAfter: [2]int64{-1, -1}}
+	p := &FaultProxy{Addr: ln.Addr().String(), target: target, conns: map[*proxiedConn]struct{}{}, cutAfter: [2]int64{-1, -1}, stallAfter: [2]int64{-1, -1}}
 	p.serve(ln)
 	t.Cleanup(p.Close)
 	return p
@@ -158,15 +159,23 @@ func (p *FaultProxy) copy(pc *proxiedConn, dir Direction, dst, src net.Conn) {
 			if !p.waitUnstalled(pc) {
 				return
 			}
-			send, cut := p.take(dir, n)
+			send, fault := p.take(dir, n)
 			if send > 0 {
 				if _, werr := dst.Write(buf[:send]); werr != nil {
 					return
 				}
 			}
-			if cut {
+			switch fault {
+			case faultCut:
 				pc.close()
 				return
+			case faultStall:
+				if !p.waitUnstalled(pc) {
+					return
+				}
+				if _, werr := dst.Write(buf[send:n]); werr != nil {
+					return
+				}
 			}
 		}
 		if err != nil {
@@ -199,21 +208,41 @@ func (p *FaultProxy) waitUnstalled(pc *proxiedConn) bool {
 	}
 }
 
+type fault int
+
+const (
+	faultNone  fault = iota
+	faultCut         // reset the connection after the bytes sent
+	faultStall       // the proxy is now stalled; hold the rest
+)
+
 // take accounts n bytes read in direction dir and returns how many to
-// forward and whether to cut the connection after them.
-func (p *FaultProxy) take(dir Direction, n int) (send int, cut bool) {
+// forward now and which armed fault, if any, fires after them.
+func (p *FaultProxy) take(dir Direction, n int) (send int, f fault) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	left := p.cutAfter[dir]
-	if left < 0 || int64(n) < left {
-		if left >= 0 {
-			p.cutAfter[dir] -= int64(n)
+	send, f = n, faultNone
+	if left := p.stallAfter[dir]; left >= 0 {
+		if int64(n) < left {
+			p.stallAfter[dir] -= int64(n)
+		} else {
+			p.stallAfter[dir] = -1
+			if p.resume == nil {
+				p.resume = make(chan struct{})
+			}
+			send, f = int(left), faultStall
 		}
-		return n, false
 	}
-	p.cutAfter[dir] = -1
-	p.cuts++
-	return int(left), true
+	if left := p.cutAfter[dir]; left >= 0 {
+		if int64(send) < left {
+			p.cutAfter[dir] -= int64(send)
+		} else {
+			p.cutAfter[dir] = -1
+			p.cuts++
+			send, f = int(left), faultCut
+		}
+	}
+	return send, f
 }
 
 func (p *FaultProxy) drop(pc *proxiedConn) {
@@ -245,6 +274,19 @@ func (p *FaultProxy) CutAfter(dir Direction, n int64) {
 	}
 	p.mu.Lock()
 	p.cutAfter[dir] = n
+	p.mu.Unlock()
+}
+
+// StallAfter arms a one-shot stall: once n more bytes have been forwarded
+// in direction dir, counted from now over all connections, the proxy stalls
+// as if Stall had been called, so a test can stop traffic in the middle of
+// a body rather than before it.
+func (p *FaultProxy) StallAfter(dir Direction, n int64) {
+	if n < 0 {
+		n = 0
+	}
+	p.mu.Lock()
+	p.stallAfter[dir] = n
 	p.mu.Unlock()
 }
 
@@ -307,12 +349,12 @@ func (p *FaultProxy) Refuse() {
 	p.CutAll()
 }
 
-// Restore undoes every fault: it ends a stall, disarms pending cuts and
+// Restore undoes every fault: it ends a stall, disarms pending faults and
 // listens again on the same address if the proxy was refusing.
 func (p *FaultProxy) Restore() error {
 	p.Resume()
 	p.mu.Lock()
-	p.cutAfter = [2]int64{-1, -1}
+	p.cutAfter, p.stallAfter = [2]int64{-1, -1}, [2]int64{-1, -1}
 	listening, closed := p.ln != nil, p.closed
 	p.mu.Unlock()
 	if listening || closed {

@@ -206,6 +206,28 @@ func TestFaultProxy(t *testing.T) {
 		}
 	})
 
+	t.Run("StallAfter forwards exactly n bytes, then holds the rest until Resume", func(t *testing.T) {
+		target := startTCPTarget(t, false)
+		p := StartFaultProxy(t, target.addr())
+		c := dialProxy(t, p)
+		const n = 50_001
+		p.StallAfter(Upstream, n)
+		errc := make(chan error, 1)
+		go func() { _, err := c.Write(data); errc <- err }()
+		p.WaitStalled(t, 10*time.Second)
+		// The n bytes were written before the stall took hold; wait for
+		// them to land, then no more can arrive until Resume.
+		waitFor(t, "target to receive the bytes before the stall", func() bool { return target.received.Load() >= n })
+		if got := target.received.Load(); got != n {
+			t.Errorf("target received %d bytes during the stall, want exactly %d", got, n)
+		}
+		p.Resume()
+		waitFor(t, "target to receive everything after Resume", func() bool { return target.received.Load() == int64(len(data)) })
+		if err := <-errc; err != nil {
+			t.Errorf("write: %v", err)
+		}
+	})
+
 	t.Run("a cut ends a stalled connection", func(t *testing.T) {
 		target := startTCPTarget(t, true)
 		p := StartFaultProxy(t, target.addr())
@@ -261,4 +283,16 @@ func TestFaultProxy(t *testing.T) {
 			t.Errorf("Open() after Close = %d, want 0", got)
 		}
 	})
+}
+
+// waitFor polls cond until it holds, failing the test after 10 seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(pollInterval / 10) // a poll interval, not a fixed wait
+	}
 }
