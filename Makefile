@@ -33,6 +33,16 @@ bench: build ## throughput and memory, direct vs through s3seal; writes BENCHMAR
 	./test/install-peers.sh minio
 	S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./test/bench -args -out $(CURDIR)/BENCHMARKS.md
 
+FUZZTIME ?= 10s
+fuzz: ## run every fuzz target in the repository for FUZZTIME each
+	@# go test fuzzes one target per package and run, so one run per target.
+	@set -e; git grep -l '^func Fuzz' -- '*_test.go' | while read -r file; do \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+	    echo "fuzz: $$target in ./$$(dirname "$$file") for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")"; \
+	  done; \
+	done
+
 SOAK_DURATION ?= 2m30s
 soak: build ## bounded mixed load through s3seal, every read verified; replaces the Soak section of BENCHMARKS.md
 	./test/install-peers.sh minio
