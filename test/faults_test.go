@@ -43,7 +43,8 @@ const (
 // faultClient is an aws-sdk-go-v2 client that makes one attempt per call
 // (the gateway's answer, not the SDK's retries) over a transport the test
 // can empty, so the gateway's figures are not inflated by the test's own
-// idle connections.
+// idle connections. Every response still goes through the harness's leak
+// invariant.
 type faultClient struct {
 	*s3.Client
 	transport *http.Transport
@@ -55,7 +56,7 @@ func newFaultClient(t *testing.T, gw *harness.Gateway) *faultClient {
 	t.Cleanup(tr.CloseIdleConnections)
 	c := gw.S3(t, func(o *s3.Options) {
 		o.RetryMaxAttempts = 1
-		o.HTTPClient = &http.Client{Transport: tr}
+		o.HTTPClient = &http.Client{Transport: harness.CheckedTransport(t, gw.SystemBucket(), tr)}
 	})
 	return &faultClient{Client: c, transport: tr}
 }

@@ -53,7 +53,7 @@ func TestSoak(t *testing.T) {
 		// One attempt per call: a failed request is counted, not retried away.
 		s3: gw.S3(t, func(o *s3.Options) {
 			o.RetryMaxAttempts = 1
-			o.HTTPClient = &http.Client{Transport: transport}
+			o.HTTPClient = &http.Client{Transport: harness.CheckedTransport(t, gw.SystemBucket(), transport)}
 		}),
 	}
 	if _, err := l.s3.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String(l.bucket)}); err != nil {
