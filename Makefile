@@ -5,7 +5,7 @@ GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build run test test-unit test-e2e peers bench image fmt vet clean
+.PHONY: build run test test-unit test-e2e peers bench soak fuzz image fmt vet clean
 
 build: ## bin/s3seal
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/s3seal ./cmd/s3seal
@@ -32,6 +32,21 @@ test: vet test-unit test-e2e ## everything CI runs
 bench: build ## throughput and memory, direct vs through s3seal; writes BENCHMARKS.md
 	./test/install-peers.sh minio
 	S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./test/bench -args -out $(CURDIR)/BENCHMARKS.md
+
+FUZZTIME ?= 10s
+fuzz: ## run every fuzz target in the repository for FUZZTIME each
+	@# go test fuzzes one target per package and run, so one run per target.
+	@set -e; git grep -l '^func Fuzz' -- '*_test.go' | while read -r file; do \
+	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+	    echo "fuzz: $$target in ./$$(dirname "$$file") for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")"; \
+	  done; \
+	done
+
+SOAK_DURATION ?= 2m30s
+soak: build ## bounded mixed load through s3seal, every read verified; replaces the Soak section of BENCHMARKS.md
+	./test/install-peers.sh minio
+	S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags soak -run TestSoak -count=1 -timeout 30m -v ./test/soak -args -duration $(SOAK_DURATION) -out $(CURDIR)/BENCHMARKS.md
 
 image: ## container image (needs a Docker engine)
 	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) -t s3seal/s3seal:$(VERSION) .

@@ -44,6 +44,12 @@ func (s *Server) idleDeadlines(next http.Handler) http.Handler {
 		// background read (which watches for the client going away)
 		// would trip over it and cancel the request.
 		if readIdle > 0 && r.Body != nil && r.Body != http.NoBody {
+			// On a shallow copy: net/http judges whether the connection
+			// can serve another request by the body of its own Request.
+			// Replacing that one made a body the handler closed unread
+			// look consumed, and its bytes were parsed as the next
+			// requests on the connection (a request desync).
+			r = r.WithContext(r.Context())
 			r.Body = &idleBody{ReadCloser: r.Body, rc: rc, idle: readIdle}
 		}
 		next.ServeHTTP(w, r)
