@@ -55,7 +55,6 @@ type Result struct {
 	Payload   *Payload // nil for requests without a body (Content-Length 0 and no aws-chunked payload)
 }
 
-
 func (v *Verifier) service() string {
 	if v.Service == "" {
 		return "s3"
