@@ -628,10 +628,7 @@ func clientsSDKChecksums(t *testing.T, s *stack) {
 // it by size and by downloading, and copies again expecting no transfers.
 func clientsRclone(t *testing.T, s *stack, tree string) {
 	const bucket = "clients-rclone"
-	bin, err := exec.LookPath("rclone")
-	if err != nil {
-		t.Fatalf("rclone not found on PATH (%v); apt-get install -y rclone", err)
-	}
+	bin := harness.Tools(t, "rclone").RClone
 	dir := t.TempDir()
 	env := append(clientsCleanEnv(),
 		"HOME="+dir,

@@ -96,7 +96,7 @@ func TestClientsAgainstMinIO(t *testing.T) {
 
 func TestToolsFindsPinnedPeers(t *testing.T) {
 	ts := Tools(t)
-	for name, path := range map[string]string{"minio": ts.MinIO, "mc": ts.MC, "kes": ts.KES} {
+	for name, path := range map[string]string{"minio": ts.MinIO, "mc": ts.MC, "kes": ts.KES, "rclone": ts.RClone} {
 		if path == "" {
 			t.Errorf("Tools() path of %s is empty", name)
 		}
