@@ -350,7 +350,7 @@ func clientsAWSCopy(t *testing.T, s *stack) {
 			ETag                 string
 			ServerSideEncryption string
 		}
-		clientsDecodeJSON(t, cli.Must(t, "s3api", "head-object", "--bucket", bucket, "--key", f.key), &head)
+		harness.DecodeJSON(t, cli.Must(t, "s3api", "head-object", "--bucket", bucket, "--key", f.key), &head)
 		if head.ContentLength != f.size || head.ServerSideEncryption != sseS3 {
 			t.Errorf("head-object %s: ContentLength %d, ServerSideEncryption %q; want %d, %q", f.key, head.ContentLength, head.ServerSideEncryption, f.size, sseS3)
 		}
@@ -365,7 +365,7 @@ func clientsAWSCopy(t *testing.T, s *stack) {
 			Size int64
 		}
 	}
-	clientsDecodeJSON(t, cli.Must(t, "s3api", "list-objects-v2", "--bucket", bucket), &list)
+	harness.DecodeJSON(t, cli.Must(t, "s3api", "list-objects-v2", "--bucket", bucket), &list)
 	got := map[string]int64{}
 	for _, c := range list.Contents {
 		got[c.Key] = c.Size
@@ -385,16 +385,9 @@ func clientsAWSCopy(t *testing.T, s *stack) {
 // botocore's switch that leaves the header off empty bodies.
 func clientsAWSSync(t *testing.T, s *stack, tree string) {
 	const bucket = "clients-sync"
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatalf("AWS CLI not found on PATH (%v); pip install awscli, or apt-get install -y awscli", err)
-	}
-	dir := t.TempDir()
-	env := append(clientsAWSEnv(t, dir, s.gw.AccessKey, s.gw.SecretKey), "BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true")
-	cli := func(t *testing.T, args ...string) harness.Result {
-		t.Helper()
-		return clientsRun(t, env, dir, bin, append([]string{"--endpoint-url", s.gw.Endpoint}, args...)...)
-	}
+	aws := harness.AWS(t, s.gw.Endpoint, s.gw.AccessKey, s.gw.SecretKey)
+	aws.Setenv("BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE", "true")
+	cli := aws.Must
 	cli(t, "s3", "mb", "s3://"+bucket)
 	up := cli(t, "s3", "sync", "--no-progress", tree, "s3://"+bucket)
 	if got, want := bytes.Count(up.Stdout, []byte("upload: ")), len(clientsTree); got != want {
@@ -470,7 +463,8 @@ func clientsBoto3(t *testing.T, s *stack) {
 	src, dst := filepath.Join(dir, key), filepath.Join(dir, key+".down")
 	sum := clientsWriteFile(t, src, "boto3/"+key, size)
 
-	r := clientsRun(t, clientsAWSEnv(t, dir, s.gw.AccessKey, s.gw.SecretKey), dir, python, script, s.gw.Endpoint, bucket, key, src, dst)
+	cli := harness.AWS(t, s.gw.Endpoint, s.gw.AccessKey, s.gw.SecretKey)
+	r := harness.MustRun(t, python, []string{script, s.gw.Endpoint, bucket, key, src, dst}, cli.Env(), dir)
 	var got struct {
 		Boto3                string           `json:"boto3"`
 		ContentLength        int64            `json:"contentLength"`
@@ -519,56 +513,6 @@ func clientsPythonWithBoto3(t *testing.T) string {
 	}
 	t.Fatalf("no Python with boto3 (%s); pip install boto3, or apt-get install -y python3-boto3", strings.Join(tried, "; "))
 	return ""
-}
-
-// clientsAWSEnv is the environment of an AWS tool run by the test: the
-// test's own environment without any AWS_* setting (AWS_CA_BUNDLE breaks
-// plain-http endpoints), static credentials and a config file in dir that
-// sets region us-east-1 and path-style addressing.
-func clientsAWSEnv(t *testing.T, dir, accessKey, secretKey string) []string {
-	t.Helper()
-	config := filepath.Join(dir, "aws-config")
-	const configText = "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = path\n"
-	if err := os.WriteFile(config, []byte(configText), 0o600); err != nil {
-		t.Fatalf("write AWS config: %v", err)
-	}
-	return append(clientsCleanEnv(),
-		"AWS_ACCESS_KEY_ID="+accessKey,
-		"AWS_SECRET_ACCESS_KEY="+secretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+config,
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-	)
-}
-
-// clientsRun runs bin in dir with exactly env and fails the test unless it
-// exits 0.
-func clientsRun(t *testing.T, env []string, dir, bin string, args ...string) harness.Result {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Env, cmd.Dir = env, dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := harness.Result{Args: append([]string{filepath.Base(bin)}, args...), Stdout: stdout.Bytes(), Stderr: stderr.String(), ExitCode: exitCodeOfErr(err)}
-	if err != nil {
-		t.Fatalf("%v\n%v", err, r)
-	}
-	return r
-}
-
-// clientsCleanEnv is the test's environment without AWS_* and RCLONE_*
-// settings, which would change how the AWS tools and rclone behave.
-func clientsCleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "RCLONE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // clientsSDKChecksums puts and gets objects with aws-sdk-go-v2's default
@@ -630,7 +574,7 @@ func clientsRclone(t *testing.T, s *stack, tree string) {
 	const bucket = "clients-rclone"
 	bin := harness.Tools(t, "rclone").RClone
 	dir := t.TempDir()
-	env := append(clientsCleanEnv(),
+	env := append(harness.EnvWithout("AWS_", "RCLONE_"),
 		"HOME="+dir,
 		"RCLONE_CONFIG="+filepath.Join(dir, "rclone.conf"),
 		"RCLONE_CONFIG_GW_TYPE=s3",
@@ -644,7 +588,7 @@ func clientsRclone(t *testing.T, s *stack, tree string) {
 	// with back-off: minutes before a product error would surface.
 	rclone := func(t *testing.T, args ...string) harness.Result {
 		t.Helper()
-		return clientsRun(t, env, dir, bin, append(args, "--retries", "1", "--low-level-retries", "1")...)
+		return harness.MustRun(t, bin, append(args, "--retries", "1", "--low-level-retries", "1"), env, dir)
 	}
 	if v := rclone(t, "version").Stdout; len(v) > 0 {
 		t.Logf("%s", bytes.SplitN(v, []byte("\n"), 2)[0])
@@ -940,13 +884,6 @@ func clientsETagParts(etag string) int {
 	}
 	n, _ := strconv.Atoi(parts)
 	return n
-}
-
-func clientsDecodeJSON(t *testing.T, r harness.Result, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Stdout, v); err != nil {
-		t.Fatalf("decode %v: %v", r, err)
-	}
 }
 
 // clientsRSSGrowth runs op while sampling the resident set size of process

@@ -1056,7 +1056,7 @@ func diffMC(t *testing.T, e *diffEnv) {
 		o, g := must(t, func(s *diffSide) []string { return []string{"stat", path(s, "/"+name)} }, true)
 		summary := func(r harness.Result) string {
 			var st mcflowStatMessage
-			mcflowJSON(t, r, &st)
+			harness.DecodeJSON(t, r, &st)
 			var meta []string
 			for k, v := range st.Metadata {
 				if strings.HasPrefix(strings.ToLower(k), "x-amz-server-side-encryption") {
@@ -1108,8 +1108,8 @@ func diffMC(t *testing.T, e *diffEnv) {
 			return
 		}
 		var oi, gi mcflowEncryptInfoMessage
-		mcflowJSON(t, o, &oi)
-		mcflowJSON(t, g, &gi)
+		harness.DecodeJSON(t, o, &oi)
+		harness.DecodeJSON(t, g, &gi)
 		if gi.Encryption != oi.Encryption {
 			t.Errorf("mc encrypt info --json: s3seal %+v, want %+v (MinIO)", gi.Encryption, oi.Encryption)
 		}

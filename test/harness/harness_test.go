@@ -85,10 +85,10 @@ func TestClientsAgainstMinIO(t *testing.T) {
 
 	t.Run("stop", func(t *testing.T) {
 		m.Stop(t)
-		if !m.proc.exited() {
+		if !m.proc.Exited() {
 			t.Errorf("minio still running after Stop")
 		}
-		if code := m.proc.exitCode(); code != 0 {
+		if code := m.proc.ExitCode(); code != 0 {
 			t.Logf("minio exit code after SIGTERM: %d", code)
 		}
 	})
