@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,7 +36,7 @@ func TestObservabilityAuditLog(t *testing.T) {
 	ssecData := harness.RandomBytes(t, 5_000)
 	ssecKey := harness.RandomBytes(t, 32)
 
-	obsCreateKMSKey(t, gw.Endpoint, http.DefaultClient, gw.AccessKey, gw.SecretKey, kmsKey)
+	gw.CreateKMSKey(t, kmsKey)
 	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 		t.Fatalf("MakeBucket: %v", err)
 	}
@@ -48,7 +47,7 @@ func TestObservabilityAuditLog(t *testing.T) {
 	if _, err := c.PutObject(ctx, bucket, "kms.bin", bytes.NewReader(kmsData), int64(len(kmsData)), minio.PutObjectOptions{ServerSideEncryption: sseKMS}); err != nil {
 		t.Fatalf("PutObject SSE-KMS: %v", err)
 	}
-	obsGetObject(t, c, bucket, "kms.bin", minio.GetObjectOptions{}, kmsData)
+	assertObjectReads(t, c, bucket, "kms.bin", minio.GetObjectOptions{}, kmsData)
 	if _, err := c.StatObject(ctx, bucket, "kms.bin", minio.StatObjectOptions{}); err != nil {
 		t.Fatalf("StatObject: %v", err)
 	}
@@ -59,7 +58,7 @@ func TestObservabilityAuditLog(t *testing.T) {
 	if _, err := c.PutObject(ctx, bucket, "ssec.bin", bytes.NewReader(ssecData), int64(len(ssecData)), minio.PutObjectOptions{ServerSideEncryption: sseC}); err != nil {
 		t.Fatalf("PutObject SSE-C: %v", err)
 	}
-	obsGetObject(t, c, bucket, "ssec.bin", minio.GetObjectOptions{ServerSideEncryption: sseC}, ssecData)
+	assertObjectReads(t, c, bucket, "ssec.bin", minio.GetObjectOptions{ServerSideEncryption: sseC}, ssecData)
 	if _, err := c.PutObject(ctx, bucket, "default.txt", strings.NewReader("default"), 7, minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("PutObject: %v", err)
 	}
@@ -106,8 +105,8 @@ func TestObservabilityAuditLog(t *testing.T) {
 	})
 
 	t.Run("the lines name the operation, bucket, object and KMS key", func(t *testing.T) {
-		recs := obsAuditRecords(t, raw)
-		for _, w := range []obsAuditRecord{
+		recs := readAuditRecords(t, raw)
+		for _, w := range []auditRecord{
 			{Operation: "PutObject", Bucket: bucket, Object: "kms.bin", KeyID: kmsKey, Status: 200, BytesIn: int64(len(kmsData))},
 			{Operation: "GetObject", Bucket: bucket, Object: "kms.bin", KeyID: kmsKey, Status: 200, BytesOut: int64(len(kmsData))},
 			{Operation: "HeadObject", Bucket: bucket, Object: "kms.bin", KeyID: kmsKey, Status: 200},
@@ -117,7 +116,7 @@ func TestObservabilityAuditLog(t *testing.T) {
 			{Operation: "DeleteObject", Bucket: bucket, Object: "default.txt", Status: 204},
 			{Operation: "CreateBucket", Bucket: bucket, Status: 200},
 		} {
-			found := slices.ContainsFunc(recs, func(r obsAuditRecord) bool {
+			found := slices.ContainsFunc(recs, func(r auditRecord) bool {
 				return r.Operation == w.Operation && r.Bucket == w.Bucket && r.Object == w.Object &&
 					r.KeyID == w.KeyID && r.Status == w.Status &&
 					r.BytesIn >= w.BytesIn && r.BytesOut >= w.BytesOut && r.AccessKey == gw.AccessKey
@@ -151,8 +150,8 @@ func TestObservabilityAuditLog(t *testing.T) {
 	})
 }
 
-// obsAuditRecord is an audit log line as the tests read it.
-type obsAuditRecord struct {
+// auditRecord is an audit log line as the tests read it.
+type auditRecord struct {
 	Time      string  `json:"time"`
 	RequestID string  `json:"request_id"`
 	AccessKey string  `json:"access_key"`
@@ -166,14 +165,14 @@ type obsAuditRecord struct {
 	Duration  float64 `json:"duration_ms"`
 }
 
-func obsAuditRecords(t *testing.T, raw []byte) []obsAuditRecord {
+func readAuditRecords(t *testing.T, raw []byte) []auditRecord {
 	t.Helper()
-	var recs []obsAuditRecord
+	var recs []auditRecord
 	for i, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 		if line == "" {
 			continue
 		}
-		var r obsAuditRecord
+		var r auditRecord
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("audit line %d is not JSON: %v\n%s", i+1, err, line)
 		}

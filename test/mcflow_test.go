@@ -78,14 +78,7 @@ func TestMCFlow(t *testing.T) {
 	})
 
 	t.Run("admin kms key list", func(t *testing.T) {
-		var got struct {
-			Status string   `json:"status"`
-			Keys   []string `json:"keys"`
-		}
-		harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "list", alias), &got)
-		if got.Status != "success" || !slices.Contains(got.Keys, key) {
-			t.Errorf("mc admin kms key list --json = %+v, want status success and %s among the keys", got, key)
-		}
+		assertKMSKeysListed(t, mc, alias, key)
 		human := mc.Must(t, "admin", "kms", "key", "list", alias)
 		if !strings.Contains(string(human.Stdout), key) {
 			t.Errorf("mc admin kms key list output:\n%s\nwant %s listed", human.Stdout, key)
@@ -388,5 +381,24 @@ func assertKMSKeyStatusOK(t *testing.T, mc *harness.MCClient, alias, key string)
 	harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, key), &got)
 	if got.Status != "success" || got.KeyID != key || got.EncryptionError != "" || got.DecryptionError != "" {
 		t.Errorf("mc admin kms key status --json = %+v, want status success, keyId %s and no errors", got, key)
+	}
+}
+
+// assertKMSKeysListed checks `mc admin kms key list --json`: it succeeds
+// and lists every key of keys.
+func assertKMSKeysListed(t *testing.T, mc *harness.MCClient, alias string, keys ...string) {
+	t.Helper()
+	var got struct {
+		Status string   `json:"status"`
+		Keys   []string `json:"keys"`
+	}
+	harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "list", alias), &got)
+	if got.Status != "success" {
+		t.Errorf("mc admin kms key list --json status = %q, want success", got.Status)
+	}
+	for _, want := range keys {
+		if !slices.Contains(got.Keys, want) {
+			t.Errorf("mc admin kms key list --json keys = %v, want %s among them", got.Keys, want)
+		}
 	}
 }

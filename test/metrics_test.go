@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/signer"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -25,8 +23,8 @@ import (
 // What operators scrape: /metrics, open by default or behind a bearer
 // token. The audit log is in auditlog_test.go, TLS in tls_test.go.
 
-// obsMetricsPath is where the gateway serves Prometheus metrics.
-const obsMetricsPath = "/metrics"
+// metricsPath is where the gateway serves Prometheus metrics.
+const metricsPath = "/metrics"
 
 func TestObservabilityMetrics(t *testing.T) {
 	t.Run("open by default, they count operations, plaintext bytes and KMS calls", func(t *testing.T) {
@@ -43,7 +41,7 @@ func TestObservabilityMetrics(t *testing.T) {
 		if _, err := c.PutObject(ctx, bucket, object, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("PutObject: %v", err)
 		}
-		obsGetObject(t, c, bucket, object, minio.GetObjectOptions{}, data)
+		assertObjectReads(t, c, bucket, object, minio.GetObjectOptions{}, data)
 		if _, err := c.StatObject(ctx, bucket, object, minio.StatObjectOptions{}); err != nil {
 			t.Fatalf("StatObject (HEAD): %v", err)
 		}
@@ -52,7 +50,7 @@ func TestObservabilityMetrics(t *testing.T) {
 		// client can be a moment ahead of the counters.
 		size := float64(len(data))
 		harness.Eventually(t, 10*time.Second, func(ctx context.Context) error {
-			status, fams, err := obsScrape(ctx, http.DefaultClient, gw.Endpoint+obsMetricsPath, "")
+			status, fams, err := scrapeMetrics(ctx, http.DefaultClient, gw.Endpoint+metricsPath, "")
 			if err != nil {
 				return err
 			}
@@ -61,10 +59,10 @@ func TestObservabilityMetrics(t *testing.T) {
 			}
 			var errs []error
 			for _, op := range []string{"PutObject", "GetObject", "HeadObject"} {
-				if got := obsSum(fams, "s3seal_requests_total", "operation", op, "code", "200"); got < 1 {
+				if got := metricSum(fams, "s3seal_requests_total", "operation", op, "code", "200"); got < 1 {
 					errs = append(errs, fmt.Errorf("s3seal_requests_total{operation=%q,code=\"200\"} = %v, want ≥ 1", op, got))
 				}
-				if err := obsCheckHistogram(fams, "s3seal_request_duration_seconds", "operation", op); err != nil {
+				if err := checkHistogram(fams, "s3seal_request_duration_seconds", "operation", op); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -81,7 +79,7 @@ func TestObservabilityMetrics(t *testing.T) {
 				{"s3seal_backend_requests_total", []string{"method", "GET", "status_class", "2xx"}, 1},
 				{"go_goroutines", nil, 1},
 			} {
-				if got := obsSum(fams, c.name, c.labels...); got < c.min {
+				if got := metricSum(fams, c.name, c.labels...); got < c.min {
 					errs = append(errs, fmt.Errorf("%s%v = %v, want ≥ %v", c.name, c.labels, got, c.min))
 				}
 			}
@@ -90,7 +88,7 @@ func TestObservabilityMetrics(t *testing.T) {
 					errs = append(errs, fmt.Errorf("%s is missing", name))
 				}
 			}
-			if got := obsSum(fams, "s3seal_kms_errors_total"); got != 0 {
+			if got := metricSum(fams, "s3seal_kms_errors_total"); got != 0 {
 				errs = append(errs, fmt.Errorf("s3seal_kms_errors_total = %v, want 0", got))
 			}
 			return errors.Join(errs...)
@@ -101,7 +99,7 @@ func TestObservabilityMetrics(t *testing.T) {
 		backend := harness.StartMinIO(t)
 		token := harness.RandomHex(t, 16)
 		gw := harness.StartGateway(t, backend, harness.WithGatewayEnv("S3SEAL_METRICS_TOKEN", token))
-		url := gw.Endpoint + obsMetricsPath
+		url := gw.Endpoint + metricsPath
 
 		for _, tc := range []struct {
 			name, auth string
@@ -113,7 +111,7 @@ func TestObservabilityMetrics(t *testing.T) {
 			{"the token", "Bearer " + token, http.StatusOK},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				status, fams, err := obsScrape(t.Context(), http.DefaultClient, url, tc.auth)
+				status, fams, err := scrapeMetrics(t.Context(), http.DefaultClient, url, tc.auth)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -121,7 +119,7 @@ func TestObservabilityMetrics(t *testing.T) {
 					t.Fatalf("GET /metrics status = %d, want %d", status, tc.want)
 				}
 				if status == http.StatusOK && fams["s3seal_requests_total"] == nil && fams["s3seal_kms_requests_total"] == nil {
-					t.Errorf("authorised scrape has no s3seal metrics; families: %v", obsFamilyNames(fams))
+					t.Errorf("authorised scrape has no s3seal metrics; families: %v", familyNames(fams))
 				}
 			})
 		}
@@ -129,12 +127,7 @@ func TestObservabilityMetrics(t *testing.T) {
 		// A SigV4-signed GET /metrics is an S3 request (ListObjects on a
 		// bucket named "metrics"), never a scrape: it must not see metrics.
 		t.Run("S3 credentials are not a substitute", func(t *testing.T) {
-			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-			req = signer.SignV4(*req, gw.AccessKey, gw.SecretKey, "", "us-east-1")
+			req := gw.SignedRequest(t, url)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -151,7 +144,7 @@ func TestObservabilityMetrics(t *testing.T) {
 	})
 }
 
-func obsStatus(ctx context.Context, client *http.Client, url, auth string) (int, error) {
+func getStatus(ctx context.Context, client *http.Client, url, auth string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -170,9 +163,9 @@ func obsStatus(ctx context.Context, client *http.Client, url, auth string) (int,
 	return resp.StatusCode, nil
 }
 
-// obsScrape fetches url with the given Authorization header and, on 200,
+// scrapeMetrics fetches url with the given Authorization header and, on 200,
 // parses the Prometheus text format.
-func obsScrape(ctx context.Context, client *http.Client, url, auth string) (int, map[string]*dto.MetricFamily, error) {
+func scrapeMetrics(ctx context.Context, client *http.Client, url, auth string) (int, map[string]*dto.MetricFamily, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, nil, err
@@ -197,11 +190,11 @@ func obsScrape(ctx context.Context, client *http.Client, url, auth string) (int,
 	return resp.StatusCode, fams, nil
 }
 
-// obsSum adds the counter, gauge or untyped values of the series of family
+// metricSum adds the counter, gauge or untyped values of the series of family
 // name whose labels include the given name/value pairs.
-func obsSum(fams map[string]*dto.MetricFamily, name string, labelPairs ...string) float64 {
+func metricSum(fams map[string]*dto.MetricFamily, name string, labelPairs ...string) float64 {
 	var sum float64
-	for _, m := range obsSeries(fams, name, labelPairs...) {
+	for _, m := range metricSeries(fams, name, labelPairs...) {
 		switch {
 		case m.Counter != nil:
 			sum += m.Counter.GetValue()
@@ -214,7 +207,7 @@ func obsSum(fams map[string]*dto.MetricFamily, name string, labelPairs ...string
 	return sum
 }
 
-func obsSeries(fams map[string]*dto.MetricFamily, name string, labelPairs ...string) []*dto.Metric {
+func metricSeries(fams map[string]*dto.MetricFamily, name string, labelPairs ...string) []*dto.Metric {
 	f := fams[name]
 	if f == nil {
 		return nil
@@ -238,10 +231,10 @@ func obsSeries(fams map[string]*dto.MetricFamily, name string, labelPairs ...str
 	return out
 }
 
-// obsCheckHistogram requires one histogram series with observations and
+// checkHistogram requires one histogram series with observations and
 // finite buckets.
-func obsCheckHistogram(fams map[string]*dto.MetricFamily, name string, labelPairs ...string) error {
-	series := obsSeries(fams, name, labelPairs...)
+func checkHistogram(fams map[string]*dto.MetricFamily, name string, labelPairs ...string) error {
+	series := metricSeries(fams, name, labelPairs...)
 	if len(series) != 1 || series[0].Histogram == nil {
 		return fmt.Errorf("%s%v: %d series, want one histogram", name, labelPairs, len(series))
 	}
@@ -258,7 +251,7 @@ func obsCheckHistogram(fams map[string]*dto.MetricFamily, name string, labelPair
 	return nil
 }
 
-func obsFamilyNames(fams map[string]*dto.MetricFamily) []string {
+func familyNames(fams map[string]*dto.MetricFamily) []string {
 	var names []string
 	for n := range fams {
 		names = append(names, n)
@@ -267,40 +260,10 @@ func obsFamilyNames(fams map[string]*dto.MetricFamily) []string {
 	return names
 }
 
-func obsGetObject(t *testing.T, c *minio.Client, bucket, object string, opts minio.GetObjectOptions, want []byte) {
+func assertObjectReads(t *testing.T, c *minio.Client, bucket, object string, opts minio.GetObjectOptions, want []byte) {
 	t.Helper()
-	obj, err := c.GetObject(t.Context(), bucket, object, opts)
-	if err != nil {
-		t.Fatalf("GetObject %s/%s: %v", bucket, object, err)
-	}
-	defer obj.Close()
-	got, err := io.ReadAll(obj)
-	if err != nil {
-		t.Fatalf("read %s/%s: %v", bucket, object, err)
-	}
-	if !bytes.Equal(got, want) {
+	if got := harness.ReadObject(t, c, bucket, object, opts); !bytes.Equal(got, want) {
 		t.Fatalf("GetObject %s/%s: got %d bytes (sha256 %s), want %d bytes (sha256 %s)",
 			bucket, object, len(got), harness.SHA256Hex(got), len(want), harness.SHA256Hex(want))
-	}
-}
-
-// obsCreateKMSKey creates a KMS key through the gateway's MinIO-compatible
-// admin API.
-func obsCreateKMSKey(t *testing.T, endpoint string, client *http.Client, accessKey, secretKey, name string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, endpoint+"/minio/kms/v1/key/create?key-id="+url.QueryEscape(name), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-	req = signer.SignV4(*req, accessKey, secretKey, "", "")
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("create KMS key %s: %v", name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("create KMS key %s: status %s, want 200: %s", name, resp.Status, body)
 	}
 }

@@ -22,7 +22,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
-	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/s3seal/s3seal/test/harness"
 )
@@ -55,7 +54,7 @@ func TestTLSClientFacing(t *testing.T) {
 		if _, err := c.PutObject(t.Context(), bucket, "object.bin", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("PutObject over https: %v", err)
 		}
-		obsGetObject(t, c, bucket, "object.bin", minio.GetObjectOptions{}, data)
+		assertObjectReads(t, c, bucket, "object.bin", minio.GetObjectOptions{}, data)
 	})
 
 	t.Run("SSE-C round trip without the insecure override, key absent from logs", func(t *testing.T) {
@@ -68,7 +67,7 @@ func TestTLSClientFacing(t *testing.T) {
 		if _, err := c.PutObject(t.Context(), bucket, "ssec.bin", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{ServerSideEncryption: sse}); err != nil {
 			t.Fatalf("PutObject SSE-C over https: %v", err)
 		}
-		obsGetObject(t, c, bucket, "ssec.bin", minio.GetObjectOptions{ServerSideEncryption: sse}, data)
+		assertObjectReads(t, c, bucket, "ssec.bin", minio.GetObjectOptions{ServerSideEncryption: sse}, data)
 
 		sum := md5.Sum(key)
 		secrets := []string{string(key), base64.StdEncoding.EncodeToString(key), hex.EncodeToString(key), base64.StdEncoding.EncodeToString(sum[:])}
@@ -79,8 +78,8 @@ func TestTLSClientFacing(t *testing.T) {
 				return err
 			}
 			// Only whole lines: the next may be being written.
-			recs := obsAuditRecords(t, raw[:bytes.LastIndexByte(raw, '\n')+1])
-			if !slices.ContainsFunc(recs, func(r obsAuditRecord) bool { return r.Operation == "GetObject" && r.Object == "ssec.bin" }) {
+			recs := readAuditRecords(t, raw[:bytes.LastIndexByte(raw, '\n')+1])
+			if !slices.ContainsFunc(recs, func(r auditRecord) bool { return r.Operation == "GetObject" && r.Object == "ssec.bin" }) {
 				return errors.New("audit log has no GetObject line for ssec.bin yet")
 			}
 			return nil
@@ -99,7 +98,7 @@ func TestTLSClientFacing(t *testing.T) {
 	})
 
 	t.Run("a certificate replaced on disk is served to new connections", func(t *testing.T) {
-		if got := obsPeerSerial(t, gw.Addr(), ca.Pool); got.Cmp(first.SerialNumber) != 0 {
+		if got := peerSerial(t, gw.Addr(), ca.Pool); got.Cmp(first.SerialNumber) != 0 {
 			t.Fatalf("serial before rotation = %x, want the first certificate's %x", got, first.SerialNumber)
 		}
 		second := ca.Issue(t, certFile, keyFile)
@@ -108,7 +107,7 @@ func TestTLSClientFacing(t *testing.T) {
 		}
 		// Files are checked at most once a second, on handshakes.
 		harness.Eventually(t, 10*time.Second, func(context.Context) error {
-			if got := obsPeerSerial(t, gw.Addr(), ca.Pool); got.Cmp(second.SerialNumber) != 0 {
+			if got := peerSerial(t, gw.Addr(), ca.Pool); got.Cmp(second.SerialNumber) != 0 {
 				return fmt.Errorf("serial = %x, want the new certificate's %x", got, second.SerialNumber)
 			}
 			return nil
@@ -119,7 +118,7 @@ func TestTLSClientFacing(t *testing.T) {
 		if _, err := fresh.PutObject(t.Context(), bucket, "after-rotation.bin", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("PutObject after rotation: %v", err)
 		}
-		obsGetObject(t, fresh, bucket, "after-rotation.bin", minio.GetObjectOptions{}, data)
+		assertObjectReads(t, fresh, bucket, "after-rotation.bin", minio.GetObjectOptions{}, data)
 	})
 }
 
@@ -143,7 +142,7 @@ func TestTLSBackendWithPrivateCA(t *testing.T) {
 		if _, err := c.PutObject(ctx, "tls-backend", "object.bin", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 			t.Fatalf("PutObject: %v", err)
 		}
-		obsGetObject(t, c, "tls-backend", "object.bin", minio.GetObjectOptions{}, data)
+		assertObjectReads(t, c, "tls-backend", "object.bin", minio.GetObjectOptions{}, data)
 
 		direct := backend.Client(t)
 		obj, err := direct.GetObject(ctx, "tls-backend", "object.bin", minio.GetObjectOptions{})
@@ -177,7 +176,7 @@ func TestTLSBackendWithPrivateCA(t *testing.T) {
 			if time.Now().After(deadline.Add(30 * time.Second)) {
 				t.Fatalf("the gateway log never mentions the unknown authority:\n%s", gw.LogTail(40))
 			}
-			status, err := obsStatus(t.Context(), http.DefaultClient, gw.Endpoint+"/minio/health/ready", "")
+			status, err := getStatus(t.Context(), http.DefaultClient, gw.Endpoint+"/minio/health/ready", "")
 			if err != nil {
 				t.Fatalf("readiness probe: %v", err)
 			}
@@ -185,18 +184,13 @@ func TestTLSBackendWithPrivateCA(t *testing.T) {
 				t.Fatalf("readiness with a wrong backend CA = %d, want %d\n%s", status, http.StatusServiceUnavailable, gw.LogTail(40))
 			}
 			polls++
-			obsPause(t, 100*time.Millisecond)
+			pauseFor(t, 100*time.Millisecond)
 		}
 		t.Logf("readiness answered 503 to %d probes over %v", polls, watch)
 
 		// S3 requests are refused while not ready. (Signed by hand: minio-go
 		// would retry a 503 for seconds.)
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, gw.Endpoint+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		req = signer.SignV4(*req, gw.AccessKey, gw.SecretKey, "", "us-east-1")
+		req := gw.SignedRequest(t, gw.Endpoint+"/")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatalf("ListBuckets: %v", err)
@@ -208,9 +202,9 @@ func TestTLSBackendWithPrivateCA(t *testing.T) {
 	})
 }
 
-// obsPeerSerial opens a new TLS connection to addr, verifying it against
+// peerSerial opens a new TLS connection to addr, verifying it against
 // pool, and returns the serial of the certificate the server presented.
-func obsPeerSerial(t *testing.T, addr string, pool *x509.CertPool) *big.Int {
+func peerSerial(t *testing.T, addr string, pool *x509.CertPool) *big.Int {
 	t.Helper()
 	d := &tls.Dialer{Config: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -223,8 +217,8 @@ func obsPeerSerial(t *testing.T, addr string, pool *x509.CertPool) *big.Int {
 	return conn.(*tls.Conn).ConnectionState().PeerCertificates[0].SerialNumber
 }
 
-// obsPause waits d between polls, or fails the test when it is canceled.
-func obsPause(t *testing.T, d time.Duration) {
+// pauseFor waits d between polls, or fails the test when it is canceled.
+func pauseFor(t *testing.T, d time.Duration) {
 	t.Helper()
 	select {
 	case <-t.Context().Done():

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // Gateway is an s3seal gateway process started for one test.
@@ -247,6 +250,45 @@ func (g *Gateway) Stop(t testing.TB) {
 func (g *Gateway) Client(t testing.TB) *minio.Client {
 	t.Helper()
 	return MinioGoClientWithTransport(t, g.Endpoint, g.AccessKey, g.SecretKey, "", g.transport())
+}
+
+// CreateKMSKey creates a key in the gateway's KMS through its
+// MinIO-compatible admin API (POST /minio/kms/v1/key/create), signed as
+// mc admin signs: root credentials, empty region.
+func (g *Gateway) CreateKMSKey(t testing.TB, name string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, g.Endpoint+"/minio/kms/v1/key/create?key-id="+url.QueryEscape(name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") // SHA-256 of nothing
+	req = signer.SignV4(*req, g.AccessKey, g.SecretKey, "", "")
+	client := &http.Client{Transport: g.transport(), Timeout: 30 * time.Second}
+	if client.Transport == nil {
+		client.Transport = http.DefaultTransport
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("create KMS key %s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("create KMS key %s: status %s, want 200: %s", name, resp.Status, body)
+	}
+}
+
+// SignedRequest returns a GET of url signed with the gateway's root
+// credentials (SigV4, region us-east-1, UNSIGNED-PAYLOAD), for requests a
+// test sends by hand: an SDK would retry or interpret the answer.
+func (g *Gateway) SignedRequest(t testing.TB, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	return signer.SignV4(*req, g.AccessKey, g.SecretKey, "", "us-east-1")
 }
 
 // transport returns a new transport that trusts the gateway's roots, or

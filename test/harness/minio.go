@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -191,4 +192,19 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("random: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// ReadObject reads bucket/key through c and fails the test on error.
+func ReadObject(t testing.TB, c *minio.Client, bucket, key string, opts minio.GetObjectOptions) []byte {
+	t.Helper()
+	obj, err := c.GetObject(t.Context(), bucket, key, opts)
+	if err != nil {
+		t.Fatalf("GetObject %s/%s from %s: %v", bucket, key, c.EndpointURL().Host, err)
+	}
+	defer obj.Close()
+	data, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatalf("read %s/%s from %s: %v", bucket, key, c.EndpointURL().Host, err)
+	}
+	return data
 }
