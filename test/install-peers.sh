@@ -42,12 +42,12 @@ build_kes() {
 # cat, delete, purge, version) instead of rclone.go's backend/all and cmd/all:
 # the same rclone code, minus some 70 cloud SDKs, so it builds in a fraction
 # of the time. `rclone version` still reports the pinned version.
-build_rclone() {
-  local dir work
+build_rclone() (
   dir=$(go mod download -json "github.com/rclone/rclone@$RCLONE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   # The module cache is read-only and go build refuses overlays inside it:
   # build a writable copy, with rclone's own go.mod and go.sum.
   work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
   cp -r "$dir/." "$work"
   chmod -R u+w "$work"
   cat >"$work/rclone.go" <<'GO'
@@ -73,8 +73,7 @@ func main() { cmd.Main() }
 GO
   (cd "$work" && CGO_ENABLED=0 go build -tags noselfupdate -trimpath \
     -ldflags "-s -w -X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION" -o "$bin/rclone" .)
-  rm -rf "$work"
-}
+)
 
 want=${*:-minio mc kes rclone}
 pids=()
