@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -113,6 +114,26 @@ func StartMinIO(t testing.TB, opts ...MinIOOption) *MinIO {
 			continue
 		}
 		t.Fatalf("start minio: %v\n--- minio output ---\n%s", err, p.LogTail(100))
+	}
+	// /minio/health/ready answers 200 before MinIO has loaded its IAM
+	// subsystem; until then signed requests get 503 (server not
+	// initialized), which a loaded machine stretches to seconds. Ready means
+	// a signed request succeeds.
+	ctx, cancel := context.WithTimeout(t.Context(), startDeadline)
+	defer cancel()
+	for c := m.Client(t); ; {
+		_, err := c.ListBuckets(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || m.proc.Exited() {
+			_ = m.proc.Stop()
+			t.Fatalf("minio at %s does not serve signed requests: %v\n--- minio output ---\n%s", m.Endpoint, err, m.proc.LogTail(100))
+		}
+		select {
+		case <-m.proc.Done():
+		case <-time.After(pollInterval):
+		}
 	}
 	t.Cleanup(func() {
 		if err := m.proc.Stop(); err != nil {
