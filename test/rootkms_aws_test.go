@@ -26,11 +26,6 @@ import (
 // The gateway's key store in AWS Secrets Manager, sealed by AWS KMS, both
 // emulated by moto_server: the mc flow, startup failures, and an outage.
 
-// Root KMS end to end: the gateway's key store configured in the config
-// file (KES vocabulary) against real key-management peers — AWS Secrets
-// Manager and AWS KMS emulated by moto_server, and a real KES server — with
-// the real mc client in front.
-
 // TestRootKMSAWSSecretsManager runs the mc flow on a gateway whose External
 // Keys live in AWS Secrets Manager, sealed by an AWS KMS key (moto), then
 // restarts the gateway and reads everything back.

@@ -19,6 +19,12 @@ import (
 	"github.com/s3seal/s3seal/test/harness"
 )
 
+// Root KMS end to end: the gateway's key store configured in the config
+// file (KES vocabulary) against real key-management peers — AWS Secrets
+// Manager and AWS KMS emulated by moto_server, and a real KES server — with
+// the real mc client in front. This file holds what the AWS
+// (rootkms_aws_test.go) and KES (rootkms_kes_test.go) tests share.
+
 // rootkmsMCFlow runs, with mc against alias, the flow of a user who creates
 // a KMS key and makes it a bucket's default: admin kms key
 // create/status/list, mb, encrypt set SSE-KMS, cp, stat, cat, ls. It checks
