@@ -14,39 +14,44 @@ run: build ## a local MinIO plus s3seal in front of it (Ctrl-C stops both)
 	./test/install-peers.sh minio
 	./deploy/local/run.sh
 
-peers: ## install the pinned MinIO, mc and KES the tests talk to (.tools/bin)
-	./test/install-peers.sh minio mc kes
+peers: ## the pinned MinIO, mc, KES and rclone (.tools/bin), and any missing Debian package the tests need
+	./test/install-peers.sh minio mc kes rclone
+	./test/install-host-tools.sh
 
-vet:
+vet: ## go vet over both modules (the product, and test/ with its bench and soak tags), gofmt
 	$(GO) vet ./...
+	cd test && $(GO) vet ./... && $(GO) vet -tags bench ./bench && $(GO) vet -tags soak ./soak
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 
-test-unit:
-	$(GO) test -race -count=1 -timeout 10m ./cmd/... ./crypto/... ./kmsclient/... ./gateway/...
+test-unit: peers ## tests beside the code; kmsclient/kes runs the pinned KES
+	$(GO) test -race -count=1 -timeout 10m ./...
 
-test-e2e: build peers
-	S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -count=1 -timeout 25m -p 2 ./test/...
+test-e2e: build peers ## the test/ module: real servers and clients
+	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -count=1 -timeout 25m -p 2 ./...
 
-test: vet test-unit test-e2e ## everything CI runs
+test: vet test-unit test-e2e ## everything CI runs; installs what it needs first
 
 bench: build ## throughput and memory, direct vs through s3seal; writes BENCHMARKS.md
 	./test/install-peers.sh minio
-	S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./test/bench -args -out $(CURDIR)/BENCHMARKS.md
+	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./bench -args -out $(CURDIR)/BENCHMARKS.md
 
 FUZZTIME ?= 10s
 fuzz: ## run every fuzz target in the repository for FUZZTIME each
-	@# go test fuzzes one target per package and run, so one run per target.
+	@# go test fuzzes one target per package and run, so one run per target;
+	@# targets under test/ run in that module.
 	@set -e; git grep -l '^func Fuzz' -- '*_test.go' | while read -r file; do \
+	  dir=$$(dirname "$$file"); mod=.; \
+	  case "$$dir" in test|test/*) mod=test; dir=$${dir#test}; dir=$${dir#/}; dir=$${dir:-.};; esac; \
 	  for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
-	    echo "fuzz: $$target in ./$$(dirname "$$file") for $(FUZZTIME)"; \
-	    $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) "./$$(dirname "$$file")"; \
+	    echo "fuzz: $$target in $$mod/$$dir for $(FUZZTIME)"; \
+	    (cd "$$mod" && $(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) "./$$dir"); \
 	  done; \
 	done
 
 SOAK_DURATION ?= 2m30s
 soak: build ## bounded mixed load through s3seal, every read verified; replaces the Soak section of BENCHMARKS.md
 	./test/install-peers.sh minio
-	S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags soak -run TestSoak -count=1 -timeout 30m -v ./test/soak -args -duration $(SOAK_DURATION) -out $(CURDIR)/BENCHMARKS.md
+	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags soak -run TestSoak -count=1 -timeout 30m -v ./soak -args -duration $(SOAK_DURATION) -out $(CURDIR)/BENCHMARKS.md
 
 image: ## container image (needs a Docker engine)
 	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) -t s3seal/s3seal:$(VERSION) .

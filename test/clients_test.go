@@ -3,69 +3,25 @@ package test
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"io"
-	"io/fs"
-	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/minio/minio-go/v7"
 
-	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/test/harness"
 )
-
-// clientsTree is the directory tree the sync tools (mc mirror, aws s3 sync,
-// rclone copy) carry to the gateway and back: nested directories, empty
-// files, the 64 KiB DARE package boundary, one file above the 8 MiB
-// multipart threshold of the AWS tools and one above mc's 16 MiB.
-var clientsTree = []struct {
-	path string
-	size int64
-}{
-	{"empty", 0},
-	{"one-byte", 1},
-	{"docs/readme.txt", 1000},
-	{"docs/a/page-64k-minus-1", 64<<10 - 1},
-	{"docs/a/page-64k", 64 << 10},
-	{"docs/a/page-64k-plus-1", 64<<10 + 1},
-	{"docs/a/b/c/deep.bin", 4097},
-	{"img/photo-1.jpg", 300_000},
-	{"img/photo-2.jpg", mib + 17},
-	{"img/raw/photo-3.raw", 3*mib + 1},
-	{"img/raw/photo-4.raw", 5 * mib},
-	{"img/raw/photo-5.raw", 5*mib + 1},
-	{"video/clip.mp4", 17*mib + 5},
-	{"video/thumbs/t1.png", 12345},
-	{"video/thumbs/t2.png", 54321},
-	{"logs/2026/01/app.log", 777},
-	{"logs/2026/02/app.log", 128 << 10},
-	{"logs/2026/02/empty.log", 0},
-	{"data/x/y/z/sparse.dat", 9*mib + 1},
-	{"data/name with spaces.bin", 2048},
-	{"data/ünïcödé.txt", 333},
-}
-
-// clientsMaxRSSGrowth bounds how much the gateway's resident memory may grow
-// while it streams a 200 MiB object: it must stream with bounded buffers,
-// not hold objects or parts in memory.
-const clientsMaxRSSGrowth = 128 * mib
 
 // TestClients drives one gateway with the clients users point at it — mc,
 // the AWS CLI, boto3, aws-sdk-go-v2 and rclone — at sizes around DARE's
@@ -125,99 +81,6 @@ func TestClients(t *testing.T) {
 			t.Parallel()
 			clientsRclone(t, s, tree)
 		})
-	})
-}
-
-// clientsBigBucket holds the 200 MiB object and its copies, clientsBigKeys.
-const clientsBigBucket = "clients-big"
-
-var clientsBigKeys = []string{"big200", "big200-copy", "big200-swapped"}
-
-// clientsBigObject uploads, downloads and copies (CopyObject through mc,
-// UploadPartCopy through minio-go's ComposeObject) a 200 MiB object while
-// sampling the gateway's resident memory. The file it uploads is dir/big200.
-func clientsBigObject(t *testing.T, s *stack, mc *harness.MCClient, dir string) {
-	const (
-		bucket = clientsBigBucket
-		size   = 200 * mib
-		half   = size / 2
-	)
-	src := filepath.Join(dir, "big200")
-	wantSum := clientsWriteFile(t, src, "big200", size)
-	mc.Must(t, "mb", "gw/"+bucket)
-	gwc := s.gw.Client(t)
-	pid := s.gw.PID()
-
-	t.Run("mc cp up", func(t *testing.T) {
-		growth := clientsRSSGrowth(t, pid, func() { mc.Must(t, "cp", src, "gw/"+bucket+"/big200") })
-		clientsAssertRSSGrowth(t, "mc cp of 200 MiB to the gateway", growth)
-		clientsAssertListed(t, gwc, bucket, map[string]int64{"big200": size}, false)
-	})
-
-	t.Run("mc cp down", func(t *testing.T) {
-		dst := filepath.Join(dir, "big200.down")
-		growth := clientsRSSGrowth(t, pid, func() { mc.Must(t, "cp", "gw/"+bucket+"/big200", dst) })
-		clientsAssertRSSGrowth(t, "mc cp of 200 MiB from the gateway", growth)
-		clientsAssertFileSum(t, dst, size, wantSum)
-	})
-
-	t.Run("mc cp server-side copy", func(t *testing.T) {
-		var r harness.Result
-		growth := clientsRSSGrowth(t, pid, func() {
-			r = mc.Must(t, "--debug", "cp", "gw/"+bucket+"/big200", "gw/"+bucket+"/big200-copy")
-		})
-		// Without X-Amz-Copy-Source mc would have copied through itself and
-		// the gateway's memory would not have been tested on the copy path.
-		if !strings.Contains(r.Stderr, "X-Amz-Copy-Source: "+bucket+"/big200") {
-			t.Errorf("mc --debug trace lacks X-Amz-Copy-Source: %s/big200, want a server-side copy", bucket)
-		}
-		clientsAssertRSSGrowth(t, "server-side copy of 200 MiB", growth)
-		if got, n := clientsObjectSum(t, gwc, bucket, "big200-copy"); got != wantSum || n != size {
-			t.Errorf("copy big200-copy: got %d bytes, sha256 %s; want %d bytes, sha256 %s", n, got, size, wantSum)
-		}
-	})
-
-	t.Run("ComposeObject from two 100 MiB part copies", func(t *testing.T) {
-		// The halves are composed in swapped order, so a gateway that
-		// ignored x-amz-copy-source-range could not produce the content.
-		srcs := []minio.CopySrcOptions{
-			{Bucket: bucket, Object: "big200", MatchRange: true, Start: half, End: size - 1},
-			{Bucket: bucket, Object: "big200", MatchRange: true, Start: 0, End: half - 1},
-		}
-		var info minio.UploadInfo
-		var err error
-		growth := clientsRSSGrowth(t, pid, func() {
-			info, err = gwc.ComposeObject(t.Context(), minio.CopyDestOptions{Bucket: bucket, Object: "big200-swapped"}, srcs...)
-		})
-		if err != nil {
-			t.Fatalf("ComposeObject: %v", err)
-		}
-		clientsAssertRSSGrowth(t, "UploadPartCopy of 2 × 100 MiB", growth)
-		if !strings.HasSuffix(strings.Trim(info.ETag, `"`), "-2") {
-			t.Errorf("ComposeObject ETag = %q, want a 2-part multipart ETag", info.ETag)
-		}
-		f, err := os.Open(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, io.MultiReader(io.NewSectionReader(f, half, half), io.NewSectionReader(f, 0, half))); err != nil {
-			t.Fatal(err)
-		}
-		want := hex.EncodeToString(h.Sum(nil))
-		if got, n := clientsObjectSum(t, gwc, bucket, "big200-swapped"); got != want || n != size {
-			t.Errorf("composed big200-swapped: got %d bytes, sha256 %s; want %d bytes, sha256 %s", n, got, size, want)
-		}
-	})
-
-	t.Run("listing", func(t *testing.T) {
-		want := map[string]int64{}
-		for _, key := range clientsBigKeys {
-			want[key] = size
-		}
-		clientsAssertListed(t, gwc, bucket, want, true)
-		clientsAssertSizes(t, "mc ls", mcListSizes(t, mc, "gw/"+bucket+"/"), want)
 	})
 }
 
@@ -350,7 +213,7 @@ func clientsAWSCopy(t *testing.T, s *stack) {
 			ETag                 string
 			ServerSideEncryption string
 		}
-		clientsDecodeJSON(t, cli.Must(t, "s3api", "head-object", "--bucket", bucket, "--key", f.key), &head)
+		harness.DecodeJSON(t, cli.Must(t, "s3api", "head-object", "--bucket", bucket, "--key", f.key), &head)
 		if head.ContentLength != f.size || head.ServerSideEncryption != sseS3 {
 			t.Errorf("head-object %s: ContentLength %d, ServerSideEncryption %q; want %d, %q", f.key, head.ContentLength, head.ServerSideEncryption, f.size, sseS3)
 		}
@@ -365,7 +228,7 @@ func clientsAWSCopy(t *testing.T, s *stack) {
 			Size int64
 		}
 	}
-	clientsDecodeJSON(t, cli.Must(t, "s3api", "list-objects-v2", "--bucket", bucket), &list)
+	harness.DecodeJSON(t, cli.Must(t, "s3api", "list-objects-v2", "--bucket", bucket), &list)
 	got := map[string]int64{}
 	for _, c := range list.Contents {
 		got[c.Key] = c.Size
@@ -385,16 +248,9 @@ func clientsAWSCopy(t *testing.T, s *stack) {
 // botocore's switch that leaves the header off empty bodies.
 func clientsAWSSync(t *testing.T, s *stack, tree string) {
 	const bucket = "clients-sync"
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Fatalf("AWS CLI not found on PATH (%v); pip install awscli, or apt-get install -y awscli", err)
-	}
-	dir := t.TempDir()
-	env := append(clientsAWSEnv(t, dir, s.gw.AccessKey, s.gw.SecretKey), "BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE=true")
-	cli := func(t *testing.T, args ...string) harness.Result {
-		t.Helper()
-		return clientsRun(t, env, dir, bin, append([]string{"--endpoint-url", s.gw.Endpoint}, args...)...)
-	}
+	aws := harness.AWS(t, s.gw.Endpoint, s.gw.AccessKey, s.gw.SecretKey)
+	aws.Setenv("BOTO_EXPERIMENTAL__NO_EMPTY_CONTINUE", "true")
+	cli := aws.Must
 	cli(t, "s3", "mb", "s3://"+bucket)
 	up := cli(t, "s3", "sync", "--no-progress", tree, "s3://"+bucket)
 	if got, want := bytes.Count(up.Stdout, []byte("upload: ")), len(clientsTree); got != want {
@@ -470,7 +326,8 @@ func clientsBoto3(t *testing.T, s *stack) {
 	src, dst := filepath.Join(dir, key), filepath.Join(dir, key+".down")
 	sum := clientsWriteFile(t, src, "boto3/"+key, size)
 
-	r := clientsRun(t, clientsAWSEnv(t, dir, s.gw.AccessKey, s.gw.SecretKey), dir, python, script, s.gw.Endpoint, bucket, key, src, dst)
+	cli := harness.AWS(t, s.gw.Endpoint, s.gw.AccessKey, s.gw.SecretKey)
+	r := harness.MustRun(t, python, []string{script, s.gw.Endpoint, bucket, key, src, dst}, cli.Env(), dir)
 	var got struct {
 		Boto3                string           `json:"boto3"`
 		ContentLength        int64            `json:"contentLength"`
@@ -519,56 +376,6 @@ func clientsPythonWithBoto3(t *testing.T) string {
 	}
 	t.Fatalf("no Python with boto3 (%s); pip install boto3, or apt-get install -y python3-boto3", strings.Join(tried, "; "))
 	return ""
-}
-
-// clientsAWSEnv is the environment of an AWS tool run by the test: the
-// test's own environment without any AWS_* setting (AWS_CA_BUNDLE breaks
-// plain-http endpoints), static credentials and a config file in dir that
-// sets region us-east-1 and path-style addressing.
-func clientsAWSEnv(t *testing.T, dir, accessKey, secretKey string) []string {
-	t.Helper()
-	config := filepath.Join(dir, "aws-config")
-	const configText = "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = path\n"
-	if err := os.WriteFile(config, []byte(configText), 0o600); err != nil {
-		t.Fatalf("write AWS config: %v", err)
-	}
-	return append(clientsCleanEnv(),
-		"AWS_ACCESS_KEY_ID="+accessKey,
-		"AWS_SECRET_ACCESS_KEY="+secretKey,
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+config,
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "aws-credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-	)
-}
-
-// clientsRun runs bin in dir with exactly env and fails the test unless it
-// exits 0.
-func clientsRun(t *testing.T, env []string, dir, bin string, args ...string) harness.Result {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Env, cmd.Dir = env, dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := harness.Result{Args: append([]string{filepath.Base(bin)}, args...), Stdout: stdout.Bytes(), Stderr: stderr.String(), ExitCode: exitCodeOfErr(err)}
-	if err != nil {
-		t.Fatalf("%v\n%v", err, r)
-	}
-	return r
-}
-
-// clientsCleanEnv is the test's environment without AWS_* and RCLONE_*
-// settings, which would change how the AWS tools and rclone behave.
-func clientsCleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "RCLONE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // clientsSDKChecksums puts and gets objects with aws-sdk-go-v2's default
@@ -628,12 +435,9 @@ func clientsSDKChecksums(t *testing.T, s *stack) {
 // it by size and by downloading, and copies again expecting no transfers.
 func clientsRclone(t *testing.T, s *stack, tree string) {
 	const bucket = "clients-rclone"
-	bin, err := exec.LookPath("rclone")
-	if err != nil {
-		t.Fatalf("rclone not found on PATH (%v); apt-get install -y rclone", err)
-	}
+	bin := harness.Tools(t, "rclone").RClone
 	dir := t.TempDir()
-	env := append(clientsCleanEnv(),
+	env := append(harness.EnvWithout("AWS_", "RCLONE_"),
 		"HOME="+dir,
 		"RCLONE_CONFIG="+filepath.Join(dir, "rclone.conf"),
 		"RCLONE_CONFIG_GW_TYPE=s3",
@@ -647,7 +451,7 @@ func clientsRclone(t *testing.T, s *stack, tree string) {
 	// with back-off: minutes before a product error would surface.
 	rclone := func(t *testing.T, args ...string) harness.Result {
 		t.Helper()
-		return clientsRun(t, env, dir, bin, append(args, "--retries", "1", "--low-level-retries", "1")...)
+		return harness.MustRun(t, bin, append(args, "--retries", "1", "--low-level-retries", "1"), env, dir)
 	}
 	if v := rclone(t, "version").Stdout; len(v) > 0 {
 		t.Logf("%s", bytes.SplitN(v, []byte("\n"), 2)[0])
@@ -702,333 +506,4 @@ func clientsRcloneStats(log string) (clientsRcloneCopyStats, bool) {
 		}
 	}
 	return stats, found
-}
-
-// clientsWriteTree writes clientsTree under a new directory and dates every
-// file and directory an hour back, so that the sync tools' "source newer
-// than the object" rule cannot fire and only sizes decide.
-func clientsWriteTree(t *testing.T) string {
-	t.Helper()
-	root := filepath.Join(t.TempDir(), "tree")
-	for _, f := range clientsTree {
-		path := filepath.Join(root, filepath.FromSlash(f.path))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		clientsWriteFile(t, path, "tree/"+f.path, f.size)
-	}
-	old := time.Now().Add(-time.Hour)
-	err := filepath.WalkDir(root, func(path string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Chtimes(path, old, old)
-	})
-	if err != nil {
-		t.Fatalf("date the tree back: %v", err)
-	}
-	return root
-}
-
-func clientsTreeSizes() map[string]int64 {
-	sizes := map[string]int64{}
-	for _, f := range clientsTree {
-		sizes[f.path] = f.size
-	}
-	return sizes
-}
-
-func clientsTreeSize() int64 {
-	var n int64
-	for _, f := range clientsTree {
-		n += f.size
-	}
-	return n
-}
-
-// clientsWriteFile writes size bytes to path and returns their hex SHA-256.
-// The bytes come from ChaCha8 seeded with name: fast, incompressible, the
-// same in every run and different for every name, so a plaintext run found
-// on the backend points at one file.
-func clientsWriteFile(t *testing.T, path, name string, size int64) string {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rng := mrand.NewChaCha8(sha256.Sum256([]byte(name)))
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rng, size)); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// clientsFileSum returns the size and hex SHA-256 of a file, streaming it.
-func clientsFileSum(t *testing.T, path string) (int64, string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	return n, hex.EncodeToString(h.Sum(nil))
-}
-
-func clientsAssertFileSum(t *testing.T, path string, size int64, sum string) {
-	t.Helper()
-	n, got := clientsFileSum(t, path)
-	if n != size || got != sum {
-		t.Errorf("%s: got %d bytes, sha256 %s; want %d bytes, sha256 %s", filepath.Base(path), n, got, size, sum)
-	}
-}
-
-// clientsObjectSum streams bucket/key from c and returns its hex SHA-256 and
-// length.
-func clientsObjectSum(t *testing.T, c *minio.Client, bucket, key string) (string, int64) {
-	t.Helper()
-	obj, err := c.GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		t.Fatalf("GetObject %s/%s: %v", bucket, key, err)
-	}
-	defer obj.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, obj)
-	if err != nil {
-		t.Fatalf("read %s/%s: %v", bucket, key, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n
-}
-
-// clientsTreeSums maps every file under root (slash-separated, relative) to
-// its size and SHA-256.
-func clientsTreeSums(t *testing.T, root string) map[string]string {
-	t.Helper()
-	sums := map[string]string{}
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, err := filepath.Rel(root, path)
-		if err != nil {
-			return err
-		}
-		n, sum := clientsFileSum(t, path)
-		sums[filepath.ToSlash(rel)] = fmt.Sprintf("%d bytes, sha256 %s", n, sum)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("walk %s: %v", root, err)
-	}
-	return sums
-}
-
-// clientsAssertSameTree fails unless got holds exactly want's files with
-// the same content.
-func clientsAssertSameTree(t *testing.T, got, want string) {
-	t.Helper()
-	g, w := clientsTreeSums(t, got), clientsTreeSums(t, want)
-	for path, ws := range w {
-		if gs, ok := g[path]; !ok {
-			t.Errorf("downloaded tree lacks %s, want %s", path, ws)
-		} else if gs != ws {
-			t.Errorf("downloaded %s: got %s, want %s", path, gs, ws)
-		}
-	}
-	for path, gs := range g {
-		if _, ok := w[path]; !ok {
-			t.Errorf("downloaded tree has %s (%s), want no such file", path, gs)
-		}
-	}
-}
-
-// clientsAssertListed lists bucket through the gateway and compares the
-// sizes with want; exact requires no other objects.
-func clientsAssertListed(t *testing.T, c *minio.Client, bucket string, want map[string]int64, exact bool) {
-	t.Helper()
-	got := map[string]int64{}
-	for obj := range c.ListObjects(t.Context(), bucket, minio.ListObjectsOptions{Recursive: true}) {
-		if obj.Err != nil {
-			t.Fatalf("ListObjectsV2 %s: %v", bucket, obj.Err)
-		}
-		if _, ok := want[obj.Key]; ok || exact {
-			got[obj.Key] = obj.Size
-		}
-	}
-	clientsAssertSizes(t, "ListObjectsV2 "+bucket, got, want)
-}
-
-func clientsAssertSizes(t *testing.T, what string, got, want map[string]int64) {
-	t.Helper()
-	for key, size := range want {
-		if n, ok := got[key]; !ok {
-			t.Errorf("%s does not list %s, want it with size %d", what, key, size)
-		} else if n != size {
-			t.Errorf("%s size of %s = %d, want %d", what, key, n, size)
-		}
-	}
-	for key, n := range got {
-		if _, ok := want[key]; !ok {
-			t.Errorf("%s lists %s (%d bytes), want no such object", what, key, n)
-		}
-	}
-}
-
-// clientsAssertTreeSealed checks every object of the tree on the backend.
-func clientsAssertTreeSealed(t *testing.T, s *stack, bucket, tree string) {
-	t.Helper()
-	for _, f := range clientsTree {
-		clientsAssertSealed(t, s, bucket, f.path, filepath.Join(tree, filepath.FromSlash(f.path)))
-	}
-}
-
-// clientsAssertSealed reads bucket/key straight from the backend and fails
-// unless it is s3seal ciphertext of the file at plaintextPath.
-func clientsAssertSealed(t *testing.T, s *stack, bucket, key, plaintextPath string) {
-	t.Helper()
-	plaintext, err := os.ReadFile(plaintextPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientsAssertStored(t, s, bucket, key, s.backendObject(t, bucket, key), plaintext)
-}
-
-// clientsAssertStored fails unless stored, the backend's bytes of
-// bucket/key, is larger than plaintext, carries s3seal's version metadata
-// and (for plaintexts of 64 bytes or more) holds no 32-byte plaintext run.
-// Empty plaintexts are stored as empty streams.
-func clientsAssertStored(t *testing.T, s *stack, bucket, key string, stored, plaintext []byte) {
-	t.Helper()
-	name := bucket + "/" + key
-	info, err := s.direct.StatObject(t.Context(), bucket, key, minio.StatObjectOptions{})
-	if err != nil {
-		t.Fatalf("backend StatObject %s: %v", name, err)
-	}
-	if v := info.Metadata.Get(crypto.MetadataPrefix + "Version"); v == "" {
-		t.Errorf("backend %s has no %sVersion metadata, want s3seal's", name, crypto.MetadataPrefix)
-	}
-	if len(plaintext) == 0 {
-		// An empty plaintext is an empty DARE stream (crypto/doc.go): the
-		// metadata alone makes the object s3seal's.
-		if len(stored) != 0 {
-			t.Errorf("backend %s holds %d bytes for an empty plaintext, want 0 (an empty DARE stream)", name, len(stored))
-		}
-		return
-	}
-	if len(stored) <= len(plaintext) {
-		t.Errorf("backend %s holds %d bytes for %d bytes of plaintext, want more (ciphertext carries overhead)", name, len(stored), len(plaintext))
-	}
-	if len(plaintext) < 64 {
-		return
-	}
-	if so, po, found := harness.FindPlaintextRun(stored, plaintext); found {
-		t.Errorf("backend %s: bytes at offset %d equal plaintext bytes at offset %d (%d-byte run): data stored in the clear", name, so, po, harness.PlaintextRunLen)
-	}
-}
-
-// clientsETagParts returns N of a multipart ETag "…-N", 0 for others.
-func clientsETagParts(etag string) int {
-	_, parts, ok := strings.Cut(strings.Trim(etag, `"`), "-")
-	if !ok {
-		return 0
-	}
-	n, _ := strconv.Atoi(parts)
-	return n
-}
-
-func clientsDecodeJSON(t *testing.T, r harness.Result, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.Stdout, v); err != nil {
-		t.Fatalf("decode %v: %v", r, err)
-	}
-}
-
-// clientsRSSGrowth runs op while sampling the resident set size of process
-// pid every 50 ms and returns the peak growth over the size just before op.
-func clientsRSSGrowth(t *testing.T, pid int, op func()) int64 {
-	t.Helper()
-	baseline, err := clientsRSS(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu      sync.Mutex
-		peak    = baseline
-		samples int
-		sampErr error
-	)
-	sample := func() {
-		rss, err := clientsRSS(pid)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			sampErr = err
-			return
-		}
-		samples++
-		peak = max(peak, rss)
-	}
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		ticker := time.NewTicker(50 * time.Millisecond)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ticker.C:
-				sample()
-			}
-		}
-	}()
-	start := time.Now()
-	func() {
-		// op may end the test's goroutine (t.Fatal): stop sampling anyway.
-		defer func() { close(done); <-stopped }()
-		op()
-	}()
-	sample()
-	mu.Lock()
-	defer mu.Unlock()
-	if sampErr != nil {
-		t.Errorf("sample gateway RSS: %v", sampErr)
-	}
-	t.Logf("gateway RSS: baseline %.1f MiB, peak %.1f MiB, growth %.1f MiB over %d samples in %v",
-		float64(baseline)/mib, float64(peak)/mib, float64(peak-baseline)/mib, samples, time.Since(start).Round(time.Millisecond))
-	return peak - baseline
-}
-
-func clientsAssertRSSGrowth(t *testing.T, what string, growth int64) {
-	t.Helper()
-	if growth >= clientsMaxRSSGrowth {
-		t.Errorf("%s: gateway RSS grew by %.1f MiB, want less than %d MiB", what, float64(growth)/mib, clientsMaxRSSGrowth/mib)
-	}
-}
-
-// clientsRSS returns VmRSS of process pid in bytes.
-func clientsRSS(pid int) (int64, error) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse VmRSS of pid %d: %q: %w", pid, line, err)
-			}
-			return kb << 10, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }

@@ -371,8 +371,8 @@ func TestKMSOutageDuringMultipartUpload(t *testing.T) {
 		object = "mp-object"
 	)
 	apiKey, identity := rootkmsNewAPIKey(t)
-	kes := rootkmsStartConfiguredKES(t, identity)
-	kmsProxy := harness.StartFaultProxy(t, strings.TrimPrefix(kes.endpoint, "https://"))
+	kes := harness.StartKES(t, harness.KESConfig{Admin: identity})
+	kmsProxy := harness.StartFaultProxy(t, strings.TrimPrefix(kes.Endpoint, "https://"))
 	backend := harness.StartMinIO(t)
 	config := fmt.Sprintf(`version: v1
 kms:
@@ -384,7 +384,7 @@ kms:
       apikey: ${KES_API_KEY}
       tls:
         ca: %s
-`, key, kmsProxy.Addr, kes.caFile)
+`, key, kmsProxy.Addr, kes.CAFile)
 	gw := rootkmsStartGateway(t, backend, config, "KES_API_KEY", apiKey)
 	c := newFaultClient(t, gw)
 	ctx := t.Context()

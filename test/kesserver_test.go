@@ -3,18 +3,12 @@ package test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -37,55 +31,16 @@ import (
 
 // kesPEM is a certificate and key on disk, with its KES identity.
 type kesPEM struct {
-	certFile, keyFile string
-	pair              tls.Certificate
-	identity          string
+	harness.Cert
+	identity string
 }
 
-// newKESPEM writes a fresh self-signed ECDSA certificate for 127.0.0.1,
-// usable as a TLS server or client certificate.
+// newKESPEM writes a fresh self-signed certificate for 127.0.0.1, usable as
+// a TLS server or client certificate.
 func newKESPEM(t *testing.T, dir, name string) kesPEM {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, template, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
-	p := kesPEM{certFile: filepath.Join(dir, name+".cert"), keyFile: filepath.Join(dir, name+".key")}
-	if err := os.WriteFile(p.certFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p.keyFile, keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if p.pair, err = tls.X509KeyPair(certPEM, keyPEM); err != nil {
-		t.Fatal(err)
-	}
-	p.identity = kes.Identity(p.pair.Leaf)
-	return p
+	c := harness.SelfSignedCert(t, dir, name)
+	return kesPEM{Cert: c, identity: kes.Identity(c.Leaf())}
 }
 
 // kesCaller sends KES API requests to one server as one identity.
@@ -97,8 +52,8 @@ type kesCaller struct {
 func newKESCaller(t *testing.T, endpoint string, server, client kesPEM) *kesCaller {
 	t.Helper()
 	roots := x509.NewCertPool()
-	roots.AddCert(server.pair.Leaf)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{client.pair}}}
+	roots.AddCert(server.TLS.Leaf)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{client.TLS}}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &kesCaller{endpoint: endpoint, client: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
@@ -196,7 +151,7 @@ func startInProcessKES(t *testing.T, server kesPEM, cfg kes.Config) (endpoint st
 		t.Fatal(err)
 	}
 	tlsConfig := kes.TLSConfig(nil, nil)
-	tlsConfig.Certificates = []tls.Certificate{server.pair}
+	tlsConfig.Certificates = []tls.Certificate{server.TLS}
 	httpSrv := &http.Server{Handler: srv.Handler(), TLSConfig: tlsConfig, ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.ServeTLS(ln, "", "") }()
@@ -219,9 +174,9 @@ func startMinIOWithKES(t *testing.T, endpoint string, server, client kesPEM, def
 	t.Helper()
 	return harness.StartMinIO(t,
 		harness.WithMinIOEnv("MINIO_KMS_KES_ENDPOINT", endpoint),
-		harness.WithMinIOEnv("MINIO_KMS_KES_CERT_FILE", client.certFile),
-		harness.WithMinIOEnv("MINIO_KMS_KES_KEY_FILE", client.keyFile),
-		harness.WithMinIOEnv("MINIO_KMS_KES_CAPATH", server.certFile),
+		harness.WithMinIOEnv("MINIO_KMS_KES_CERT_FILE", client.CertFile),
+		harness.WithMinIOEnv("MINIO_KMS_KES_KEY_FILE", client.KeyFile),
+		harness.WithMinIOEnv("MINIO_KMS_KES_CAPATH", server.CertFile),
 		harness.WithMinIOEnv("MINIO_KMS_KES_KEY_NAME", defaultKey),
 	)
 }
@@ -252,7 +207,7 @@ func runMinIOKESFlow(t *testing.T, minio *harness.MinIO, key, defaultKey string)
 			Status string   `json:"status"`
 			Keys   []string `json:"keys"`
 		}
-		mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "list", alias), &got)
+		harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "list", alias), &got)
 		if got.Status != "success" || !slices.Contains(got.Keys, key) || !slices.Contains(got.Keys, defaultKey) {
 			t.Errorf("mc admin kms key list --json = %+v, want %s and %s listed", got, key, defaultKey)
 		}
@@ -261,7 +216,7 @@ func runMinIOKESFlow(t *testing.T, minio *harness.MinIO, key, defaultKey string)
 		var got struct {
 			EncryptionError string `json:"encryptionError"`
 		}
-		mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, "no-such-key"), &got)
+		harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, "no-such-key"), &got)
 		if !strings.Contains(got.EncryptionError, "not found") && !strings.Contains(got.EncryptionError, "does not exist") {
 			t.Errorf("mc admin kms key status of a missing key: encryption error %q, want a key-not-found error", got.EncryptionError)
 		}
@@ -398,9 +353,9 @@ func TestKESCLIUsesTheKESAPI(t *testing.T) {
 	env := []string{
 		"HOME=" + dir, "PATH=" + os.Getenv("PATH"),
 		"MINIO_KES_SERVER=" + endpoint,
-		"MINIO_KES_CERT_FILE=" + admin.certFile,
-		"MINIO_KES_KEY_FILE=" + admin.keyFile,
-		"SSL_CERT_FILE=" + server.certFile,
+		"MINIO_KES_CERT_FILE=" + admin.CertFile,
+		"MINIO_KES_KEY_FILE=" + admin.KeyFile,
+		"SSL_CERT_FILE=" + server.CertFile,
 	}
 	kesCLI := func(t *testing.T, args ...string) string {
 		t.Helper()
@@ -438,49 +393,14 @@ func TestKESCLIUsesTheKESAPI(t *testing.T) {
 // admin as admin identity and a policy "reader" for reader.
 func startRealKES(t *testing.T, server kesPEM, admin, reader string) string {
 	t.Helper()
-	dir := t.TempDir()
-	port := harness.FreePort(t)
-	config := fmt.Sprintf(`version: v1
-address: 127.0.0.1:%d
-admin:
-  identity: %s
-tls:
-  key: %s
-  cert: %s
-policy:
-  reader:
-    allow:
-    - /v1/key/describe/*
-    - /v1/status
-    identities:
-    - %s
-keystore:
-  fs:
-    path: %s
-`, port, admin, server.keyFile, server.certFile, reader, filepath.Join(dir, "keys"))
-	configFile := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(harness.Tools(t, "kes").KES, "server", "--config", configFile)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start kes: %v", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("kes output:\n%s", out.String())
-		}
-	})
-	endpoint := "https://127.0.0.1:" + strconv.Itoa(port)
-	adminPEM := kesPEM{pair: server.pair} // only to learn readiness; /version needs no identity
-	waitForKES(t, newKESCaller(t, endpoint, server, adminPEM), exited)
-	return endpoint
+	return harness.StartKES(t, harness.KESConfig{
+		Admin: admin,
+		Cert:  server.Cert,
+		Policies: map[string]harness.KESPolicy{"reader": {
+			Allow:      []string{"/v1/key/describe/*", "/v1/status"},
+			Identities: []string{reader},
+		}},
+	}).Endpoint
 }
 
 // TestKESAPIAnswersAsKESDoes sends the same requests to the real KES v0.24
@@ -679,7 +599,7 @@ kms:
       - %s
   keys:
   - name: %s
-`, kesPort, server.certFile, server.keyFile, minioID.identity, reader.identity, defaultKey)
+`, kesPort, server.CertFile, server.KeyFile, minioID.identity, reader.identity, defaultKey)
 	configFile := filepath.Join(dir, "s3seal.yml")
 	if err := os.WriteFile(configFile, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -699,7 +619,7 @@ kms:
 		var list struct {
 			Keys []string `json:"keys"`
 		}
-		mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "list", "gw"), &list)
+		harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "list", "gw"), &list)
 		for _, want := range []string{key, defaultKey} {
 			if !slices.Contains(list.Keys, want) {
 				t.Errorf("mc admin kms key list gw = %q, want %s listed", list.Keys, want)
@@ -739,7 +659,7 @@ kms:
 func TestIdentityCommandMatchesKES(t *testing.T) {
 	t.Parallel()
 	cert := newKESPEM(t, t.TempDir(), "client")
-	for _, arg := range []string{cert.certFile, "kes:v1:ACQpoGqx3rHHjT938Hfu5hVVQJHZWSqVI2Xp1KlYxFVw"} {
+	for _, arg := range []string{cert.CertFile, "kes:v1:ACQpoGqx3rHHjT938Hfu5hVVQJHZWSqVI2Xp1KlYxFVw"} {
 		want, err := exec.CommandContext(t.Context(), harness.Tools(t, "kes").KES, "identity", "of", arg).Output()
 		if err != nil {
 			t.Fatalf("kes identity of %s: %v", arg, err)
@@ -752,16 +672,7 @@ func TestIdentityCommandMatchesKES(t *testing.T) {
 			t.Errorf("s3seal identity %s = %q, want %q (kes identity of)", arg, got, want)
 		}
 	}
-	if got := strings.TrimSpace(string(mustRun(t, harness.GatewayBinary(t), "identity", cert.certFile))); got != cert.identity {
+	if got := strings.TrimSpace(string(harness.MustRun(t, harness.GatewayBinary(t), []string{"identity", cert.CertFile}, nil, "").Stdout)); got != cert.identity {
 		t.Errorf("s3seal identity = %s, want %s", got, cert.identity)
 	}
-}
-
-func mustRun(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	out, err := exec.CommandContext(t.Context(), bin, args...).Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v", filepath.Base(bin), strings.Join(args, " "), err)
-	}
-	return out
 }

@@ -78,14 +78,7 @@ func TestMCFlow(t *testing.T) {
 	})
 
 	t.Run("admin kms key list", func(t *testing.T) {
-		var got struct {
-			Status string   `json:"status"`
-			Keys   []string `json:"keys"`
-		}
-		mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "list", alias), &got)
-		if got.Status != "success" || !slices.Contains(got.Keys, key) {
-			t.Errorf("mc admin kms key list --json = %+v, want status success and %s among the keys", got, key)
-		}
+		assertKMSKeysListed(t, mc, alias, key)
 		human := mc.Must(t, "admin", "kms", "key", "list", alias)
 		if !strings.Contains(string(human.Stdout), key) {
 			t.Errorf("mc admin kms key list output:\n%s\nwant %s listed", human.Stdout, key)
@@ -98,7 +91,7 @@ func TestMCFlow(t *testing.T) {
 
 	t.Run("encrypt set SSE-KMS", func(t *testing.T) {
 		var got struct{ Status string }
-		mcflowJSON(t, mc.JSON(t, "encrypt", "set", "SSE-KMS", key, target), &got)
+		harness.DecodeJSON(t, mc.JSON(t, "encrypt", "set", "SSE-KMS", key, target), &got)
 		if got.Status != "success" {
 			t.Errorf("mc encrypt set --json status = %q, want success", got.Status)
 		}
@@ -162,7 +155,7 @@ func TestMCFlow(t *testing.T) {
 
 	t.Run("encrypt clear", func(t *testing.T) {
 		var got struct{ Status string }
-		mcflowJSON(t, mc.JSON(t, "encrypt", "clear", target), &got)
+		harness.DecodeJSON(t, mc.JSON(t, "encrypt", "clear", target), &got)
 		if got.Status != "success" {
 			t.Errorf("mc encrypt clear --json status = %q, want success", got.Status)
 		}
@@ -220,7 +213,7 @@ type mcflowStatMessage struct {
 func mcflowStat(t *testing.T, mc *harness.MCClient, target string) mcflowStatMessage {
 	t.Helper()
 	var st mcflowStatMessage
-	mcflowJSON(t, mc.JSON(t, "stat", target), &st)
+	harness.DecodeJSON(t, mc.JSON(t, "stat", target), &st)
 	if st.Status != "success" {
 		t.Fatalf("mc stat --json %s: status %q, want success", target, st.Status)
 	}
@@ -262,23 +255,11 @@ type mcflowEncryptInfoMessage struct {
 func mcflowEncryptInfo(t *testing.T, mc *harness.MCClient, target string) mcflowEncryptInfoMessage {
 	t.Helper()
 	var info mcflowEncryptInfoMessage
-	mcflowJSON(t, mc.JSON(t, "encrypt", "info", target), &info)
+	harness.DecodeJSON(t, mc.JSON(t, "encrypt", "info", target), &info)
 	if info.Status != "success" {
 		t.Fatalf("mc encrypt info --json %s: status %q, want success", target, info.Status)
 	}
 	return info
-}
-
-// mcflowJSON fails the test unless r exited 0 with one JSON document on
-// stdout, and decodes it into v.
-func mcflowJSON(t *testing.T, r harness.Result, v any) {
-	t.Helper()
-	if r.ExitCode != 0 {
-		t.Fatalf("mc failed: %v", r)
-	}
-	if err := json.Unmarshal(bytes.TrimSpace(r.Stdout), v); err != nil {
-		t.Fatalf("%s: stdout is not one JSON document: %v\n%s", strings.Join(r.Args, " "), err, r.Stdout)
-	}
 }
 
 // mcflowAssertDARE reads bucket/key straight from the backend and fails
@@ -397,8 +378,27 @@ func assertKMSKeyStatusOK(t *testing.T, mc *harness.MCClient, alias, key string)
 		EncryptionError string `json:"encryptionError"`
 		DecryptionError string `json:"decryptionError"`
 	}
-	mcflowJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, key), &got)
+	harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "status", alias, key), &got)
 	if got.Status != "success" || got.KeyID != key || got.EncryptionError != "" || got.DecryptionError != "" {
 		t.Errorf("mc admin kms key status --json = %+v, want status success, keyId %s and no errors", got, key)
+	}
+}
+
+// assertKMSKeysListed checks `mc admin kms key list --json`: it succeeds
+// and lists every key of keys.
+func assertKMSKeysListed(t *testing.T, mc *harness.MCClient, alias string, keys ...string) {
+	t.Helper()
+	var got struct {
+		Status string   `json:"status"`
+		Keys   []string `json:"keys"`
+	}
+	harness.DecodeJSON(t, mc.JSON(t, "admin", "kms", "key", "list", alias), &got)
+	if got.Status != "success" {
+		t.Errorf("mc admin kms key list --json status = %q, want success", got.Status)
+	}
+	for _, want := range keys {
+		if !slices.Contains(got.Keys, want) {
+			t.Errorf("mc admin kms key list --json keys = %v, want %s among them", got.Keys, want)
+		}
 	}
 }

@@ -65,16 +65,7 @@ func (s *stack) recorded(bucket, key string) ([]byte, bool) {
 // backendObject reads bucket/key straight from the backend.
 func (s *stack) backendObject(t *testing.T, bucket, key string) []byte {
 	t.Helper()
-	obj, err := s.direct.GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
-	if err != nil {
-		t.Fatalf("backend GetObject %s/%s: %v", bucket, key, err)
-	}
-	defer obj.Close()
-	data, err := io.ReadAll(obj)
-	if err != nil {
-		t.Fatalf("backend read %s/%s: %v", bucket, key, err)
-	}
-	return data
+	return harness.ReadObject(t, s.direct, bucket, key, minio.GetObjectOptions{})
 }
 
 // assertNotOnBackend fails unless bucket/key is absent from the backend.

@@ -1,25 +1,21 @@
 package deploy_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
 	"sigs.k8s.io/yaml"
 )
 
-const (
-	composeFile = "deploy/docker-compose.yml"
-	// composePackage is the Debian package that provides docker-compose.
-	composePackage = "docker-compose"
-)
+const composeFile = "deploy/docker-compose.yml"
 
 // composeProject is the part of the Compose file model the checks read.
 type composeProject struct {
@@ -79,22 +75,33 @@ func loadCompose(t *testing.T) *composeProject {
 	return &p
 }
 
-func TestComposeFileIsValidForDockerCompose(t *testing.T) {
-	bin, err := exec.LookPath("docker-compose")
-	if err != nil {
-		t.Fatalf("docker-compose not found (%v): install Debian's %s package: apt-get install -y %s", err, composePackage, composePackage)
+// loadComposeSpec loads, interpolates and validates a compose file the way
+// docker compose does (compose-go is its loader), with exactly env as the
+// environment and deploy/ as the project directory, and returns the
+// resolved project. Nothing from the caller's environment takes part.
+func loadComposeSpec(t *testing.T, name string, content []byte, env map[string]string) *types.Project {
+	t.Helper()
+	deployDir := filepath.Join(repoRoot(t), "deploy")
+	details := types.ConfigDetails{
+		WorkingDir:  deployDir,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(deployDir, "docker-compose.yml"), Content: content}},
+		Environment: types.Mapping(env),
 	}
-	// `config -q` parses, interpolates and validates against the Compose
-	// schema without contacting a Docker engine.
-	cmd := exec.CommandContext(t.Context(), bin, "-f", filepath.Join(repoRoot(t), filepath.FromSlash(composeFile)), "config", "-q")
-	cmd.Dir = repoRoot(t)
-	// A stray COMPOSE_FILE or project setting from the caller must not change
-	// what is validated.
-	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "COMPOSE_") })
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("docker-compose -f %s config -q: %v\n%s", composeFile, err, out.String())
+	p, err := loader.LoadWithContext(t.Context(), details, func(o *loader.Options) {
+		o.SetProjectName("s3seal", true)
+	})
+	if err != nil {
+		t.Fatalf("compose-go loads %s: %v", name, err)
+	}
+	return p
+}
+
+func TestComposeFileIsValidForDockerCompose(t *testing.T) {
+	p := loadComposeSpec(t, composeFile, readRepoFile(t, composeFile), nil)
+	for _, name := range []string{"minio", "s3seal", "s3seal-init"} {
+		if _, ok := p.Services[name]; !ok {
+			t.Errorf("resolved project has no service %s", name)
+		}
 	}
 }
 
@@ -239,11 +246,11 @@ func composeVariant(src, name string) (string, int) {
 }
 
 func TestComposeVariantsAreValid(t *testing.T) {
-	bin, err := exec.LookPath("docker-compose")
-	if err != nil {
-		t.Fatalf("docker-compose not found (%v): install Debian's %s package: apt-get install -y %s", err, composePackage, composePackage)
-	}
 	src := string(readRepoFile(t, composeFile))
+	env := map[string]string{
+		"KES_API_KEY": "kes:v1:placeholder", "S3SEAL_KES_IDENTITY": "placeholder",
+		"AWS_ACCESS_KEY_ID": "placeholder", "AWS_SECRET_ACCESS_KEY": "placeholder",
+	}
 	tests := []struct {
 		variant  string
 		keystore func(*gatewayConfig) bool
@@ -258,39 +265,25 @@ func TestComposeVariantsAreValid(t *testing.T) {
 			if n == 0 {
 				t.Fatalf("no commented lines follow a %q variant marker", tt.variant)
 			}
-			file := filepath.Join(t.TempDir(), "docker-compose.yml")
-			if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
+			p := loadComposeSpec(t, tt.variant+" variant of "+composeFile, []byte(text), env)
+			gw, ok := p.Services["s3seal"]
+			if !ok {
+				t.Fatalf("no service s3seal in the resolved variant:\n%s", text)
 			}
-			deployDir := filepath.Join(repoRoot(t), "deploy")
-			cmd := exec.CommandContext(t.Context(), bin, "--project-directory", deployDir, "-f", file, "config")
-			cmd.Dir = deployDir
-			cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "COMPOSE_") }),
-				"KES_API_KEY=kes:v1:placeholder", "S3SEAL_KES_IDENTITY=placeholder",
-				"AWS_ACCESS_KEY_ID=placeholder", "AWS_SECRET_ACCESS_KEY=placeholder")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("docker-compose config of the %s variant: %v\n%s\n%s", tt.variant, err, stderr.String(), text)
-			}
-			var p composeProject
-			if err := yaml.Unmarshal(out, &p); err != nil {
-				t.Fatalf("resolved %s variant: %v", tt.variant, err)
-			}
-			gw := p.Services["s3seal"]
 			if _, ok := gw.Environment["S3SEAL_KMS_DIR"]; ok {
 				t.Error("S3SEAL_KMS_DIR is still set and would override the config file")
 			}
-			configPath := gw.Environment["S3SEAL_CONFIG"]
+			var configPath string
+			if v := gw.Environment["S3SEAL_CONFIG"]; v != nil {
+				configPath = *v
+			}
 			if configPath == "" {
 				t.Fatal("S3SEAL_CONFIG is not set")
 			}
 			var hostConfig string
 			for _, v := range gw.Volumes {
-				parts := strings.Split(v, ":")
-				if len(parts) >= 2 && parts[1] == configPath {
-					hostConfig = parts[0]
+				if v.Target == configPath {
+					hostConfig = v.Source
 				}
 			}
 			if hostConfig == "" {
@@ -309,15 +302,15 @@ func TestComposeVariantsAreValid(t *testing.T) {
 					t.Fatalf("variant adds no service %s", tt.service)
 				}
 				checkImagePinned(t, "service "+tt.service, svc.Image)
+				configDir := filepath.Join(repoRoot(t), "deploy", "config")
 				for _, v := range svc.Volumes {
-					if src, _, _ := strings.Cut(v, ":"); strings.HasPrefix(src, filepath.Join(deployDir, "config")) {
-						if _, err := os.Stat(src); err != nil {
-							t.Errorf("service %s mounts %s: %v", tt.service, src, err)
+					if strings.HasPrefix(v.Source, configDir) {
+						if _, err := os.Stat(v.Source); err != nil {
+							t.Errorf("service %s mounts %s: %v", tt.service, v.Source, err)
 						}
 					}
 				}
-				var deps map[string]composeDependency
-				if err := json.Unmarshal(gw.DependsOn, &deps); err != nil || deps[tt.service].Condition == "" {
+				if gw.DependsOn[tt.service].Condition == "" {
 					t.Errorf("s3seal does not depend on %s", tt.service)
 				}
 			}

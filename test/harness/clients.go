@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -34,7 +35,10 @@ func clip(b []byte, n int) string {
 	return string(b[:n]) + fmt.Sprintf("... (%d more bytes)", len(b)-n)
 }
 
-func run(t testing.TB, bin string, args, env []string, dir string) Result {
+// Run runs bin with args and exactly env in dir, and returns what it did;
+// it does not fail the test: look at ExitCode. The test's context ending
+// kills it.
+func Run(t testing.TB, bin string, args, env []string, dir string) Result {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), bin, args...)
 	cmd.Env = env
@@ -49,6 +53,28 @@ func run(t testing.TB, bin string, args, env []string, dir string) Result {
 		r.Stderr += "\n" + err.Error()
 	}
 	return r
+}
+
+// MustRun is Run that fails the test unless the command exits 0.
+func MustRun(t testing.TB, bin string, args, env []string, dir string) Result {
+	t.Helper()
+	r := Run(t, bin, args, env, dir)
+	if r.ExitCode != 0 {
+		t.Fatalf("%s failed: %v", filepath.Base(bin), r)
+	}
+	return r
+}
+
+// DecodeJSON fails the test unless r exited 0 with one JSON document on
+// stdout, and decodes it into v.
+func DecodeJSON(t testing.TB, r Result, v any) {
+	t.Helper()
+	if r.ExitCode != 0 {
+		t.Fatalf("command failed: %v", r)
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(r.Stdout), v); err != nil {
+		t.Fatalf("%s: stdout is not one JSON document: %v\n%s", strings.Join(r.Args, " "), err, r.Stdout)
+	}
 }
 
 // MCClient runs the pinned mc binary with its own configuration directory.
@@ -67,7 +93,7 @@ func MC(t testing.TB, configDir string) *MCClient {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		t.Fatalf("create mc home: %v", err)
 	}
-	return &MCClient{bin: Tools(t, "mc").MC, configDir: configDir, env: baseEnv(home)}
+	return &MCClient{bin: Tools(t, "mc").MC, configDir: configDir, env: BaseEnv(home)}
 }
 
 // Run runs mc with --config-dir, --no-color, --disable-pager, --quiet and
@@ -75,7 +101,7 @@ func MC(t testing.TB, configDir string) *MCClient {
 func (c *MCClient) Run(t testing.TB, args ...string) Result {
 	t.Helper()
 	full := append([]string{"--config-dir", c.configDir, "--no-color", "--disable-pager", "--quiet"}, args...)
-	return run(t, c.bin, full, c.env, c.configDir)
+	return Run(t, c.bin, full, c.env, c.configDir)
 }
 
 // JSON runs mc with --json added.
@@ -124,13 +150,7 @@ func AWS(t testing.TB, endpoint, accessKey, secretKey string) *AWSCLI {
 	if err := os.WriteFile(config, []byte(configText), 0o600); err != nil {
 		t.Fatalf("write AWS CLI config: %v", err)
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
+	env := append(EnvWithout("AWS_"),
 		"AWS_ACCESS_KEY_ID="+accessKey,
 		"AWS_SECRET_ACCESS_KEY="+secretKey,
 		"AWS_DEFAULT_REGION=us-east-1",
@@ -142,10 +162,21 @@ func AWS(t testing.TB, endpoint, accessKey, secretKey string) *AWSCLI {
 	return &AWSCLI{bin: bin, endpoint: endpoint, env: env, dir: dir}
 }
 
+// Setenv sets an environment variable of the commands the runner starts.
+func (a *AWSCLI) Setenv(key, value string) { a.env = append(a.env, key+"="+value) }
+
+// Env returns the environment the AWS CLI runs with: static credentials,
+// the runner's config file, no other AWS_* settings. Other AWS tools
+// (boto3 scripts) can run with it too.
+func (a *AWSCLI) Env() []string { return append([]string(nil), a.env...) }
+
+// Dir returns the runner's working directory, a temporary one of the test.
+func (a *AWSCLI) Dir() string { return a.dir }
+
 // Run runs aws --endpoint-url ENDPOINT args...
 func (a *AWSCLI) Run(t testing.TB, args ...string) Result {
 	t.Helper()
-	return run(t, a.bin, append([]string{"--endpoint-url", a.endpoint}, args...), a.env, a.dir)
+	return Run(t, a.bin, append([]string{"--endpoint-url", a.endpoint}, args...), a.env, a.dir)
 }
 
 // Must runs the AWS CLI and fails the test unless it exits 0.

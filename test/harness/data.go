@@ -167,3 +167,9 @@ func mix(h uint64) uint64 {
 	h ^= h >> 31
 	return h
 }
+
+// RandomHex returns 2n random hex characters.
+func RandomHex(t testing.TB, n int) string {
+	t.Helper()
+	return randomHex(t, n)
+}

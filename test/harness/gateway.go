@@ -2,8 +2,12 @@ package harness
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/signer"
 )
 
 // Gateway is an s3seal gateway process started for one test.
@@ -26,8 +31,10 @@ type Gateway struct {
 	KMSDir    string // S3SEAL_KMS_DIR
 	Backend   *MinIO
 
+	roots *x509.CertPool // trusted for https; nil for http
+
 	env  []string
-	proc *process
+	proc *Process
 
 	mu       sync.Mutex
 	signaled bool // the test sent SIGTERM (Terminate or Stop)
@@ -41,13 +48,40 @@ const DefaultKeyName = "s3seal-test-key"
 type GatewayOption func(*gatewayConfig)
 
 type gatewayConfig struct {
-	env []string
+	env       []string
+	config    string         // the config file's text; empty: none
+	tlsCert   string         // S3SEAL_TLS_CERT; empty: plain http
+	tlsKey    string         // S3SEAL_TLS_KEY
+	roots     *x509.CertPool // what the readiness probe trusts over https
+	readyPath string         // polled until it answers 200
 }
 
 // WithGatewayEnv sets an environment variable of the gateway; it overrides
 // the harness's own value of the same variable.
 func WithGatewayEnv(key, value string) GatewayOption {
 	return func(c *gatewayConfig) { c.env = append(c.env, key+"="+value) }
+}
+
+// WithGatewayConfig writes config to a file of the test and points
+// S3SEAL_CONFIG at it. The harness's S3SEAL_KMS_DIR stays set unless
+// WithGatewayEnv("S3SEAL_KMS_DIR", "") clears it, so a file that names its
+// own key store should go with that.
+func WithGatewayConfig(config string) GatewayOption {
+	return func(c *gatewayConfig) { c.config = config }
+}
+
+// WithGatewayTLS makes the gateway serve https with the certificate in
+// certFile and keyFile (S3SEAL_TLS_CERT, S3SEAL_TLS_KEY); roots is what
+// the harness's readiness probe and Client trust.
+func WithGatewayTLS(certFile, keyFile string, roots *x509.CertPool) GatewayOption {
+	return func(c *gatewayConfig) { c.tlsCert, c.tlsKey, c.roots = certFile, keyFile, roots }
+}
+
+// WithGatewayReadyPath makes StartGateway wait until path answers 200
+// instead of /minio/health/ready: /minio/health/live for a gateway that
+// is expected never to become ready.
+func WithGatewayReadyPath(path string) GatewayOption {
+	return func(c *gatewayConfig) { c.readyPath = path }
 }
 
 // WithPlaintextBuckets sets S3SEAL_PLAINTEXT_BUCKETS: buckets the gateway
@@ -66,12 +100,26 @@ func WithPlaintextBuckets(buckets ...string) GatewayOption {
 func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway {
 	t.Helper()
 	bin := GatewayBinary(t)
-	var cfg gatewayConfig
+	cfg := gatewayConfig{readyPath: "/minio/health/ready"}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	dir := t.TempDir()
+	scheme, probe := "http", &http.Client{Timeout: 2 * time.Second}
+	if cfg.tlsCert != "" {
+		scheme = "https"
+		probe.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cfg.roots, MinVersion: tls.VersionTLS12}}
+		cfg.env = append([]string{"S3SEAL_TLS_CERT=" + cfg.tlsCert, "S3SEAL_TLS_KEY=" + cfg.tlsKey}, cfg.env...)
+	}
+	if cfg.config != "" {
+		path := filepath.Join(dir, "s3seal.yaml")
+		if err := os.WriteFile(path, []byte(cfg.config), 0o600); err != nil {
+			t.Fatalf("write the gateway config: %v", err)
+		}
+		cfg.env = append([]string{"S3SEAL_CONFIG=" + path}, cfg.env...)
+	}
 	g := &Gateway{
+		roots:     cfg.roots,
 		AccessKey: "s3seal-" + randomHex(t, 6),
 		SecretKey: randomHex(t, 20),
 		KMSDir:    filepath.Join(dir, "kms"),
@@ -86,8 +134,8 @@ func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway 
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-		g.Endpoint = "http://" + addr
-		g.env = mergeEnv(baseEnv(filepath.Join(dir, "home")), []string{
+		g.Endpoint = scheme + "://" + addr
+		g.env = mergeEnv(BaseEnv(filepath.Join(dir, "home")), []string{
 			"S3SEAL_ADDRESS=" + addr,
 			"S3SEAL_BACKEND_URL=" + backend.Endpoint,
 			"S3SEAL_BACKEND_ACCESS_KEY=" + backend.AccessKey,
@@ -99,27 +147,27 @@ func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway 
 			"S3SEAL_KMS_DEFAULT_KEY=" + DefaultKeyName,
 		}, cfg.env)
 		logPath := filepath.Join(dir, fmt.Sprintf("s3seal-%d.log", attempt))
-		p, err := startProcess("s3seal", bin, []string{"server"}, g.env, dir, logPath)
+		p, err := StartProcess("s3seal", bin, []string{"server"}, g.env, dir, logPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		g.proc = p
-		err = p.waitReady(t.Context(), g.Endpoint+"/minio/health/ready")
+		err = p.WaitHTTP(t.Context(), probe, g.Endpoint+cfg.readyPath, http.StatusOK)
 		if err == nil {
 			break
 		}
-		exitedEarly := p.exited()
-		_ = p.stop()
-		if exitedEarly && attempt < attempts && strings.Contains(p.output.String(), "address already in use") {
+		exitedEarly := p.Exited()
+		_ = p.Stop()
+		if exitedEarly && attempt < attempts && strings.Contains(p.Output(), "address already in use") {
 			t.Logf("s3seal attempt %d: %v; retrying on another port", attempt, err)
 			continue
 		}
-		t.Fatalf("start s3seal: %v\n--- s3seal output ---\n%s", err, p.logTail(100))
+		t.Fatalf("start s3seal: %v\n--- s3seal output ---\n%s", err, p.LogTail(100))
 	}
 	t.Cleanup(func() {
 		g.Stop(t)
 		if t.Failed() {
-			t.Logf("--- s3seal output (%s) ---\n%s", g.Endpoint, g.proc.logTail(60))
+			t.Logf("--- s3seal output (%s) ---\n%s", g.Endpoint, g.proc.LogTail(60))
 		}
 	})
 	return g
@@ -127,13 +175,23 @@ func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway 
 
 // Logs returns what the gateway has written to stderr so far: its JSON log
 // lines.
-func (g *Gateway) Logs() string { return g.proc.stderr.String() }
+func (g *Gateway) Logs() string { return g.proc.Stderr() }
+
+// Output returns everything the gateway has written so far, stdout and
+// stderr interleaved.
+func (g *Gateway) Output() string { return g.proc.Output() }
+
+// LogTail returns the last n lines the gateway wrote, for failure messages.
+func (g *Gateway) LogTail(n int) string { return g.proc.LogTail(n) }
+
+// Addr returns the host:port the gateway listens on.
+func (g *Gateway) Addr() string { return hostOf(g.Endpoint) }
 
 // Env returns the environment the gateway was started with.
 func (g *Gateway) Env() []string { return append([]string(nil), g.env...) }
 
 // PID returns the gateway's process id.
-func (g *Gateway) PID() int { return g.proc.cmd.Process.Pid }
+func (g *Gateway) PID() int { return g.proc.PID() }
 
 // Terminate sends SIGTERM and returns at once.
 func (g *Gateway) Terminate(t testing.TB) {
@@ -141,21 +199,21 @@ func (g *Gateway) Terminate(t testing.TB) {
 	g.mu.Lock()
 	g.signaled = true
 	g.mu.Unlock()
-	if err := g.proc.terminate(); err != nil {
+	if err := g.proc.Terminate(); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // Exited reports whether the gateway process has exited.
-func (g *Gateway) Exited() bool { return g.proc.exited() }
+func (g *Gateway) Exited() bool { return g.proc.Exited() }
 
 // WaitExit waits up to timeout for the process to exit and returns its exit
 // code (-1 when a signal ended it); ok is false when it is still running.
 func (g *Gateway) WaitExit(timeout time.Duration) (code int, ok bool) {
-	if !g.proc.waitExit(timeout) {
+	if !g.proc.WaitExit(timeout) {
 		return 0, false
 	}
-	return g.proc.exitCode(), true
+	return g.proc.ExitCode(), true
 }
 
 // Stop sends SIGTERM and fails the test unless the gateway exits 0 within
@@ -173,25 +231,74 @@ func (g *Gateway) Stop(t testing.TB) {
 	g.signaled = true
 	g.mu.Unlock()
 
-	if g.proc.exited() && !signaled {
-		t.Errorf("s3seal exited on its own (exit code %d, %v) before the test stopped it", g.proc.exitCode(), g.proc.waitErr)
+	if g.proc.Exited() && !signaled {
+		t.Errorf("s3seal exited on its own (exit code %d, %v) before the test stopped it", g.proc.ExitCode(), g.proc.Err())
 		return
 	}
-	if err := g.proc.stop(); err != nil {
+	if err := g.proc.Stop(); err != nil {
 		t.Errorf("stop s3seal: %v", err)
 		return
 	}
-	if code := g.proc.exitCode(); code != 0 {
-		t.Errorf("s3seal exit code after SIGTERM = %d (%v), want 0", code, g.proc.waitErr)
+	if code := g.proc.ExitCode(); code != 0 {
+		t.Errorf("s3seal exit code after SIGTERM = %d (%v), want 0", code, g.proc.Err())
 	}
 }
 
 // Client returns a minio-go client for the gateway with the root
 // credentials and no region, so it asks GET ?location first as mc does.
-// Every response is checked for leaks (invariant.go).
+// Over https it trusts what WithGatewayTLS named. Every response is
+// checked for leaks (invariant.go).
 func (g *Gateway) Client(t testing.TB) *minio.Client {
 	t.Helper()
-	return g.checkedMinioGoClient(t)
+	return MinioGoClientWithTransport(t, g.Endpoint, g.AccessKey, g.SecretKey, "", g.checkedTransport(t))
+}
+
+// CreateKMSKey creates a key in the gateway's KMS through its
+// MinIO-compatible admin API (POST /minio/kms/v1/key/create), signed as
+// mc admin signs: root credentials, empty region.
+func (g *Gateway) CreateKMSKey(t testing.TB, name string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, g.Endpoint+"/minio/kms/v1/key/create?key-id="+url.QueryEscape(name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") // SHA-256 of nothing
+	req = signer.SignV4(*req, g.AccessKey, g.SecretKey, "", "")
+	client := &http.Client{Transport: g.transport(), Timeout: 30 * time.Second}
+	if client.Transport == nil {
+		client.Transport = http.DefaultTransport
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("create KMS key %s: %v", name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("create KMS key %s: status %s, want 200: %s", name, resp.Status, body)
+	}
+}
+
+// SignedRequest returns a GET of url signed with the gateway's root
+// credentials (SigV4, region us-east-1, UNSIGNED-PAYLOAD), for requests a
+// test sends by hand: an SDK would retry or interpret the answer.
+func (g *Gateway) SignedRequest(t testing.TB, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+	return signer.SignV4(*req, g.AccessKey, g.SecretKey, "", "us-east-1")
+}
+
+// transport returns a new transport that trusts the gateway's roots, or
+// nil (minio-go's default) for http.
+func (g *Gateway) transport() http.RoundTripper {
+	if g.roots == nil {
+		return nil
+	}
+	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: g.roots, MinVersion: tls.VersionTLS12}}
 }
 
 // S3 returns an aws-sdk-go-v2 S3 client for the gateway with the root

@@ -13,10 +13,7 @@ func (g *Gateway) Kill(t testing.TB) {
 	g.mu.Lock()
 	g.signaled, g.stopped = true, true
 	g.mu.Unlock()
-	if err := g.proc.cmd.Process.Kill(); err != nil && !g.proc.exited() {
-		t.Fatalf("SIGKILL s3seal (pid %d): %v", g.PID(), err)
-	}
-	<-g.proc.done
+	g.proc.Kill()
 }
 
 // Restart starts a new gateway process configured as g was — same backend

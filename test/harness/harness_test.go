@@ -85,10 +85,10 @@ func TestClientsAgainstMinIO(t *testing.T) {
 
 	t.Run("stop", func(t *testing.T) {
 		m.Stop(t)
-		if !m.proc.exited() {
+		if !m.proc.Exited() {
 			t.Errorf("minio still running after Stop")
 		}
-		if code := m.proc.exitCode(); code != 0 {
+		if code := m.proc.ExitCode(); code != 0 {
 			t.Logf("minio exit code after SIGTERM: %d", code)
 		}
 	})
@@ -96,7 +96,7 @@ func TestClientsAgainstMinIO(t *testing.T) {
 
 func TestToolsFindsPinnedPeers(t *testing.T) {
 	ts := Tools(t)
-	for name, path := range map[string]string{"minio": ts.MinIO, "mc": ts.MC, "kes": ts.KES} {
+	for name, path := range map[string]string{"minio": ts.MinIO, "mc": ts.MC, "kes": ts.KES, "rclone": ts.RClone} {
 		if path == "" {
 			t.Errorf("Tools() path of %s is empty", name)
 		}

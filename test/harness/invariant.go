@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // The invariant every end-to-end test checks: nothing s3seal keeps for
@@ -159,30 +158,15 @@ func (g *Gateway) SystemBucket() string {
 	return "s3seal-system"
 }
 
-// checkedTransport returns the transport of the harness's gateway clients.
+// checkedTransport returns the transport of the harness's gateway clients:
+// over https trusting what WithGatewayTLS named, through the leak check.
 func (g *Gateway) checkedTransport(t testing.TB) http.RoundTripper {
-	next, err := minio.DefaultTransport(strings.HasPrefix(g.Endpoint, "https://"))
-	if err != nil {
-		t.Fatalf("minio-go transport: %v", err)
+	next := g.transport()
+	if next == nil {
+		var err error
+		if next, err = minio.DefaultTransport(strings.HasPrefix(g.Endpoint, "https://")); err != nil {
+			t.Fatalf("minio-go transport: %v", err)
+		}
 	}
 	return CheckedTransport(t, g.SystemBucket(), next)
-}
-
-// checkedMinioGoClient is MinioGoClient for the gateway, through the
-// invariant check.
-func (g *Gateway) checkedMinioGoClient(t testing.TB) *minio.Client {
-	t.Helper()
-	u, err := url.Parse(g.Endpoint)
-	if err != nil {
-		t.Fatalf("parse endpoint %q: %v", g.Endpoint, err)
-	}
-	c, err := minio.New(u.Host, &minio.Options{
-		Creds:     credentials.NewStaticV4(g.AccessKey, g.SecretKey, ""),
-		Secure:    u.Scheme == "https",
-		Transport: g.checkedTransport(t),
-	})
-	if err != nil {
-		t.Fatalf("minio-go client for %s: %v", g.Endpoint, err)
-	}
-	return c
 }

@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -25,8 +28,9 @@ const (
 	stopGrace = 15 * time.Second
 )
 
-// process is a server started by the harness and stopped by PID.
-type process struct {
+// Process is a server or tool started by the harness and stopped by PID.
+// Its stdout and stderr go to a log file and to memory.
+type Process struct {
 	name    string
 	cmd     *exec.Cmd
 	output  *syncBuffer // stdout and stderr, interleaved
@@ -40,14 +44,15 @@ type process struct {
 	stopErr  error
 }
 
-// startProcess starts path with args and exactly env, writing its output to
-// logPath and to an in-memory buffer.
-func startProcess(name, path string, args, env []string, dir, logPath string) (*process, error) {
+// StartProcess starts path with args and exactly env in dir, writing its
+// output to logPath and to memory. The process gets a parent-death signal:
+// a test binary that dies takes it along. The caller stops it (Stop, Kill).
+func StartProcess(name, path string, args, env []string, dir, logPath string) (*Process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("create %s log: %w", name, err)
 	}
-	p := &process{name: name, output: &syncBuffer{}, stderr: &syncBuffer{}, logPath: logPath, done: make(chan struct{})}
+	p := &Process{name: name, output: &syncBuffer{}, stderr: &syncBuffer{}, logPath: logPath, done: make(chan struct{})}
 	// One lock around the file and the interleaved buffer keeps lines whole
 	// when stdout and stderr are written concurrently.
 	out := &lockedWriter{w: io.MultiWriter(logFile, p.output)}
@@ -81,8 +86,41 @@ func startProcess(name, path string, args, env []string, dir, logPath string) (*
 	return p, nil
 }
 
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
+// RunProcess starts path in a new temporary directory of the test, as
+// StartProcess does, and kills it in t.Cleanup, logging the tail of its
+// output if the test failed. For peers whose exit status does not matter;
+// servers under test are stopped with Stop and their exit code checked.
+func RunProcess(t testing.TB, name, path string, args, env []string) *Process {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := StartProcess(name, path, args, env, dir, filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("--- %s output ---\n%s", name, p.LogTail(40))
+		}
+	})
+	return p
+}
+
+// PID returns the process id.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Output returns what the process has written so far, stdout and stderr
+// interleaved.
+func (p *Process) Output() string { return p.output.String() }
+
+// Stderr returns what the process has written to stderr so far.
+func (p *Process) Stderr() string { return p.stderr.String() }
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Exited reports whether the process has exited.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -91,13 +129,17 @@ func (p *process) exited() bool {
 	}
 }
 
-// exitCode returns the exit code, or -1 if a signal ended the process. Only
-// valid after done is closed.
-func (p *process) exitCode() int { return exitCodeOf(p.waitErr) }
+// Err returns what waiting for the process returned: nil for exit code 0.
+// Only valid after Done is closed.
+func (p *Process) Err() error { return p.waitErr }
 
-// terminate sends SIGTERM.
-func (p *process) terminate() error {
-	if p.exited() {
+// ExitCode returns the exit code, or -1 if a signal ended the process. Only
+// valid after Done is closed.
+func (p *Process) ExitCode() int { return exitCodeOf(p.waitErr) }
+
+// Terminate sends SIGTERM and returns at once.
+func (p *Process) Terminate() error {
+	if p.Exited() {
 		return nil
 	}
 	err := p.cmd.Process.Signal(syscall.SIGTERM)
@@ -107,9 +149,9 @@ func (p *process) terminate() error {
 	return nil
 }
 
-// waitExit waits up to timeout for the process to exit and reports whether
+// WaitExit waits up to timeout for the process to exit and reports whether
 // it did.
-func (p *process) waitExit(timeout time.Duration) bool {
+func (p *Process) WaitExit(timeout time.Duration) bool {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
@@ -120,14 +162,14 @@ func (p *process) waitExit(timeout time.Duration) bool {
 	}
 }
 
-// stop sends SIGTERM, waits up to stopGrace, then kills. It returns an error
-// if the process needed SIGKILL. Safe to call more than once.
-func (p *process) stop() error {
+// Stop sends SIGTERM, waits up to 15 s, then kills. It returns an error if
+// the process needed SIGKILL. Safe to call more than once.
+func (p *Process) Stop() error {
 	p.stopOnce.Do(func() {
-		if err := p.terminate(); err != nil {
+		if err := p.Terminate(); err != nil {
 			p.stopErr = err
 		}
-		if p.waitExit(stopGrace) {
+		if p.WaitExit(stopGrace) {
 			return
 		}
 		_ = p.cmd.Process.Kill()
@@ -137,15 +179,32 @@ func (p *process) stop() error {
 	return p.stopErr
 }
 
-// waitReady polls url until it answers 200. It fails early when the process
-// exits and gives up after startDeadline.
-func (p *process) waitReady(ctx context.Context, url string) error {
+// Kill sends SIGKILL and waits for the process to exit. Safe to call more
+// than once and after the process exited.
+func (p *Process) Kill() {
+	if !p.Exited() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// WaitReady polls url until it answers 200; see WaitHTTP.
+func (p *Process) WaitReady(ctx context.Context, url string) error {
+	return p.WaitHTTP(ctx, nil, url, http.StatusOK)
+}
+
+// WaitHTTP polls url with GET through client (nil: plain HTTP with a 2 s
+// timeout) until it answers the status want. It fails early when the
+// process exits and gives up after a minute.
+func (p *Process) WaitHTTP(ctx context.Context, client *http.Client, url string, want int) error {
+	if client == nil {
+		client = &http.Client{Timeout: 2 * time.Second}
+	}
 	ctx, cancel := context.WithTimeout(ctx, startDeadline)
 	defer cancel()
-	client := &http.Client{Timeout: 2 * time.Second}
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
-	var last string
+	last := "no answer"
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
@@ -155,7 +214,7 @@ func (p *process) waitReady(ctx context.Context, url string) error {
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == want {
 				return nil
 			}
 			last = resp.Status
@@ -164,16 +223,36 @@ func (p *process) waitReady(ctx context.Context, url string) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v)", p.name, p.waitErr)
+			return fmt.Errorf("%s exited before %s answered %d (%v)", p.name, url, want, p.waitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready at %s after %v: last answer %s", p.name, url, startDeadline, last)
+			return fmt.Errorf("%s: %s did not answer %d within %v: last answer %s", p.name, url, want, startDeadline, last)
 		case <-ticker.C:
 		}
 	}
 }
 
-// logTail returns the last n lines of the process output.
-func (p *process) logTail(n int) string {
+// WaitOutput waits until the process output matches re and returns the
+// submatches. It fails the test if the process exits first or nothing
+// matches within 30 s.
+func (p *Process) WaitOutput(t testing.TB, re *regexp.Regexp) []string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(p.Output()); m != nil {
+			return m
+		}
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("%s did not print %v (exited %v):\n%s", p.name, re, p.Exited(), p.LogTail(60))
+		}
+		select {
+		case <-p.done:
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// LogTail returns the last n lines of the process output.
+func (p *Process) LogTail(n int) string {
 	lines := strings.Split(strings.TrimRight(p.output.String(), "\n"), "\n")
 	if len(lines) > n {
 		lines = append([]string{fmt.Sprintf("... (%d earlier lines in %s)", len(lines)-n, p.logPath)}, lines[len(lines)-n:]...)
@@ -210,13 +289,34 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// baseEnv returns the environment every started peer inherits: enough to
-// run (PATH, locale, TMPDIR) and nothing that could change its behaviour.
-func baseEnv(home string) []string {
+// BaseEnv returns the environment a started peer inherits: enough to run
+// (PATH, locale, TMPDIR) and nothing that could change its behaviour, with
+// HOME set to home.
+func BaseEnv(home string) []string {
 	env := []string{"HOME=" + home}
 	for _, key := range []string{"PATH", "LANG", "LC_ALL", "TMPDIR", "TZ"} {
 		if v, ok := os.LookupEnv(key); ok {
 			env = append(env, key+"="+v)
+		}
+	}
+	return env
+}
+
+// EnvWithout returns the test's own environment without the variables
+// whose names start with one of prefixes: AWS_ (AWS_CA_BUNDLE breaks
+// plain-http endpoints), RCLONE_, ...
+func EnvWithout(prefixes ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		keep := true
+		for _, p := range prefixes {
+			if strings.HasPrefix(kv, p) {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			env = append(env, kv)
 		}
 	}
 	return env

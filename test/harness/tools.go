@@ -60,14 +60,15 @@ func FreePort(t testing.TB) int {
 
 // Toolset holds the paths of the pinned peer binaries in <repo>/.tools/bin.
 type Toolset struct {
-	Dir   string // <repo>/.tools/bin
-	MinIO string // minio server
-	MC    string // mc client
-	KES   string // kes server
+	Dir    string // <repo>/.tools/bin
+	MinIO  string // minio server
+	MC     string // mc client
+	KES    string // kes server
+	RClone string // rclone client (local and s3 backends)
 }
 
 // Tools locates the pinned peers that test/install-peers.sh installs. With
-// no names it requires all of them (minio, mc, kes); otherwise only the
+// no names it requires all of them (minio, mc, kes, rclone); otherwise only the
 // named ones, and the paths of the others are left empty. A peer that is
 // missing or was installed at another version than the script pins fails
 // the test with the command that installs it.
@@ -84,7 +85,7 @@ func Tools(t testing.TB, names ...string) Toolset {
 func locateTools(root string, names []string) (Toolset, error) {
 	ts := Toolset{Dir: filepath.Join(root, ".tools", "bin")}
 	if len(names) == 0 {
-		names = []string{"minio", "mc", "kes"}
+		names = []string{"minio", "mc", "kes", "rclone"}
 	}
 	pins, err := pinnedVersions(root)
 	if err != nil {
@@ -111,6 +112,8 @@ func locateTools(root string, names []string) (Toolset, error) {
 			ts.MC = path
 		case "kes":
 			ts.KES = path
+		case "rclone":
+			ts.RClone = path
 		}
 	}
 	return ts, nil
