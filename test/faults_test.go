@@ -374,17 +374,7 @@ func TestKMSOutageDuringMultipartUpload(t *testing.T) {
 	kes := harness.StartKES(t, harness.KESConfig{Admin: identity})
 	kmsProxy := harness.StartFaultProxy(t, strings.TrimPrefix(kes.Endpoint, "https://"))
 	backend := harness.StartMinIO(t)
-	config := fmt.Sprintf(`version: v1
-kms:
-  keys:
-  - name: %s
-  keystore:
-    kes:
-      endpoint: [https://%s]
-      apikey: ${KES_API_KEY}
-      tls:
-        ca: %s
-`, key, kmsProxy.Addr, kes.CAFile)
+	config := rootkmsKESConfig(key, "https://"+kmsProxy.Addr, kes.CAFile)
 	gw := rootkmsStartGateway(t, backend, config, "KES_API_KEY", apiKey)
 	c := newFaultClient(t, gw)
 	ctx := t.Context()

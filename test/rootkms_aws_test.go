@@ -3,7 +3,6 @@ package test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -258,7 +256,7 @@ func TestRootKMSAWSOutage(t *testing.T) {
 	)
 	moto := harness.StartMoto(t)
 	kmsKeyID := moto.CreateKMSKey(t)
-	proxy := rootkmsStartProxy(t, moto.Addr())
+	proxy := harness.StartFaultProxy(t, moto.Addr())
 	backend := harness.StartMinIO(t)
 	config := fmt.Sprintf(`version: v1
 kms:
@@ -278,7 +276,7 @@ kms:
         credentials:
           accesskey: moto
           secretkey: moto-secret
-`, cachedKey, proxy.endpoint(), kmsKeyID)
+`, cachedKey, proxy.Endpoint(), kmsKeyID)
 	gw := rootkmsStartGateway(t, backend, config)
 	// One attempt per call: the gateway's answer, not the SDK's retries.
 	s3c := gw.S3(t, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
@@ -292,7 +290,7 @@ kms:
 	rootkmsPutKMS(t, s3c, bucket, "cached-object", cachedKey, cachedData)
 	assertSameBytes(t, "GET before the outage", rootkmsGet(t, s3c, bucket, "cached-object"), cachedData)
 
-	proxy.down(t)
+	proxy.Refuse()
 
 	t.Run("readiness answers 503 while the key store is unreachable", func(t *testing.T) {
 		rootkmsWaitReadiness(t, gw.Endpoint, http.StatusServiceUnavailable, time.Minute)
@@ -313,7 +311,9 @@ kms:
 		rootkmsAssertRefusedDuringOutage(t, s3c, direct, bucket, "never-used-key-object", newKey)
 	})
 
-	proxy.up(t)
+	if err := proxy.Restore(); err != nil {
+		t.Fatal(err)
+	}
 	rootkmsAssertRecovery(t, gw, s3c, direct, bucket, laterKey)
 
 	t.Run("a key that does not exist is 404 kms:KeyNotFound once the store answers", func(t *testing.T) {
@@ -328,109 +328,4 @@ kms:
 		rootkmsWantS3Error(t, "PUT SSE-KMS with a key that does not exist", err, http.StatusNotFound, "kms:KeyNotFound")
 		rootkmsAssertNotOnBackend(t, direct, bucket, "never-used-key-object")
 	})
-}
-
-// rootkmsProxy forwards TCP connections from a loopback port to a target.
-// down closes the listener and every forwarded connection, so the port
-// refuses connections; up listens on the same port again.
-type rootkmsProxy struct {
-	addr   string
-	target string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func rootkmsStartProxy(t *testing.T, target string) *rootkmsProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
-	}
-	p := &rootkmsProxy{addr: ln.Addr().String(), target: target, conns: map[net.Conn]struct{}{}}
-	p.serve(ln)
-	t.Cleanup(func() { p.down(t) })
-	return p
-}
-
-func (p *rootkmsProxy) endpoint() string { return "http://" + p.addr }
-
-func (p *rootkmsProxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.forward(c)
-		}
-	}()
-}
-
-func (p *rootkmsProxy) forward(client net.Conn) {
-	p.mu.Lock()
-	if p.ln == nil { // going down
-		p.mu.Unlock()
-		client.Close()
-		return
-	}
-	p.conns[client] = struct{}{}
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer p.drop(client)
-		upstream, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		p.conns[upstream] = struct{}{}
-		p.mu.Unlock()
-		defer p.drop(upstream)
-		copied := make(chan struct{}, 2)
-		go func() { io.Copy(upstream, client); copied <- struct{}{} }()
-		go func() { io.Copy(client, upstream); copied <- struct{}{} }()
-		<-copied // either side closing ends both
-	}()
-}
-
-func (p *rootkmsProxy) drop(c net.Conn) {
-	c.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	p.mu.Unlock()
-}
-
-// down stops accepting and cuts every open connection.
-func (p *rootkmsProxy) down(t *testing.T) {
-	t.Helper()
-	p.mu.Lock()
-	ln := p.ln
-	p.ln = nil
-	if ln != nil {
-		ln.Close()
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
-}
-
-// up listens on the same port again.
-func (p *rootkmsProxy) up(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatalf("proxy listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,17 +35,7 @@ func TestRootKMSExternalKESDevServer(t *testing.T) {
 	)
 	kes := harness.StartKES(t, harness.KESConfig{})
 	backend := harness.StartMinIO(t)
-	config := fmt.Sprintf(`version: v1
-kms:
-  keys:
-  - name: kes-startup-key
-  keystore:
-    kes:
-      endpoint: [%s]
-      apikey: ${KES_API_KEY}
-      tls:
-        ca: %s
-`, kes.Endpoint, kes.CAFile)
+	config := rootkmsKESConfig("kes-startup-key", kes.Endpoint, kes.CAFile)
 	gw := rootkmsStartGateway(t, backend, config, "KES_API_KEY", kes.APIKey)
 	mc := harness.MC(t, t.TempDir())
 	mc.AliasSet(t, alias, gw.Endpoint, gw.AccessKey, gw.SecretKey)
@@ -90,17 +79,7 @@ func TestRootKMSExternalKESRestart(t *testing.T) {
 	apiKey, identity := rootkmsNewAPIKey(t)
 	kes := harness.StartKES(t, harness.KESConfig{Admin: identity})
 	backend := harness.StartMinIO(t)
-	config := fmt.Sprintf(`version: v1
-kms:
-  keys:
-  - name: %s
-  keystore:
-    kes:
-      endpoint: [%s]
-      apikey: ${KES_API_KEY}
-      tls:
-        ca: %s
-`, firstKey, kes.Endpoint, kes.CAFile)
+	config := rootkmsKESConfig(firstKey, kes.Endpoint, kes.CAFile)
 	gw := rootkmsStartGateway(t, backend, config, "KES_API_KEY", apiKey)
 	s3c := gw.S3(t, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
 	direct := backend.Client(t)

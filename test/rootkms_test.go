@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -231,4 +232,21 @@ func rootkmsAssertRecovery(t *testing.T, gw *harness.Gateway, s3c *s3.Client, di
 		assertSameBytes(t, "GET after recovery", rootkmsGet(t, s3c, bucket, "after-recovery"), data)
 		mcflowAssertDARE(t, direct, bucket, "after-recovery", data)
 	})
+}
+
+// rootkmsKESConfig is a gateway config whose key store is the KES server at
+// endpoint (trusting caFile), authenticated by the API key in $KES_API_KEY,
+// with key created at startup.
+func rootkmsKESConfig(key, endpoint, caFile string) string {
+	return fmt.Sprintf(`version: v1
+kms:
+  keys:
+  - name: %s
+  keystore:
+    kes:
+      endpoint: [%s]
+      apikey: ${KES_API_KEY}
+      tls:
+        ca: %s
+`, key, endpoint, caFile)
 }

@@ -5,7 +5,6 @@ package bench
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -88,32 +87,16 @@ func TestBenchmarks(t *testing.T) {
 	}
 }
 
-// privateGatewayCopy points the harness at a copy of $S3SEAL_BIN whose
-// path does not contain "s3seal" and returns a description of what runs.
-// On a shared machine other jobs start and stop their own bin/s3seal; while
-// they did, something outside the suite signalled this suite's gateway in
-// the middle of a measurement, twice. A byte-identical copy under another
-// name was not hit again. Without S3SEAL_BIN the harness builds the
-// gateway itself.
+// privateGatewayCopy runs the gateway from a private copy of S3SEAL_BIN:
+// another job's `pkill -f bin/s3seal` on this shared machine once ended a
+// run in the middle of a measurement, twice. A byte-identical copy under
+// another name was not hit again.
 func privateGatewayCopy(t *testing.T) string {
 	t.Helper()
-	src := os.Getenv("S3SEAL_BIN")
-	if src == "" {
-		return "built by the harness from ./cmd/s3seal"
+	if src := harness.PrivateGatewayCopy(t, "bench-gateway"); src != "" {
+		return fmt.Sprintf("%s (run from a private copy, see Noise)", src)
 	}
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(harness.RepoRoot(t), src)
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatalf("S3SEAL_BIN: %v", err)
-	}
-	dst := filepath.Join(t.TempDir(), "bench-gateway")
-	if err := os.WriteFile(dst, data, 0o755); err != nil {
-		t.Fatalf("copy gateway binary: %v", err)
-	}
-	t.Setenv("S3SEAL_BIN", dst)
-	return fmt.Sprintf("%s (run from a private copy, see Noise)", src)
+	return "built by the harness from ./cmd/s3seal"
 }
 
 // useTmpfs points TMPDIR, and so the temporary directories of the test and

@@ -426,3 +426,28 @@ func nonEmptyLines(logs string) []string {
 	}
 	return lines
 }
+
+// PrivateGatewayCopy copies S3SEAL_BIN to a file named name in a test
+// directory and points S3SEAL_BIN at it, so a long run is immune to another
+// job's `pkill -f bin/s3seal` on a shared machine. It returns the original
+// path, or "" when S3SEAL_BIN is unset (the harness builds the gateway).
+func PrivateGatewayCopy(t testing.TB, name string) string {
+	t.Helper()
+	src := os.Getenv("S3SEAL_BIN")
+	if src == "" {
+		return ""
+	}
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(RepoRoot(t), src)
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatalf("S3SEAL_BIN: %v", err)
+	}
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatalf("copy gateway binary: %v", err)
+	}
+	t.Setenv("S3SEAL_BIN", dst)
+	return src
+}

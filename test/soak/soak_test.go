@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -231,26 +230,12 @@ func judge(samples []sample, before, after harness.ProcessStats) []verdict {
 
 func mib(v float64) string { return fmt.Sprintf("%.1f MiB", v/(1<<20)) }
 
-// privateGatewayCopy points the harness at a copy of $S3SEAL_BIN whose
-// path does not contain "s3seal", as the benchmarks do: on a shared
-// machine another job's `pkill -f bin/s3seal` must not end the run.
+// privateGatewayCopy runs the gateway from a copy whose path does not
+// contain "s3seal", as the benchmarks do.
 func privateGatewayCopy(t *testing.T) string {
 	t.Helper()
-	src := os.Getenv("S3SEAL_BIN")
-	if src == "" {
-		return "built by the harness from ./cmd/s3seal"
+	if src := harness.PrivateGatewayCopy(t, "soak-gateway"); src != "" {
+		return src + " (run from a private copy)"
 	}
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(harness.RepoRoot(t), src)
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatalf("S3SEAL_BIN: %v", err)
-	}
-	dst := filepath.Join(t.TempDir(), "soak-gateway")
-	if err := os.WriteFile(dst, data, 0o755); err != nil {
-		t.Fatalf("copy gateway binary: %v", err)
-	}
-	t.Setenv("S3SEAL_BIN", dst)
-	return src + " (run from a private copy)"
+	return "built by the harness from ./cmd/s3seal"
 }
