@@ -16,7 +16,7 @@ import (
 // expands to benchCommand.
 const (
 	makeCommand  = "make bench"
-	benchCommand = "S3SEAL_BIN=$(CURDIR)/bin/s3seal go test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./test/bench -args -out $(CURDIR)/BENCHMARKS.md"
+	benchCommand = "cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal go test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./bench -args -out $(CURDIR)/BENCHMARKS.md"
 )
 
 // report is BENCHMARKS.md: what ran where, a summary of every target, and

@@ -15,7 +15,7 @@ import (
 // Makefile's soak target expands to soakCommand.
 const (
 	makeCommand = "make soak"
-	soakCommand = "S3SEAL_BIN=$(CURDIR)/bin/s3seal go test -tags soak -run TestSoak -count=1 -timeout 30m -v ./test/soak -args -duration $(SOAK_DURATION) -out $(CURDIR)/BENCHMARKS.md"
+	soakCommand = "cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal go test -tags soak -run TestSoak -count=1 -timeout 30m -v ./soak -args -duration $(SOAK_DURATION) -out $(CURDIR)/BENCHMARKS.md"
 )
 
 type soakRun struct {
