@@ -281,7 +281,18 @@ func canonicalRequest(r *http.Request, uri, query string, signedHeaders []string
 	b.WriteByte('\n')
 	b.WriteString(query)
 	b.WriteByte('\n')
-	for _, h := range signedHeaders {
+	writeCanonicalHeaders(&b, r, signedHeaders)
+	b.WriteByte('\n')
+	b.WriteString(strings.Join(signedHeaders, ";"))
+	b.WriteByte('\n')
+	b.WriteString(payloadHash)
+	return b.String()
+}
+
+// writeCanonicalHeaders writes "name:value,value\n" for each header name
+// (lower case), values trimmed as SigV4 and V2 both specify.
+func writeCanonicalHeaders(b *strings.Builder, r *http.Request, names []string) {
+	for _, h := range names {
 		b.WriteString(h)
 		b.WriteByte(':')
 		for i, v := range headerValues(r, h) {
@@ -292,11 +303,6 @@ func canonicalRequest(r *http.Request, uri, query string, signedHeaders []string
 		}
 		b.WriteByte('\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(signedHeaders, ";"))
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
-	return b.String()
 }
 
 // stringToSign builds the SigV4 string to sign for a canonical request.

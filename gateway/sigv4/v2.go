@@ -208,17 +208,7 @@ func v2StringToSign(r *http.Request, date, resource string) string {
 		}
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		b.WriteString(name)
-		b.WriteByte(':')
-		for i, val := range headerValues(r, name) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(trimHeaderValue(val))
-		}
-		b.WriteByte('\n')
-	}
+	writeCanonicalHeaders(&b, r, names)
 	b.WriteString(resource)
 	return b.String()
 }
