@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -18,6 +20,14 @@ func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amz-Request-Id", newRequestID())
 	if err := s.Ready(r.Context()); err != nil {
 		s.log.Debug("not ready", zapErr(err))
+		if rke, ok := errors.AsType[*RecordKeyError](err); ok {
+			// Say why: an operator's probe should not need the logs to
+			// tell a wrong key store from an outage. Names only, no keys.
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: the system record %s is sealed under KMS key %q, which the configured key store cannot open\n", rke.Record, rke.KeyID)
+			return
+		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
@@ -32,6 +42,9 @@ func (s *Server) healthReady(w http.ResponseWriter, r *http.Request) {
 // KMS status call per readinessTTL.
 func (s *Server) Ready(ctx context.Context) error {
 	if !s.ready.Load() {
+		if rke := s.initErr.Load(); rke != nil {
+			return rke
+		}
 		return errNotInitialised
 	}
 	return s.readiness.check(ctx, s.probeReady)

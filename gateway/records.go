@@ -44,6 +44,22 @@ type records struct {
 
 var errRecordNotFound = errors.New("record not found")
 
+// RecordKeyError reports a system record the configured KMS cannot open:
+// it was sealed under KeyID, which the key store does not hold, or holds
+// with other key material. Typically the gateway was started with another
+// key store than the one that wrote its records.
+type RecordKeyError struct {
+	Record string // the record's name in the system bucket
+	KeyID  string // the KMS key it is sealed under
+	Err    error
+}
+
+func (e *RecordKeyError) Error() string {
+	return fmt.Sprintf("system record %s is sealed under KMS key %q, which the configured key store cannot open: %v", e.Record, e.KeyID, e.Err)
+}
+
+func (e *RecordKeyError) Unwrap() error { return e.Err }
+
 const maxRecordSize = 1 << 20
 
 // probe is a cheap readiness probe of the backend.
@@ -173,7 +189,10 @@ func (rc *records) get(ctx context.Context, name string) ([]byte, error) {
 	}
 	key, err := rc.unseal(ctx, meta, name)
 	if err != nil {
-		return nil, err
+		if s3err.HasCode(err, s3err.KMSUnavailable) {
+			return nil, err
+		}
+		return nil, &RecordKeyError{Record: name, KeyID: meta.KeyID, Err: err}
 	}
 	if resp.ContentLength > crypto.EncryptedSize(maxRecordSize) {
 		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %d bytes", name, resp.ContentLength))

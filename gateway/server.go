@@ -116,7 +116,8 @@ type Server struct {
 	legacy    map[string]bool // LegacyPlaintextReadBuckets
 	records   *records        // s3seal's own state on the backend
 	ready     atomic.Bool
-	readiness readinessProbe // caches Ready's backend and KMS checks
+	initErr   atomic.Pointer[RecordKeyError] // why Init last failed, when the key store cannot open the records
+	readiness readinessProbe                 // caches Ready's backend and KMS checks
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
@@ -201,9 +202,14 @@ func (s *Server) Init(ctx context.Context) error {
 		return fmt.Errorf("system bucket %q: %w", s.cfg.SystemBucket, err)
 	}
 	key, err := s.records.loadIndexKey(ctx)
+	if rke, ok := errors.AsType[*RecordKeyError](err); ok {
+		s.initErr.Store(rke)
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("listing index key: %w", err)
 	}
+	s.initErr.Store(nil)
 	s.records.indexKey = key
 	s.ready.Store(true)
 	return nil

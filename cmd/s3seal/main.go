@@ -236,17 +236,32 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	// The backend may come up after us (compose, Kubernetes): until Init
 	// succeeds, liveness is 200, readiness 503 and S3 requests are refused.
 	go func() {
+		var told string // the record-key problem already explained
 		for {
 			err := gw.Init(ctx)
 			if err == nil {
 				log.Info("s3seal ready")
 				return
 			}
-			log.Warn("initialise: backend or KMS not ready, retrying", zap.Error(err))
+			wait := 2 * time.Second
+			if rke, ok := errors.AsType[*gateway.RecordKeyError](err); ok {
+				// Not an outage: retrying fast helps nobody, and repeating
+				// the same warning hides the advice.
+				wait = 30 * time.Second
+				if told != rke.Record+"\x00"+rke.KeyID {
+					told = rke.Record + "\x00" + rke.KeyID
+					log.Error("initialise: the configured key store cannot open s3seal's system records; "+
+						"point kms.keystore at the key store that wrote them, or copy their key into this one; "+
+						"readiness stays 503 and s3seal checks again every 30s",
+						zap.String("record", rke.Record), zap.String("key_id", rke.KeyID), zap.Error(rke.Err))
+				}
+			} else {
+				log.Warn("initialise: backend or KMS not ready, retrying", zap.Error(err))
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(2 * time.Second):
+			case <-time.After(wait):
 			}
 		}
 	}()
