@@ -51,17 +51,39 @@ func (ks keystoreConfig) sections() []keyStoreSection {
 	return sections
 }
 
-// Open opens the key directory.
-func (c *fsKeystoreConfig) Open(_ context.Context, kms kmsclient.Config) (closableKMS, error) {
+// storeSection is a section whose keys s3seal holds itself, in a
+// KeyStore: its External Keys can be copied to another such store
+// (s3seal kms migrate).
+type storeSection interface {
+	OpenStore(ctx context.Context) (kmsclient.KeyStore, error)
+}
+
+var (
+	_ storeSection = (*fsKeystoreConfig)(nil)
+	_ storeSection = (*awsKeystoreConfig)(nil)
+)
+
+// OpenStore opens the key directory.
+func (c *fsKeystoreConfig) OpenStore(context.Context) (kmsclient.KeyStore, error) {
 	store, err := fs.New(c.Path)
 	if err != nil {
 		return nil, fmt.Errorf("kms.keystore.fs: %w", err)
 	}
+	return store, nil
+}
+
+// Open opens the key directory behind the embedded KMS.
+func (c *fsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+	store, err := c.OpenStore(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return kmsclient.New(store, kms), nil
 }
 
-// Open makes no call to AWS: the first request checks the credentials.
-func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+// OpenStore makes no call to AWS: the first request checks the
+// credentials.
+func (c *awsKeystoreConfig) OpenStore(ctx context.Context) (kmsclient.KeyStore, error) {
 	sm := c.SecretsManager
 	if sm == nil {
 		return nil, errors.New("kms.keystore.aws: secretsmanager is required")
@@ -72,6 +94,15 @@ func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (clo
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kms.keystore.aws.secretsmanager: %w", err)
+	}
+	return store, nil
+}
+
+// Open opens Secrets Manager behind the embedded KMS.
+func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+	store, err := c.OpenStore(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return kmsclient.New(store, kms), nil
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"github.com/s3seal/s3seal/kmsclient"
+)
+
+// runKMS serves `s3seal kms SUBCOMMAND`.
+func runKMS(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "migrate" {
+		fmt.Fprintln(stderr, "usage: s3seal kms migrate --from FILE --to FILE [--dry-run] [--prefix P]")
+		return 2
+	}
+	return runMigrate(args[1:], getenv, stdout, stderr)
+}
+
+// runMigrate copies External Keys from the key store one config file names
+// to the one another names, as `kes migrate` does: each key that the
+// destination lacks is created with the same key material, so a gateway
+// switched to the destination opens every object and record sealed under
+// the source. It is idempotent and so resumable: a key already present with
+// the same material is skipped, one present with other material is refused
+// (never overwritten) and makes the run fail.
+func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fl := flag.NewFlagSet("kms migrate", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	from := fl.String("from", "", "config file whose kms.keystore holds the keys")
+	to := fl.String("to", "", "config file whose kms.keystore receives them")
+	dryRun := fl.Bool("dry-run", false, "only say what would be copied")
+	prefix := fl.String("prefix", "", "only keys whose names start with this")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if *from == "" || *to == "" || fl.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: s3seal kms migrate --from FILE --to FILE [--dry-run] [--prefix P]")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	src, err := openMigrationStore(ctx, *from, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3seal kms migrate: --from:", err)
+		return 1
+	}
+	defer src.Close()
+	dst, err := openMigrationStore(ctx, *to, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3seal kms migrate: --to:", err)
+		return 1
+	}
+	defer dst.Close()
+	sum, err := migrateKeys(ctx, src, dst, *prefix, *dryRun, stdout)
+	verb := "copied"
+	if *dryRun {
+		verb = "would copy"
+	}
+	fmt.Fprintf(stdout, "%s %d, already present %d, conflicting %d\n", verb, sum.copied, sum.present, sum.conflicts)
+	if err != nil {
+		fmt.Fprintln(stderr, "s3seal kms migrate:", err)
+		return 1
+	}
+	if sum.conflicts > 0 {
+		fmt.Fprintln(stderr, "s3seal kms migrate: keys of the same name with other key material exist in the destination; they were not overwritten")
+		return 1
+	}
+	return 0
+}
+
+// openMigrationStore opens the key store a config file's kms.keystore
+// names. Environment overrides of the gateway (S3SEAL_KMS_DIR) do not
+// apply: the file alone says which store is meant.
+func openMigrationStore(ctx context.Context, path string, getenv func(string) string) (kmsclient.KeyStore, error) {
+	cfg, err := loadConfigFile(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	sections := cfg.KMS.Keystore.sections()
+	if len(sections) != 1 {
+		return nil, fmt.Errorf("%s: kms.keystore must name exactly one key store", path)
+	}
+	s, ok := sections[0].(storeSection)
+	if !ok {
+		return nil, fmt.Errorf("%s: an external KES server keeps its keys to itself; migrate with the KES server's own tooling", path)
+	}
+	return s.OpenStore(ctx)
+}
+
+type migration struct{ copied, present, conflicts int }
+
+// migrateKeys copies the keys of src under prefix that dst lacks, one
+// progress line per key.
+func migrateKeys(ctx context.Context, src, dst kmsclient.KeyStore, prefix string, dryRun bool, out io.Writer) (migration, error) {
+	var sum migration
+	start := ""
+	for {
+		names, next, err := src.List(ctx, prefix, start, 100)
+		if err != nil {
+			return sum, fmt.Errorf("list source keys: %w", err)
+		}
+		for _, name := range names {
+			value, err := src.Get(ctx, name)
+			if err != nil {
+				return sum, fmt.Errorf("read %s: %w", name, err)
+			}
+			state, err := copyKey(ctx, dst, name, value, dryRun)
+			clear(value)
+			if err != nil {
+				return sum, err
+			}
+			switch state {
+			case "copied", "would copy":
+				sum.copied++
+			case "already present":
+				sum.present++
+			default:
+				sum.conflicts++
+			}
+			fmt.Fprintf(out, "%s: %s\n", name, state)
+		}
+		if next == "" {
+			return sum, nil
+		}
+		start = next
+	}
+}
+
+// copyKey creates name in dst unless it is there, and says what it did.
+func copyKey(ctx context.Context, dst kmsclient.KeyStore, name string, value []byte, dryRun bool) (string, error) {
+	existing, err := dst.Get(ctx, name)
+	switch {
+	case err == nil:
+		defer clear(existing)
+		if bytes.Equal(existing, value) {
+			return "already present", nil
+		}
+		return "CONFLICT: present with other key material, not overwritten", nil
+	case !errors.Is(err, kmsclient.ErrKeyNotFound):
+		return "", fmt.Errorf("read %s in the destination: %w", name, err)
+	case dryRun:
+		return "would copy", nil
+	}
+	switch err := dst.Create(ctx, name, value); {
+	case err == nil:
+		return "copied", nil
+	case errors.Is(err, kmsclient.ErrKeyExists):
+		// Created concurrently: compare again.
+		return copyKey(ctx, dst, name, value, dryRun)
+	default:
+		return "", fmt.Errorf("create %s in the destination: %w", name, err)
+	}
+}
