@@ -318,7 +318,7 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 		req.bucket, req.object = bucketObject(r)
 		var counted *countingReader
 		err := func() error {
-			res, err := s.verify(r)
+			res, err := s.verify(r, rt)
 			if err != nil {
 				return err
 			}
@@ -446,16 +446,21 @@ func (s *Server) virtualHost(next http.Handler) http.Handler {
 type originalURLKey struct{}
 
 // verify authenticates r against the URL the client signed, which differs
-// from the routed one for virtual-hosted-style requests.
-func (s *Server) verify(r *http.Request) (*sigv4.Result, error) {
+// from the routed one for virtual-hosted-style requests. The checksum
+// headers of a CompleteMultipartUpload describe the object, not the body.
+func (s *Server) verify(r *http.Request, rt *route) (*sigv4.Result, error) {
+	verify := s.verifier.Verify
+	if rt != nil && rt.name == "CompleteMultipartUpload" {
+		verify = s.verifier.VerifyObjectChecksums
+	}
 	orig, ok := r.Context().Value(originalURLKey{}).(*url.URL)
 	if !ok || sigv4.IsV2(r) {
 		// Signature Version 2 signs the path-style resource, /bucket/key.
-		return s.verifier.Verify(r)
+		return verify(r)
 	}
 	routed := r.URL
 	r.URL = orig
-	res, err := s.verifier.Verify(r)
+	res, err := verify(r)
 	routed.RawQuery = orig.RawQuery
 	r.URL = routed
 	return res, err

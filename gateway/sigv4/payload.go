@@ -79,6 +79,8 @@ var checksumAlgorithms = []checksumAlgorithm{
 	{"CRC64NVME", "x-amz-checksum-crc64nvme", 8, func() hash.Hash { return crc64nvme.New() }},
 	{"SHA1", "x-amz-checksum-sha1", 20, sha1.New},
 	{"SHA256", "x-amz-checksum-sha256", 32, sha256.New},
+	// Not an AWS algorithm: minio-go sends it (ChecksumMD5) as a trailer.
+	{"MD5", "x-amz-checksum-md5", 16, md5.New},
 }
 
 // checksumByHeader finds the algorithm for a lower-case header name.

@@ -170,6 +170,19 @@ var authParams = []string{
 // On failure r is unchanged and the error is an *s3err.Error; its message
 // never contains a secret, a signature or the Authorization header.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+	return v.verify(r, true)
+}
+
+// VerifyObjectChecksums is Verify for a request whose x-amz-checksum-*
+// headers describe the object it completes, not its own body
+// (CompleteMultipartUpload): they are authenticated like every signed
+// header and left in place for the caller, but not checked against the
+// body.
+func (v *Verifier) VerifyObjectChecksums(r *http.Request) (*Result, error) {
+	return v.verify(r, false)
+}
+
+func (v *Verifier) verify(r *http.Request, bodyChecksums bool) (*Result, error) {
 	if v.Secret == nil {
 		return nil, s3err.Wrap(s3err.InternalError, errors.New("sigv4: Verifier.Secret is nil"))
 	}
@@ -212,11 +225,11 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 			return nil, err
 		}
 	}
-	payload, err := v.preparePayload(r, s)
+	payload, err := v.preparePayload(r, s, bodyChecksums)
 	if err != nil {
 		return nil, err
 	}
-	stripAuthentication(r, s.presigned, s.v2)
+	stripAuthentication(r, s.presigned, s.v2, bodyChecksums)
 	if payload == nil {
 		r.Body = http.NoBody
 		r.ContentLength = 0
@@ -499,7 +512,7 @@ func checkUnsignedHeaders(r *http.Request, signedHeaders []string) error {
 
 // preparePayload validates the payload headers and wraps r.Body in the
 // reader that verifies it.
-func (v *Verifier) preparePayload(r *http.Request, s *signedRequest) (*Payload, error) {
+func (v *Verifier) preparePayload(r *http.Request, s *signedRequest, bodyChecksums bool) (*Payload, error) {
 	p := &Payload{}
 	var d digests
 
@@ -512,9 +525,13 @@ func (v *Verifier) preparePayload(r *http.Request, s *signedRequest) (*Payload, 
 		p.ContentMD5 = strings.TrimSpace(vals[0])
 	}
 
-	alg, value, err := checksumHeader(r.Header)
-	if err != nil {
-		return nil, err
+	var alg *checksumAlgorithm
+	var value string
+	if bodyChecksums {
+		var err error
+		if alg, value, err = checksumHeader(r.Header); err != nil {
+			return nil, err
+		}
 	}
 	trailerAlg, err := declaredTrailer(r.Header, s.mode)
 	if err != nil {
@@ -703,10 +720,10 @@ var strippedHeaders = []string{
 }
 
 // stripAuthentication removes what Verify consumed from r.
-func stripAuthentication(r *http.Request, presigned, v2 bool) {
+func stripAuthentication(r *http.Request, presigned, v2, bodyChecksums bool) {
 	for k := range r.Header {
 		lk := strings.ToLower(k)
-		if slices.Contains(strippedHeaders, lk) || checksumByHeader(lk) != nil {
+		if slices.Contains(strippedHeaders, lk) || bodyChecksums && checksumByHeader(lk) != nil {
 			delete(r.Header, k)
 		}
 	}

@@ -149,7 +149,7 @@ func TestVerifyRejectsBadRequests(t *testing.T) {
 				"X-Amz-Checksum-Sha1", checksumOf(t, "SHA1", body)))
 		}, s3err.InvalidRequest, "Multiple checksum Types are not allowed"},
 		{"unknown checksum algorithm", func(t *testing.T) *http.Request {
-			return signed(t, bodySHA, setHeaders("X-Amz-Checksum-Md5", "AAAAAAAAAAAAAAAAAAAAAA=="))
+			return signed(t, bodySHA, setHeaders("X-Amz-Checksum-Xxhash64", "AAAAAAAAAAA="))
 		}, s3err.InvalidRequest, "algorithm type"},
 		{"x-amz-sdk-checksum-algorithm naming another algorithm", func(t *testing.T) *http.Request {
 			return signed(t, bodySHA, setHeaders("X-Amz-Checksum-Crc32", checksumOf(t, "CRC32", body),
