@@ -364,6 +364,7 @@ func (p *postPolicy) check(fields map[string]string, now time.Time) error {
 func exemptFromConditions(name string) bool {
 	switch {
 	case name == "policy", name == "x-amz-signature", name == "file", name == "content-encoding",
+		name == "awsaccesskeyid", name == "signature", // Signature Version 2 forms
 		strings.HasPrefix(name, "x-ignore-"), strings.HasPrefix(name, "x-amz-ignore-"),
 		strings.HasPrefix(name, "x-amz-server-side-encryption"):
 		return true
@@ -439,11 +440,13 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	}
 	fields := form.fields
 	req.accessKey, err = s.verifier.VerifyPostForm(sigv4.PostForm{
-		Algorithm:  fields["x-amz-algorithm"],
-		Credential: fields["x-amz-credential"],
-		Date:       fields["x-amz-date"],
-		Signature:  fields["x-amz-signature"],
-		Policy:     fields["policy"],
+		Algorithm:   fields["x-amz-algorithm"],
+		Credential:  fields["x-amz-credential"],
+		Date:        fields["x-amz-date"],
+		Signature:   fields["x-amz-signature"],
+		Policy:      fields["policy"],
+		AccessKeyV2: fields["awsaccesskeyid"],
+		SignatureV2: fields["signature"],
 	})
 	if err != nil {
 		return err

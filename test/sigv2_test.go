@@ -2,8 +2,10 @@ package test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,6 +105,51 @@ func TestSignatureV2Clients(t *testing.T) {
 	}
 	if status, _ := get(u.String() + "&tagging"); status != http.StatusForbidden {
 		t.Errorf("presigned V2 GET with an added subresource: %d, want 403", status)
+	}
+
+	// A browser form signed with Signature Version 2 (minio-go's
+	// PresignedPostPolicy with V2 credentials).
+	policy := minio.NewPostPolicy()
+	_ = policy.SetBucket(bucket)
+	_ = policy.SetKey("form/upload.txt")
+	_ = policy.SetExpires(time.Now().Add(time.Hour))
+	_ = policy.SetContentLengthRange(1, 1<<20)
+	postURL, fields, err := c.PresignedPostPolicy(ctx, policy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fields["AWSAccessKeyId"] == "" || fields["signature"] == "" {
+		t.Fatalf("minio-go's V2 form has fields %v, want AWSAccessKeyId and signature", fields)
+	}
+	post := func(fields map[string]string) int {
+		var b bytes.Buffer
+		w := multipart.NewWriter(&b)
+		for k, v := range fields {
+			_ = w.WriteField(k, v)
+		}
+		fw, _ := w.CreateFormFile("file", "upload.txt")
+		_, _ = fw.Write([]byte("uploaded with a V2 form"))
+		_ = w.Close()
+		resp, err := http.Post(postURL.String(), w.FormDataContentType(), &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := post(fields); status != http.StatusNoContent {
+		t.Fatalf("V2 form upload: %d, want 204", status)
+	}
+	if got := harness.ReadObject(t, c, bucket, "form/upload.txt", minio.GetObjectOptions{}); string(got) != "uploaded with a V2 form" {
+		t.Errorf("V2 form upload read back %q", got)
+	}
+	forged := map[string]string{}
+	for k, v := range fields {
+		forged[k] = v
+	}
+	forged["signature"] = base64.StdEncoding.EncodeToString(make([]byte, 20))
+	if status := post(forged); status != http.StatusForbidden {
+		t.Errorf("V2 form with a forged signature: %d, want 403", status)
 	}
 
 	python := clientsPythonWithBoto3(t)

@@ -2,7 +2,9 @@ package sigv4
 
 import (
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -19,6 +21,11 @@ type PostForm struct {
 	Date       string // x-amz-date: YYYYMMDD'T'HHMMSS'Z', the credential's day
 	Signature  string // x-amz-signature: 64 hex digits
 	Policy     string // policy: the base64 policy document exactly as sent
+
+	// A Signature Version 2 form carries these instead of the four
+	// x-amz-* fields: AWSAccessKeyId and signature, the base64
+	// HMAC-SHA1 of the policy.
+	AccessKeyV2, SignatureV2 string
 }
 
 // VerifyPostForm authenticates a browser-form POST upload and returns its
@@ -41,6 +48,9 @@ type PostForm struct {
 func (v *Verifier) VerifyPostForm(f PostForm) (accessKey string, err error) {
 	if v.Secret == nil {
 		return "", s3err.Wrap(s3err.InternalError, errors.New("sigv4: Verifier.Secret is nil"))
+	}
+	if f.Algorithm == "" && f.Credential == "" && f.AccessKeyV2 != "" {
+		return v.verifyPostFormV2(f)
 	}
 	for _, field := range []struct{ name, value string }{
 		{"x-amz-algorithm", f.Algorithm},
@@ -84,4 +94,28 @@ func (v *Verifier) VerifyPostForm(f PostForm) (accessKey string, err error) {
 		return "", s3err.New(s3err.SignatureDoesNotMatch, "")
 	}
 	return cred.accessKey, nil
+}
+
+// verifyPostFormV2 authenticates a Signature Version 2 form: signature is
+// the base64 HMAC-SHA1 of the base64 policy under the secret key.
+func (v *Verifier) verifyPostFormV2(f PostForm) (string, error) {
+	for _, field := range []struct{ name, value string }{{"signature", f.SignatureV2}, {"policy", f.Policy}} {
+		if field.value == "" {
+			return "", s3err.New(s3err.InvalidArgument, "Bucket POST must contain a field named '%s'.", field.name)
+		}
+	}
+	secret, ok := v.Secret(f.AccessKeyV2)
+	if !ok {
+		return "", s3err.New(s3err.InvalidAccessKeyID, "")
+	}
+	got, err := base64.StdEncoding.DecodeString(f.SignatureV2)
+	if err != nil || len(got) != sha1.Size {
+		return "", s3err.New(s3err.SignatureDoesNotMatch, "")
+	}
+	mac := hmac.New(sha1.New, []byte(secret))
+	mac.Write([]byte(f.Policy))
+	if !hmac.Equal(mac.Sum(nil), got) {
+		return "", s3err.New(s3err.SignatureDoesNotMatch, "")
+	}
+	return f.AccessKeyV2, nil
 }
