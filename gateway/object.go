@@ -549,18 +549,24 @@ func setStoredChecksum(h http.Header, r *http.Request, stored http.Header, key c
 	if !strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		return
 	}
+	if alg, value, ok := openStoredChecksum(stored, key); ok {
+		h.Set("X-Amz-Checksum-"+alg, value)
+		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	}
+}
+
+// openStoredChecksum returns the client checksum stored sealed with an
+// object (algorithm as in CRC32C, base64 value); ok is false when there is
+// none, or none that authenticates: a checksum s3seal cannot vouch for is
+// never answered.
+func openStoredChecksum(stored http.Header, key crypto.ObjectKey) (alg, value string, ok bool) {
 	raw, err := base64.StdEncoding.DecodeString(stored.Get(hdrSealedChecksum))
 	if err != nil || len(raw) == 0 {
-		return
+		return "", "", false
 	}
 	v, err := key.OpenValue(checksumLabel, raw)
 	if err != nil {
-		return // never answer a checksum we cannot vouch for
+		return "", "", false
 	}
-	alg, value, ok := strings.Cut(string(v), ":")
-	if !ok {
-		return
-	}
-	h.Set("X-Amz-Checksum-"+alg, value)
-	h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	return strings.Cut(string(v), ":")
 }

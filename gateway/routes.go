@@ -148,7 +148,7 @@ func (s *Server) routeTable() []route {
 		{name: "DeleteObjectTorrent", method: del, path: objectPath, queries: q("torrent"), handler: none},
 		{name: "DeleteObjectAcl", method: del, path: objectPath, queries: q("acl"), handler: none},
 		{name: "HeadObject", method: head, path: objectPath, handler: s.headObject, params: readParams, headers: readForward},
-		{name: "GetObjectAttributes", method: get, path: objectPath, queries: q("attributes"), handler: s.refuseOnEncrypted, params: versionParam,
+		{name: "GetObjectAttributes", method: get, path: objectPath, queries: q("attributes"), handler: s.getObjectAttributes, params: versionParam,
 			headers: []string{"x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker"}},
 		{name: "UploadPartCopy", method: put, path: objectPath, queries: q("partNumber", "uploadId"), when: hasCopySource, handler: s.uploadPartCopy, headers: copyHeaders},
 		{name: "UploadPart", method: put, path: objectPath, queries: q("partNumber", "uploadId"), handler: s.uploadPart, maxBody: dataBody},
