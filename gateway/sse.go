@@ -61,7 +61,9 @@ func (s *Server) parseCustomerKey(r *http.Request, copySource bool) (*customerKe
 		return nil, s3err.New(s3err.InsecureSSECustomerRequest, "")
 	}
 	if a != sseAES256 {
-		return nil, s3err.New(s3err.InvalidEncryptionAlgorithm, "")
+		// MinIO's answer (the SSE-C differential test pins it); AWS says
+		// InvalidEncryptionAlgorithmError.
+		return nil, s3err.New(s3err.InvalidArgument, "The SSE-C algorithm is not supported.")
 	}
 	key, err := base64.StdEncoding.DecodeString(k)
 	if err != nil || len(key) != 32 {
