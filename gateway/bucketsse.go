@@ -131,6 +131,11 @@ func (s *Server) bucketExists(ctx context.Context, bucket string) error {
 }
 
 func (s *Server) putBucketEncryption(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	ctx := r.Context()
+	// The bucket first, as MinIO checks it (the route differential pins it).
+	if err := s.bucketExists(ctx, req.bucket); err != nil {
+		return err
+	}
 	data, err := readXMLBody(req, maxXMLBody)
 	if err != nil {
 		return err
@@ -157,10 +162,6 @@ func (s *Server) putBucketEncryption(w http.ResponseWriter, r *http.Request, req
 		f.KeyIDSent = rule.KMSMasterKeyID
 	default:
 		return s3err.New(s3err.MalformedXML, "%s (unknown SSE algorithm)", s3err.MalformedXML.Message)
-	}
-	ctx := r.Context()
-	if err := s.bucketExists(ctx, req.bucket); err != nil {
-		return err
 	}
 	keyID := f.KeyID
 	if keyID == "" {

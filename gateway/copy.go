@@ -291,6 +291,11 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 	switch head.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound:
+		// A HEAD answer cannot tell a missing bucket from a missing key:
+		// ask, on this error path only.
+		if err := s.bucketExists(ctx, src.bucket); err != nil {
+			return nil, err
+		}
 		return nil, &s3err.Error{Code: s3err.NoSuchKey, Resource: "/" + src.bucket + "/" + src.object}
 	case http.StatusPreconditionFailed, http.StatusNotModified:
 		return nil, s3err.New(s3err.PreconditionFailed, "")

@@ -95,6 +95,11 @@ func (s *Server) upload(ctx context.Context, bucket, object, uploadID string) (*
 		if s.plaintext[bucket] {
 			return nil, nil
 		}
+		// As MinIO answers: a missing bucket before a missing upload (one
+		// more request, on this error path only).
+		if err := s.bucketExists(ctx, bucket); err != nil {
+			return nil, err
+		}
 		return nil, s3err.New(s3err.NoSuchUpload, "")
 	}
 	return st, err

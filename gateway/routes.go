@@ -21,8 +21,11 @@ type route struct {
 	method  string
 	path    string   // rootPath, bucketPath or objectPath
 	queries []string // "key" must be present, "key=value" must match exactly
-	// when, if set, must hold too (a header the operation is known by).
+	// when, if set, must hold too (a header the operation is known by);
+	// sample is a request header or query key (prefixed "?") for which it
+	// does, for Operations.
 	when    func(r *http.Request) bool
+	sample  []string
 	handler s3Handler
 	// params are the further query parameters the operation takes; the
 	// query sent to the backend holds the matched keys and these, nothing else.
@@ -130,6 +133,8 @@ func hasUnsupportedSubresource(r *http.Request) bool {
 	return false
 }
 
+var copySample = []string{"X-Amz-Copy-Source", "/source-bucket/source-key"}
+
 func isPostForm(r *http.Request) bool {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return err == nil && mt == "multipart/form-data"
@@ -150,7 +155,7 @@ func (s *Server) routeTable() []route {
 		{name: "HeadObject", method: head, path: objectPath, handler: s.headObject, params: readParams, headers: readForward},
 		{name: "GetObjectAttributes", method: get, path: objectPath, queries: q("attributes"), handler: s.getObjectAttributes, params: versionParam,
 			headers: []string{"x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker"}},
-		{name: "UploadPartCopy", method: put, path: objectPath, queries: q("partNumber", "uploadId"), when: hasCopySource, handler: s.uploadPartCopy, headers: copyHeaders},
+		{name: "UploadPartCopy", method: put, path: objectPath, queries: q("partNumber", "uploadId"), when: hasCopySource, sample: copySample, handler: s.uploadPartCopy, headers: copyHeaders},
 		{name: "UploadPart", method: put, path: objectPath, queries: q("partNumber", "uploadId"), handler: s.uploadPart, maxBody: dataBody},
 		{name: "ListParts", method: get, path: objectPath, queries: q("uploadId"), handler: s.listParts, params: []string{"max-parts", "part-number-marker", "encoding-type"}},
 		{name: "CompleteMultipartUpload", method: post, path: objectPath, queries: q("uploadId"), handler: s.completeMultipartUpload,
@@ -168,17 +173,17 @@ func (s *Server) routeTable() []route {
 		{name: "GetObjectLegalHold", method: get, path: objectPath, queries: q("legal-hold"), handler: pass, params: versionParam},
 		{name: "GetObjectLambda", method: get, path: objectPath, queries: q("lambdaArn"), handler: none},
 		{name: "GetObject", method: get, path: objectPath, handler: s.getObject, params: readParams, headers: readForward},
-		{name: "CopyObject", method: put, path: objectPath, when: hasCopySource, handler: s.copyObject, headers: copyHeaders},
+		{name: "CopyObject", method: put, path: objectPath, when: hasCopySource, sample: copySample, handler: s.copyObject, headers: copyHeaders},
 		{name: "PutObjectRetention", method: put, path: objectPath, queries: q("retention"), handler: pass, params: versionParam,
 			headers: []string{"content-type", "x-amz-bypass-governance-retention"}, maxBody: configBody},
 		{name: "PutObjectLegalHold", method: put, path: objectPath, queries: q("legal-hold"), handler: pass, params: versionParam, headers: configHeaders, maxBody: configBody},
 		// MinIO extracts such uploads as archives, and appends at an offset:
 		// neither could ever see plaintext.
-		{name: "PutObjectExtract", method: put, path: objectPath, handler: none,
+		{name: "PutObjectExtract", method: put, path: objectPath, handler: none, sample: []string{"X-Amz-Meta-Snowball-Auto-Extract", "true"},
 			when: func(r *http.Request) bool {
 				return strings.Contains(r.Header.Get("X-Amz-Meta-Snowball-Auto-Extract"), "true")
 			}},
-		{name: "AppendObject", method: put, path: objectPath, handler: none,
+		{name: "AppendObject", method: put, path: objectPath, handler: none, sample: []string{"X-Amz-Write-Offset-Bytes", "0"},
 			when: func(r *http.Request) bool { return r.Header.Values("X-Amz-Write-Offset-Bytes") != nil }},
 		{name: "PutObject", method: put, path: objectPath, handler: s.putObject, headers: objectHeaders, maxBody: dataBody},
 		{name: "DeleteObject", method: del, path: objectPath, handler: pass, params: versionParam,
@@ -230,24 +235,24 @@ func (s *Server) routeTable() []route {
 		// Stricter than MinIO, which takes these for CreateBucket and
 		// DeleteBucket: a client that asked for a configuration s3seal does
 		// not serve must not create or delete a bucket instead.
-		{name: "UnsupportedBucketSubresource", method: put, path: bucketPath, when: hasUnsupportedSubresource, handler: none},
+		{name: "UnsupportedBucketSubresource", method: put, path: bucketPath, when: hasUnsupportedSubresource, sample: []string{"?inventory"}, handler: none},
 		{name: "CreateBucket", method: put, path: bucketPath, handler: pass, maxBody: configBody,
 			headers: []string{"content-type", "x-amz-acl", "x-amz-grant-*", "x-amz-bucket-object-lock-enabled", "x-amz-object-ownership"}},
 		{name: "HeadBucket", method: head, path: bucketPath, handler: pass},
 		// PostObject authenticates by the form's policy signature; its
 		// route is registered apart (routes) and matched here in order.
-		{name: "PostObject", method: post, path: bucketPath, when: isPostForm},
+		{name: "PostObject", method: post, path: bucketPath, when: isPostForm, sample: []string{"Content-Type", "multipart/form-data; boundary=x"}},
 		{name: "DeleteObjects", method: post, path: bucketPath, queries: q("delete"), handler: pass,
 			headers: []string{"x-amz-bypass-governance-retention", "x-amz-mfa"}, maxBody: deleteListBody},
 		{name: "DeleteBucketPolicy", method: del, path: bucketPath, queries: q("policy"), handler: pass},
 		{name: "DeleteBucketReplication", method: del, path: bucketPath, queries: q("replication"), handler: pass},
 		{name: "DeleteBucketLifecycle", method: del, path: bucketPath, queries: q("lifecycle"), handler: pass},
 		{name: "DeleteBucketEncryption", method: del, path: bucketPath, queries: q("encryption"), handler: s.deleteBucketEncryption},
-		{name: "UnsupportedBucketSubresource", method: del, path: bucketPath, when: hasUnsupportedSubresource, handler: none},
+		{name: "UnsupportedBucketSubresource", method: del, path: bucketPath, when: hasUnsupportedSubresource, sample: []string{"?inventory"}, handler: none},
 		{name: "DeleteBucket", method: del, path: bucketPath, handler: s.deleteBucket},
 		{name: "GetBucketReplicationMetrics", method: get, path: bucketPath, queries: q("replication-metrics"), handler: none},
 		{name: "ValidateBucketReplicationCreds", method: get, path: bucketPath, queries: q("replication-check"), handler: none},
-		{name: "UnsupportedBucketSubresource", method: get, path: bucketPath, when: hasUnsupportedSubresource, handler: none},
+		{name: "UnsupportedBucketSubresource", method: get, path: bucketPath, when: hasUnsupportedSubresource, sample: []string{"?inventory"}, handler: none},
 		{name: "ListObjects", method: get, path: bucketPath, handler: s.listObjects, params: listV1Params},
 
 		// The service.
@@ -292,6 +297,35 @@ func (s *Server) routes() *mux.Router {
 	r.NotFoundHandler = unknown
 	r.MethodNotAllowedHandler = unknown
 	return r
+}
+
+// Operation describes one S3 operation s3seal routes, for tests that must
+// cover every one (the differential test against MinIO): a new route is
+// covered without anyone remembering to add it.
+type Operation struct {
+	Name   string
+	Method string
+	Path   string      // "root", "bucket" or "object"
+	Query  []string    // "key", or "key=value", a request needs
+	Header http.Header // headers a request needs (a copy source, …)
+}
+
+// Operations lists the S3 operations of the route table, in precedence.
+func Operations() []Operation {
+	var ops []Operation
+	for _, rt := range (&Server{}).routeTable() {
+		op := Operation{Name: rt.name, Method: rt.method, Path: rt.path, Query: rt.queries, Header: http.Header{}}
+		for i := 0; i < len(rt.sample); i++ {
+			if k, ok := strings.CutPrefix(rt.sample[i], "?"); ok {
+				op.Query = append(append([]string(nil), op.Query...), k)
+				continue
+			}
+			op.Header.Set(rt.sample[i], rt.sample[i+1])
+			i++
+		}
+		ops = append(ops, op)
+	}
+	return ops
 }
 
 // notImplemented answers operations s3seal does not serve.
