@@ -37,7 +37,7 @@ func main() {
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal identity CERTFILE|APIKEY | s3seal kms migrate --from FILE --to FILE [--dry-run] | s3seal --version")
+		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal identity CERTFILE|APIKEY | s3seal kms migrate --from FILE --to FILE [--dry-run] | s3seal rekey --bucket B --to-key K | s3seal --version")
 		return 2
 	}
 	switch args[0] {
@@ -52,6 +52,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runIdentity(args[1:], stdout, stderr)
 	case "kms":
 		return runKMS(args[1:], getenv, stdout, stderr)
+	case "rekey":
+		return runRekey(args[1:], getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "s3seal: unknown command %q\n", args[0])
 		return 2
