@@ -28,6 +28,14 @@ type BackendConfig struct {
 	SecretKey string
 	Region    string // zero: sigv4.DefaultRegion
 	CAFile    string // PEM file of CAs to trust for an https backend; empty: the system pool
+	// SessionToken is sent with temporary static credentials; empty: none.
+	SessionToken string
+	// Credentials, if set, is asked for the credentials before each backend
+	// request and overrides AccessKey, SecretKey and SessionToken: a
+	// provider that caches and refreshes them (the AWS SDK's default chain:
+	// environment, shared config, web identity, instance roles). An error
+	// fails the request as the backend being unavailable.
+	Credentials func(ctx context.Context) (accessKey, secretKey, sessionToken string, err error)
 	// Transport overrides the HTTP transport (tests); nil: a tuned transport.
 	Transport http.RoundTripper
 }
@@ -37,6 +45,8 @@ type backend struct {
 	base      *url.URL
 	accessKey string
 	secretKey string
+	token     string
+	creds     func(ctx context.Context) (accessKey, secretKey, sessionToken string, err error)
 	region    string
 	client    *http.Client
 	observe   func(method string, status int, err error, d time.Duration)
@@ -86,6 +96,8 @@ func newBackend(cfg BackendConfig) (*backend, error) {
 		base:      &base,
 		accessKey: cfg.AccessKey,
 		secretKey: cfg.SecretKey,
+		token:     cfg.SessionToken,
+		creds:     cfg.Credentials,
 		region:    region,
 		client: &http.Client{
 			Transport: rt,
@@ -152,7 +164,13 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 	req.Header.Del("Authorization")
 	req.Header.Del("X-Amz-Date")
 	req.Header.Del("X-Amz-Security-Token")
-	req = signer.SignV4(*req, b.accessKey, b.secretKey, "", b.region)
+	ak, sk, token := b.accessKey, b.secretKey, b.token
+	if b.creds != nil {
+		if ak, sk, token, err = b.creds(ctx); err != nil {
+			return nil, fmt.Errorf("backend credentials: %w", err)
+		}
+	}
+	req = signer.SignV4(*req, ak, sk, token, b.region)
 	start := time.Now()
 	resp, err := b.client.Do(req)
 	if b.observe != nil {

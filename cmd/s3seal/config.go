@@ -70,9 +70,12 @@ type rootConfig struct {
 }
 
 type backendConfig struct {
-	URL       string `yaml:"url"`
-	AccessKey string `yaml:"access_key"`
-	SecretKey string `yaml:"secret_key"`
+	URL string `yaml:"url"`
+	// AccessKey and SecretKey (and SessionToken for temporary ones) sign
+	// backend requests; both empty: AWS's default credential chain.
+	AccessKey    string `yaml:"access_key"`
+	SecretKey    string `yaml:"secret_key"`
+	SessionToken string `yaml:"session_token"`
 	Region    string `yaml:"region"`
 	CAFile    string `yaml:"ca_file"`
 }
@@ -279,6 +282,7 @@ var envVars = []struct {
 	{"S3SEAL_BACKEND_URL", func(c *fileConfig, v string) error { c.Backend.URL = v; return nil }},
 	{"S3SEAL_BACKEND_ACCESS_KEY", func(c *fileConfig, v string) error { c.Backend.AccessKey = v; return nil }},
 	{"S3SEAL_BACKEND_SECRET_KEY", func(c *fileConfig, v string) error { c.Backend.SecretKey = v; return nil }},
+	{"S3SEAL_BACKEND_SESSION_TOKEN", func(c *fileConfig, v string) error { c.Backend.SessionToken = v; return nil }},
 	{"S3SEAL_BACKEND_REGION", func(c *fileConfig, v string) error { c.Backend.Region = v; return nil }},
 	{"S3SEAL_BACKEND_CA", func(c *fileConfig, v string) error { c.Backend.CAFile = v; return nil }},
 	{"S3SEAL_PLAINTEXT_BUCKETS", func(c *fileConfig, v string) error { c.PlaintextBuckets = splitList(v); return nil }},
@@ -379,8 +383,6 @@ func loadConfig(path string, getenv func(string) string) (*fileConfig, error) {
 func validate(c *fileConfig) error {
 	required := []struct{ name, value string }{
 		{"S3SEAL_BACKEND_URL (backend.url)", c.Backend.URL},
-		{"S3SEAL_BACKEND_ACCESS_KEY (backend.access_key)", c.Backend.AccessKey},
-		{"S3SEAL_BACKEND_SECRET_KEY (backend.secret_key)", c.Backend.SecretKey},
 		{"S3SEAL_ROOT_USER (root.user)", c.Root.User},
 		{"S3SEAL_ROOT_PASSWORD (root.password)", c.Root.Password},
 	}
@@ -388,6 +390,13 @@ func validate(c *fileConfig) error {
 		if r.value == "" {
 			return fmt.Errorf("%s is required", r.name)
 		}
+	}
+	if (c.Backend.AccessKey == "") != (c.Backend.SecretKey == "") {
+		return errors.New("S3SEAL_BACKEND_ACCESS_KEY and S3SEAL_BACKEND_SECRET_KEY (backend.access_key, backend.secret_key) go together; " +
+			"leave both unset for AWS's default credential chain")
+	}
+	if c.Backend.SessionToken != "" && c.Backend.AccessKey == "" {
+		return errors.New("S3SEAL_BACKEND_SESSION_TOKEN (backend.session_token) needs S3SEAL_BACKEND_ACCESS_KEY and S3SEAL_BACKEND_SECRET_KEY")
 	}
 	u, err := url.Parse(c.Backend.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

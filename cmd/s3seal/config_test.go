@@ -114,8 +114,9 @@ func TestServerWithoutARequiredSettingExitsTwoNamingIt(t *testing.T) {
 		want string
 	}{
 		{"S3SEAL_BACKEND_URL", "S3SEAL_BACKEND_URL (backend.url) is required"},
-		{"S3SEAL_BACKEND_ACCESS_KEY", "S3SEAL_BACKEND_ACCESS_KEY (backend.access_key) is required"},
-		{"S3SEAL_BACKEND_SECRET_KEY", "S3SEAL_BACKEND_SECRET_KEY (backend.secret_key) is required"},
+		// Both unset means AWS's default credential chain; one alone is a mistake.
+		{"S3SEAL_BACKEND_ACCESS_KEY", "S3SEAL_BACKEND_ACCESS_KEY and S3SEAL_BACKEND_SECRET_KEY (backend.access_key, backend.secret_key) go together; leave both unset for AWS's default credential chain"},
+		{"S3SEAL_BACKEND_SECRET_KEY", "S3SEAL_BACKEND_ACCESS_KEY and S3SEAL_BACKEND_SECRET_KEY (backend.access_key, backend.secret_key) go together; leave both unset for AWS's default credential chain"},
 		{"S3SEAL_ROOT_USER", "S3SEAL_ROOT_USER (root.user) is required"},
 		{"S3SEAL_ROOT_PASSWORD", "S3SEAL_ROOT_PASSWORD (root.password) is required"},
 		{"S3SEAL_KMS_DIR", "a key store is required: S3SEAL_KMS_DIR or kms.keystore in the config file"},

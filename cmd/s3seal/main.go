@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -183,10 +184,14 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	}
 	defer stopKES(context.Background())
 	backendURL, _ := url.Parse(cfg.Backend.URL)
+	backendCreds, err := backendCredentials(ctx, cfg.Backend)
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Backend: gateway.BackendConfig{
-			URL: backendURL, AccessKey: cfg.Backend.AccessKey, SecretKey: cfg.Backend.SecretKey,
-			Region: cfg.Backend.Region, CAFile: cfg.Backend.CAFile,
+			URL: backendURL, AccessKey: cfg.Backend.AccessKey, SecretKey: cfg.Backend.SecretKey, SessionToken: cfg.Backend.SessionToken,
+			Credentials: backendCreds, Region: cfg.Backend.Region, CAFile: cfg.Backend.CAFile,
 		},
 		Region:                     cfg.Region,
 		RootUser:                   cfg.Root.User,
@@ -282,4 +287,26 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// backendCredentials returns nil for static backend credentials, else a
+// provider over AWS's default credential chain (environment, shared config
+// and credentials files, web identity, container and instance roles), which
+// caches and refreshes what it finds.
+func backendCredentials(ctx context.Context, b backendConfig) (func(context.Context) (string, string, string, error), error) {
+	if b.AccessKey != "" {
+		return nil, nil
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(b.Region))
+	if err != nil {
+		return nil, fmt.Errorf("backend credentials from AWS's default chain: %w", err)
+	}
+	provider := awsCfg.Credentials
+	if provider == nil {
+		return nil, errors.New("backend credentials: none configured and AWS's default chain has none")
+	}
+	return func(ctx context.Context) (string, string, string, error) {
+		v, err := provider.Retrieve(ctx)
+		return v.AccessKeyID, v.SecretAccessKey, v.SessionToken, err
+	}, nil
 }
