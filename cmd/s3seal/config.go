@@ -76,8 +76,8 @@ type backendConfig struct {
 	AccessKey    string `yaml:"access_key"`
 	SecretKey    string `yaml:"secret_key"`
 	SessionToken string `yaml:"session_token"`
-	Region    string `yaml:"region"`
-	CAFile    string `yaml:"ca_file"`
+	Region       string `yaml:"region"`
+	CAFile       string `yaml:"ca_file"`
 }
 
 type tlsConfig struct {
