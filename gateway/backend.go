@@ -222,7 +222,7 @@ var passthroughForward = []string{"x-amz-expected-bucket-owner", "x-amz-request-
 // forwardHeader returns the client headers a handler may send to the
 // backend (handledForward).
 func forwardHeader(in http.Header) http.Header {
-	return allowHeaders(in, handledForward, nil)
+	return allowHeaders(in, handledForward)
 }
 
 // allowHeaders returns the headers of in that one of the lists names (lower

@@ -77,14 +77,6 @@ func (g *testGateway) multipartPut(bucket, key string, parts [][]byte, header ..
 	return res
 }
 
-func sizesOf(parts [][]byte) []int64 {
-	var out []int64
-	for _, p := range parts {
-		out = append(out, int64(len(p)))
-	}
-	return out
-}
-
 func splitParts(data []byte, sizes ...int) [][]byte {
 	var out [][]byte
 	for _, n := range sizes {

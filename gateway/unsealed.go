@@ -22,12 +22,6 @@ import (
 // dedicated message tells the cases apart in client output.
 var errUnsealedObject = s3err.New(s3err.ObjectTampered, "The object has no s3seal encryption metadata: it was not written through s3seal, or its metadata was removed.")
 
-// unsealedReadAllowed reports whether objects without s3seal metadata in
-// bucket may be served as stored.
-func (s *Server) unsealedReadAllowed(bucket string) bool {
-	return s.plaintext[bucket] || s.legacy[bucket]
-}
-
 // checkUnsealed decides a read of bucket/object, which has no s3seal
 // metadata, for req: nil to serve it as stored, errUnsealedObject to
 // refuse it. Either outcome in an encrypted bucket is logged and observed.
