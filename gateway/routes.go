@@ -37,6 +37,14 @@ type route struct {
 	// maxBody bounds the body a passed-through operation forwards; zero
 	// means it takes none, dataBody any size.
 	maxBody int64
+	// strictBucketName applies S3's rules for new buckets (CreateBucket).
+	strictBucketName bool
+	// objectChecksums: the request's x-amz-checksum-* headers describe the
+	// object it completes, not its body (CompleteMultipartUpload).
+	objectChecksums bool
+	// direct, if set, serves the request itself, authenticating it its own
+	// way (browser forms sign a policy, not the request).
+	direct http.Handler
 }
 
 // Route paths: the service ("/"), a bucket ("/b" or "/b/") or an object
@@ -158,7 +166,7 @@ func (s *Server) routeTable() []route {
 		{name: "UploadPartCopy", method: put, path: objectPath, queries: q("partNumber", "uploadId"), when: hasCopySource, sample: copySample, handler: s.uploadPartCopy, headers: copyHeaders},
 		{name: "UploadPart", method: put, path: objectPath, queries: q("partNumber", "uploadId"), handler: s.uploadPart, maxBody: dataBody},
 		{name: "ListParts", method: get, path: objectPath, queries: q("uploadId"), handler: s.listParts, params: []string{"max-parts", "part-number-marker", "encoding-type"}},
-		{name: "CompleteMultipartUpload", method: post, path: objectPath, queries: q("uploadId"), handler: s.completeMultipartUpload,
+		{name: "CompleteMultipartUpload", method: post, path: objectPath, queries: q("uploadId"), handler: s.completeMultipartUpload, objectChecksums: true,
 			headers: []string{"content-type", "if-match", "if-none-match"}, maxBody: configBody},
 		{name: "CreateMultipartUpload", method: post, path: objectPath, queries: q("uploads"), handler: s.createMultipartUpload, headers: objectHeaders},
 		{name: "AbortMultipartUpload", method: del, path: objectPath, queries: q("uploadId"), handler: s.abortMultipartUpload},
@@ -236,12 +244,12 @@ func (s *Server) routeTable() []route {
 		// DeleteBucket: a client that asked for a configuration s3seal does
 		// not serve must not create or delete a bucket instead.
 		{name: "UnsupportedBucketSubresource", method: put, path: bucketPath, when: hasUnsupportedSubresource, sample: []string{"?inventory"}, handler: none},
-		{name: "CreateBucket", method: put, path: bucketPath, handler: pass, maxBody: configBody,
+		{name: "CreateBucket", method: put, path: bucketPath, handler: pass, maxBody: configBody, strictBucketName: true,
 			headers: []string{"content-type", "x-amz-acl", "x-amz-grant-*", "x-amz-bucket-object-lock-enabled", "x-amz-object-ownership"}},
 		{name: "HeadBucket", method: head, path: bucketPath, handler: pass},
-		// PostObject authenticates by the form's policy signature; its
-		// route is registered apart (routes) and matched here in order.
-		{name: "PostObject", method: post, path: bucketPath, when: isPostForm, sample: []string{"Content-Type", "multipart/form-data; boundary=x"}},
+		// PostObject authenticates by the form's policy signature.
+		{name: "PostObject", method: post, path: bucketPath, when: isPostForm, sample: []string{"Content-Type", "multipart/form-data; boundary=x"},
+			direct: s.handlePostPolicy()},
 		{name: "DeleteObjects", method: post, path: bucketPath, queries: q("delete"), handler: pass,
 			headers: []string{"x-amz-bypass-governance-retention", "x-amz-mfa"}, maxBody: deleteListBody},
 		{name: "DeleteBucketPolicy", method: del, path: bucketPath, queries: q("policy"), handler: pass},
@@ -285,8 +293,8 @@ func (s *Server) routes() *mux.Router {
 			when := rt.when
 			m.MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return when(r) })
 		}
-		if rt.name == "PostObject" {
-			m.Handler(s.handlePostPolicy())
+		if rt.direct != nil {
+			m.Handler(rt.direct)
 			continue
 		}
 		m.Handler(s.serveRoute(rt))

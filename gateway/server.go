@@ -335,7 +335,7 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
 			}
 			if rt != nil {
-				if err := checkNames(req.bucket, req.object, rt.name == "CreateBucket"); err != nil {
+				if err := checkNames(req.bucket, req.object, rt.strictBucketName); err != nil {
 					return err
 				}
 				r.URL.RawQuery = rt.backendQuery(r.URL.RawQuery)
@@ -450,7 +450,7 @@ type originalURLKey struct{}
 // headers of a CompleteMultipartUpload describe the object, not the body.
 func (s *Server) verify(r *http.Request, rt *route) (*sigv4.Result, error) {
 	verify := s.verifier.Verify
-	if rt != nil && rt.name == "CompleteMultipartUpload" {
+	if rt != nil && rt.objectChecksums {
 		verify = s.verifier.VerifyObjectChecksums
 	}
 	orig, ok := r.Context().Value(originalURLKey{}).(*url.URL)
