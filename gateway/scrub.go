@@ -108,8 +108,32 @@ var reservedElement = regexp.MustCompile(`(?i)<x-amz-meta-s3seal-|<key>\s*(?:x-a
 // that still names some after scrubbing is refused rather than sent.
 func scrubListing(body []byte) ([]byte, error) {
 	body = scrubUserMetadata(body)
-	if reservedElement.Match(body) {
+	// Every listing goes through here: scan with the regexp only when a
+	// reserved name could be in it at all.
+	if containsFold(body, "s3seal-") && reservedElement.Match(body) {
 		return nil, s3err.Wrap(s3err.InternalError, errors.New("listing carries reserved metadata outside <UserMetadata>"))
 	}
 	return body, nil
+}
+
+// containsFold reports whether b contains the lower-case ASCII word in any
+// case, without allocating.
+func containsFold(b []byte, word string) bool {
+	for i := 0; i+len(word) <= len(b); i++ {
+		j := 0
+		for j < len(word) && lowerASCII(b[i+j]) == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -102,3 +102,16 @@ func FuzzScrubUserMetadata(f *testing.F) {
 		}
 	})
 }
+
+func TestContainsFold(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"<Key>S3SEAL-x</Key>", true}, {"x-amz-meta-s3seal-kms", true}, {"s3seal", false}, {"", false}, {"s3seal\r", false},
+	} {
+		if got := containsFold([]byte(tc.in), "s3seal-"); got != tc.want {
+			t.Errorf("containsFold(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
