@@ -75,6 +75,13 @@ func (rc *records) bucketSSE(ctx context.Context, bucket string) (*bucketSSEConf
 	return c, nil
 }
 
+// storedBucketSSE is bucketSSE read from the backend, not the cache: what
+// GetBucketEncryption answers.
+func (rc *records) storedBucketSSE(ctx context.Context, bucket string) (*bucketSSEConfig, error) {
+	rc.sse.drop(bucket)
+	return rc.bucketSSE(ctx, bucket)
+}
+
 // putBucketSSE stores bucket's default encryption.
 func (rc *records) putBucketSSE(ctx context.Context, bucket string, f bucketSSEFile) error {
 	stored, _ := json.Marshal(f)
@@ -186,8 +193,7 @@ func (s *Server) getBucketEncryption(w http.ResponseWriter, r *http.Request, req
 	if err := s.bucketExists(ctx, req.bucket); err != nil {
 		return err
 	}
-	s.records.sse.drop(req.bucket) // GET reads what was stored, not a cache
-	c, err := s.records.bucketSSE(ctx, req.bucket)
+	c, err := s.records.storedBucketSSE(ctx, req.bucket)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,18 +55,7 @@ func TestKMSMigrateMovesAGatewayToAnotherKeyStore(t *testing.T) {
 	dir := t.TempDir()
 	fsConfig := filepath.Join(dir, "fs.yaml")
 	awsConfig := filepath.Join(dir, "aws.yaml")
-	awsYAML := fmt.Sprintf(`version: v1
-kms:
-  keystore:
-    aws:
-      secretsmanager:
-        endpoint: %s
-        region: us-east-1
-        kmskey: %s
-        credentials:
-          accesskey: ${AWS_ACCESS_KEY_ID}
-          secretkey: ${AWS_SECRET_ACCESS_KEY}
-`, moto.Endpoint, kmsKeyID)
+	awsYAML := "version: v1\nkms:\n" + rootkmsAWSKeystore(moto.Endpoint, kmsKeyID)
 	for path, content := range map[string]string{
 		fsConfig:  "version: v1\nkms:\n  keystore:\n    fs:\n      path: " + first.KMSDir + "\n",
 		awsConfig: awsYAML,

@@ -49,16 +49,7 @@ kms:
       any: 5m
       unused: 1m
       offline: 1m
-  keystore:
-    aws:
-      secretsmanager:
-        endpoint: %s
-        region: us-east-1
-        kmskey: %s
-        credentials:
-          accesskey: ${AWS_ACCESS_KEY_ID}
-          secretkey: ${AWS_SECRET_ACCESS_KEY}
-`, startupKey, moto.Endpoint, kmsKeyID)
+%s`, startupKey, rootkmsAWSKeystore(moto.Endpoint, kmsKeyID))
 	env := []string{"AWS_ACCESS_KEY_ID", awsAccessKey, "AWS_SECRET_ACCESS_KEY", awsSecretKey}
 	gw := rootkmsStartGateway(t, backend, config, env...)
 	mc := harness.MC(t, t.TempDir())

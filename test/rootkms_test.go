@@ -250,3 +250,19 @@ kms:
         ca: %s
 `, key, endpoint, caFile)
 }
+
+// rootkmsAWSKeystore is the kms.keystore section of a gateway config for
+// Secrets Manager at endpoint, sealed by kmsKeyID, with the credentials in
+// $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY.
+func rootkmsAWSKeystore(endpoint, kmsKeyID string) string {
+	return fmt.Sprintf(`  keystore:
+    aws:
+      secretsmanager:
+        endpoint: %s
+        region: us-east-1
+        kmskey: %s
+        credentials:
+          accesskey: ${AWS_ACCESS_KEY_ID}
+          secretkey: ${AWS_SECRET_ACCESS_KEY}
+`, endpoint, kmsKeyID)
+}
