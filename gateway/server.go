@@ -241,6 +241,9 @@ type s3Request struct {
 	accessKey string
 	route     *route         // nil for s3seal's own (admin) endpoints
 	payload   *sigv4.Payload // nil: no body
+	// copySource is the source object of a copy once it is parsed; error
+	// documents name it.
+	copySource string
 	keyID     string         // KMS key used, for audit
 	encrypted bool           // object data went through the crypto pipeline
 }
@@ -370,13 +373,29 @@ func (s *Server) writeError(w *recorder, r *http.Request, req *s3Request, err er
 	if w.status != 0 {
 		return true
 	}
-	if e.Bucket == "" && e.Key == "" {
+	if e.Bucket == "" && e.Key == "" && !unattributed(err) {
 		c := *e
-		c.Bucket, c.Key = req.bucket, req.object
+		c.Bucket, c.Key = req.bucket, errorKey(req)
 		e = &c
 	}
 	writeErr(w, r, req.id, e)
 	return false
+}
+
+// unattributed reports errors MinIO answers before it looks at the
+// request's bucket and object (a clock out of step, SSE-C over plain http,
+// an operation it does not serve), whose documents name neither.
+func unattributed(err error) bool {
+	return err == errNotServed || s3err.HasCode(err, s3err.RequestTimeTooSkewed) || s3err.HasCode(err, s3err.InsecureSSECustomerRequest)
+}
+
+// errorKey is the Key an error document names: the request's object, or,
+// once a copy has read its source, the source object, as MinIO's do.
+func errorKey(req *s3Request) string {
+	if req.copySource != "" {
+		return req.copySource
+	}
+	return req.object
 }
 
 func (s *Server) finish(w *recorder, r *http.Request, req *s3Request, start time.Time, counted *countingReader) {
