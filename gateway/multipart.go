@@ -163,6 +163,11 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 		return err
 	}
 	if st == nil {
+		// The SSE-C headers are still checked, as MinIO checks them (over
+		// plain http, an unknown algorithm).
+		if _, err := s.parseCustomerKey(r, false); err != nil {
+			return err
+		}
 		return s.passthrough(w, r, req)
 	}
 	key, err := s.uploadKey(r, req, st)
@@ -201,6 +206,11 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 // the part key, never spliced as ciphertext.
 func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	ctx := r.Context()
+	if kmsRequested(r.Header) {
+		// A part is encrypted as its upload is; MinIO refuses SSE-KMS
+		// here too.
+		return s3err.New(s3err.NotImplemented, "")
+	}
 	q := r.URL.Query()
 	partNumber, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil || partNumber < 1 || partNumber > 10000 {
@@ -210,6 +220,7 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 	if err != nil {
 		return err
 	}
+	req.copySource = src.object
 	// The source first: one s3seal cannot vouch for is refused whatever
 	// the upload.
 	so, err := s.statCopySource(ctx, r, req, src)
@@ -221,6 +232,9 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 		return err
 	}
 	if st == nil && so.meta == nil {
+		if _, err := s.parseCustomerKey(r, false); err != nil {
+			return err
+		}
 		return s.passthrough(w, r, req)
 	}
 	if st == nil {

@@ -85,6 +85,16 @@ func rejectSSEOnRead(r *http.Request) error {
 	return nil
 }
 
+// kmsRequested reports SSE-KMS headers as MinIO reads them: a key id or
+// context, or an algorithm other than SSE-S3's.
+func kmsRequested(h http.Header) bool {
+	if h.Get(hdrSSEKeyID) != "" || h.Get(hdrSSEContext) != "" {
+		return true
+	}
+	alg, ok := h[hdrSSE]
+	return ok && !strings.EqualFold(strings.Join(alg, ""), sseAES256)
+}
+
 // requestedEncryption decides how a write to bucket is encrypted: request
 // headers first, then the bucket's default, then SSE-S3 under the default
 // key. It returns nil only for an operator-configured plaintext bucket when
