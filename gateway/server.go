@@ -244,8 +244,8 @@ type s3Request struct {
 	// copySource is the source object of a copy once it is parsed; error
 	// documents name it.
 	copySource string
-	keyID     string         // KMS key used, for audit
-	encrypted bool           // object data went through the crypto pipeline
+	keyID      string // KMS key used, for audit
+	encrypted  bool   // object data went through the crypto pipeline
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error
