@@ -344,6 +344,9 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err := xml.Unmarshal(data, &doc); err != nil || len(doc.Parts) == 0 {
 		return s3err.New(s3err.MalformedXML, "")
 	}
+	if err := s.completePreconditions(ctx, r, req); err != nil {
+		return err
+	}
 	stored, err := s.listBackendParts(ctx, req.bucket, req.object, uploadID)
 	if err != nil {
 		return err
@@ -412,6 +415,33 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return s.writeWriteResponse(w, resp, st.meta, req)
+}
+
+// completePreconditions evaluates a completion's If-Match and
+// If-None-Match before its parts are checked, as MinIO does; the backend
+// evaluates them again when it completes.
+func (s *Server) completePreconditions(ctx context.Context, r *http.Request, req *s3Request) error {
+	h := http.Header{}
+	for _, k := range []string{"If-Match", "If-None-Match"} {
+		if v := r.Header.Values(k); len(v) > 0 {
+			h[k] = v
+		}
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: req.bucket, Object: req.object, Header: h})
+	if err != nil {
+		return backendError(err)
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound && h.Get("If-Match") != "":
+		return s3err.New(s3err.NoSuchKey, "")
+	case resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusNotModified:
+		return s3err.New(s3err.PreconditionFailed, "")
+	}
+	return nil // anything else: the completion answers
 }
 
 // recordMultipart writes what reads (the layout) and listings (an index
