@@ -221,10 +221,16 @@ func (s *Server) Init(ctx context.Context) error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q, err := sigv4.CanonicalQuery(r.URL.RawQuery)
 	if err != nil {
-		id := newRequestID()
-		w.Header().Set("X-Amz-Request-Id", id)
-		w.Header().Set("Server", "s3seal")
-		s3err.WriteXML(w, r, id, err)
+		// Refused before routing, but answered, logged and audited as
+		// any other request, under the id the client sees.
+		start := time.Now()
+		req := &s3Request{id: newRequestID(), operation: "MalformedQuery"}
+		req.bucket, req.object = bucketObject(r)
+		rec := &recorder{ResponseWriter: w}
+		rec.Header().Set("X-Amz-Request-Id", req.id)
+		rec.Header().Set("Server", "s3seal")
+		s3err.WriteXML(rec, r, req.id, err)
+		s.finish(rec, r, req, start, nil)
 		return
 	}
 	r.URL.RawQuery = q
