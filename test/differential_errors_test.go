@@ -685,6 +685,22 @@ func TestEveryRouteErrorAnswersAsMinIO(t *testing.T) {
 			t.Errorf("%s: s3seal %d, want a refusal", what, got.status)
 		}
 	}
+	// s3seal's KMS admin API answers MinIO's JSON error documents: a
+	// missing key (from the KMS) and a missing parameter.
+	for _, admin := range []errRequest{
+		{method: http.MethodGet, bucket: "minio", key: "kms/v1/key/status", query: "key-id=no-such-kms-key"},
+		{method: http.MethodPost, bucket: "minio", key: "kms/v1/key/create"},
+	} {
+		got := gwPlain.send(t, client, admin)
+		var doc struct{ Code, RequestId string }
+		if err := json.Unmarshal([]byte(got.body), &doc); err != nil || doc.Code == "" {
+			t.Errorf("%s /minio/%s: %d %q, want a JSON error document", admin.method, admin.key, got.status, got.body)
+		}
+		if doc.RequestId != got.headerID || got.headerID == "" {
+			t.Errorf("%s /minio/%s: RequestId %q in the body, %q in x-amz-request-id", admin.method, admin.key, doc.RequestId, got.headerID)
+		}
+		gwAnswers = append(gwAnswers, got)
+	}
 	for k := range errorDifferences {
 		if !used[k] {
 			t.Errorf("errorDifferences lists %q, which no longer differs: remove it", k)
