@@ -98,3 +98,25 @@ func TestPlaintextBucketsKeepMinIOsRefusals(t *testing.T) {
 		}
 	})
 }
+
+// SSE-C headers over plain http are refused on every operation, as MinIO
+// refuses them, not only where a key is used.
+func TestSSECOverPlainHTTPRefusedEverywhere(t *testing.T) {
+	g := newTestGateway(t, func(c *Config) { c.AllowInsecureSSEC = false })
+	g.put(testBucket, "obj", testData(10))
+	for _, tc := range []struct{ name, method, target, prefix string }{
+		{"GetObjectTagging", http.MethodGet, objectTarget(testBucket, "obj", "tagging"), "X-Amz-Server-Side-Encryption-Customer-"},
+		{"ListObjects", http.MethodGet, "/" + testBucket, "X-Amz-Server-Side-Encryption-Customer-"},
+		{"DeleteObject with a copy source key", http.MethodDelete, objectTarget(testBucket, "obj", ""), hdrCopySSECPrefix},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := g.do(tc.method, tc.target, nil, tc.prefix+"Algorithm", "AES256")
+			if res.status != http.StatusBadRequest || res.code() != "InvalidRequest" {
+				t.Errorf("got %v, want 400 InvalidRequest", res)
+			}
+		})
+	}
+	if res := g.do(http.MethodGet, objectTarget(testBucket, "obj", ""), nil); res.status != http.StatusOK {
+		t.Errorf("the object was deleted: %v", res)
+	}
+}

@@ -407,6 +407,9 @@ func (s *Server) handlePostPolicy() http.Handler {
 			if req.bucket == s.cfg.SystemBucket {
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
 			}
+			if err := s.refuseInsecureSSEC(r); err != nil {
+				return err
+			}
 			return s.postObject(w, r, req)
 		}()
 		abort := false

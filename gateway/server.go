@@ -340,6 +340,9 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 			if !s.ready.Load() {
 				return s3err.New(s3err.ServiceUnavailable, "s3seal is starting: the backend or the KMS is not ready yet.")
 			}
+			if err := s.refuseInsecureSSEC(r); err != nil {
+				return err
+			}
 			if req.bucket == s.cfg.SystemBucket {
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
 			}
