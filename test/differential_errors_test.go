@@ -36,6 +36,7 @@ type errorFamily string
 
 const (
 	famAuth            errorFamily = "auth"             // malformed, anonymous, skewed, expired or overlong presigned
+	famInsecureSSEC    errorFamily = "insecure-sse-c"   // SSE-C headers (object or copy source) over plain http, on any route
 	famMissingBucket   errorFamily = "missing-bucket"   // bucket and object routes
 	famMissingObject   errorFamily = "missing-object"   // object routes that read or change an existing object
 	famMissingVersion  errorFamily = "missing-version"  // object routes taking versionId
@@ -108,7 +109,7 @@ func init() {
 
 // errorFamilies derives the families that apply to op from its route.
 func errorFamilies(op gateway.Operation) []errorFamily {
-	fams := []errorFamily{famAuth}
+	fams := []errorFamily{famAuth, famInsecureSSEC}
 	if op.Header.Get("Content-Type") == "multipart/form-data; boundary=x" {
 		return append(fams, famPostForm)
 	}
@@ -272,9 +273,9 @@ func errorCases(t *testing.T) []errCase {
 	var cases []errCase
 	for _, op := range gateway.Operations() {
 		fams := errorFamilies(op)
-		if len(fams) == 1 {
+		if len(fams) == 2 { // authentication and SSE-C over plain http apply to every route
 			if _, ok := genericOnly[op.Name]; !ok {
-				t.Errorf("%s: its route gives it no error family beyond authentication; give it one or list it in genericOnly with the reason", op.Name)
+				t.Errorf("%s: its route gives it no error family beyond those of every route; give it one or list it in genericOnly with the reason", op.Name)
 			}
 		}
 		add := func(f errorFamily, name string, build func(s *errSide) errRequest) {
@@ -306,6 +307,14 @@ func errorCases(t *testing.T) []errCase {
 			case famAuth:
 				for _, a := range []string{"anonymous", "malformed", "skewed", "expired", "overlong"} {
 					add(f, "auth "+a, with(func(r *errRequest, _ *errSide) { r.auth = a; scratch(r, a) }))
+				}
+			case famInsecureSSEC:
+				key := base64.StdEncoding.EncodeToString(make([]byte, 32))
+				for _, prefix := range []string{"X-Amz-Server-Side-Encryption-Customer-", "X-Amz-Copy-Source-Server-Side-Encryption-Customer-"} {
+					add(f, prefix+"* over plain http", with(func(r *errRequest, s *errSide) {
+						header(prefix+"Algorithm", "AES256", prefix+"Key", key, prefix+"Key-Md5", md5Base64(make([]byte, 32)))(r, s)
+						scratch(r, "ssec-"+prefix)
+					}))
 				}
 			case famPostForm:
 				add(f, "form without a file", with(func(r *errRequest, _ *errSide) {
@@ -411,10 +420,6 @@ func errorCases(t *testing.T) []errCase {
 				sse("SSE algorithm unknown", "X-Amz-Server-Side-Encryption", "AES257")
 				sse("SSE-S3 header", "X-Amz-Server-Side-Encryption", "AES256")
 				sse("SSE-KMS key without SSE-KMS", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "some-key")
-				sse("SSE-C over plain http", "X-Amz-Server-Side-Encryption-Customer-Algorithm", "AES256",
-					"X-Amz-Server-Side-Encryption-Customer-Key", base64.StdEncoding.EncodeToString(make([]byte, 32)),
-					"X-Amz-Server-Side-Encryption-Customer-Key-Md5", md5Base64(make([]byte, 32)))
-				sse("SSE-C algorithm unknown", "X-Amz-Server-Side-Encryption-Customer-Algorithm", "AES128")
 			}
 		}
 	}
