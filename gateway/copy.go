@@ -19,6 +19,10 @@ import (
 // maxCopySize is the largest object S3 copies in one CopyObject.
 const maxCopySize = 5 << 30
 
+// errCopyRange is MinIO's (and AWS's) answer to an
+// x-amz-copy-source-range beyond the source.
+var errCopyRange = s3err.New(s3err.InvalidArgument, "Range specified is not valid for source object.")
+
 type copySource struct {
 	bucket, object, versionID string
 }
@@ -128,6 +132,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err != nil {
 		return err
 	}
+	req.copySource = src.object
 	replace := false
 	switch d := r.Header.Get("X-Amz-Metadata-Directive"); d {
 	case "", "COPY":
@@ -296,7 +301,7 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 		if err := s.bucketExists(ctx, src.bucket); err != nil {
 			return nil, err
 		}
-		return nil, &s3err.Error{Code: s3err.NoSuchKey, Resource: "/" + src.bucket + "/" + src.object}
+		return nil, s3err.New(s3err.NoSuchKey, "")
 	case http.StatusPreconditionFailed, http.StatusNotModified:
 		return nil, s3err.New(s3err.PreconditionFailed, "")
 	case http.StatusForbidden:
@@ -346,7 +351,7 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 			off, n = 0, size
 		}
 		if off+n > size {
-			return nil, 0, s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range is outside the source object.")
+			return nil, 0, errCopyRange
 		}
 		if n == 0 {
 			return io.NopCloser(http.NoBody), 0, nil
@@ -362,7 +367,7 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 			off, n = 0, size
 		}
 		if off+n > size {
-			return nil, 0, s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range is outside the source object.")
+			return nil, 0, errCopyRange
 		}
 		if n == 0 {
 			return io.NopCloser(http.NoBody), 0, nil

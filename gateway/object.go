@@ -203,7 +203,9 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil && ssec != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, errNotSSEC
-	case st.meta == nil && r.Method == http.MethodHead:
+	// A HEAD with a range or part number of an object stored as it is
+	// goes to the backend whole, which judges them as for a GET.
+	case st.meta == nil && r.Method == http.MethodHead && r.Header.Get("Range") == "" && !r.URL.Query().Has("partNumber"):
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, s.passthrough(w, r, req)

@@ -94,6 +94,10 @@ func readPostForm(r *http.Request) (*postForm, error) {
 		// NextRawPart: field values are taken as sent, with no
 		// Content-Transfer-Encoding decoding.
 		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) && parts == 0 {
+			// Not one part: no form at all, as MinIO answers.
+			return nil, s3err.New(s3err.MalformedPOSTRequest, "")
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, s3err.New(s3err.InvalidArgument, "POST requires exactly one file upload per request.")
 		}
@@ -402,6 +406,9 @@ func (s *Server) handlePostPolicy() http.Handler {
 			}
 			if req.bucket == s.cfg.SystemBucket {
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
+			}
+			if err := s.refuseInsecureSSEC(r); err != nil {
+				return err
 			}
 			return s.postObject(w, r, req)
 		}()
