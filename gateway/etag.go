@@ -295,8 +295,8 @@ func (rc *records) openIndexETag(bucket, object, etag string, size int64, sealed
 
 // Conditional requests compare ETags with what the client was shown, so
 // when s3seal shows its own ETags the gateway evaluates them (with the
-// date conditions, whose precedence depends on them, RFC 9110 13.2.2) and
-// pins the backend request to the backend ETag it resolved.
+// date conditions, whose precedence depends on them) and pins the backend
+// request to the backend ETag it resolved.
 
 var conditionHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
 
@@ -330,26 +330,36 @@ func etagListMatches(list, etag string) bool {
 
 // evalConditions evaluates the conditional headers (under prefix) of h
 // against an object with the client ETag etag, last modified at
-// lastModified. It returns 0 when the request proceeds, else
-// http.StatusPreconditionFailed or http.StatusNotModified.
+// lastModified, in MinIO's order (cmd/object-handlers-common.go, which the
+// backend applied before s3seal had ETags of its own): If-None-Match, then
+// If-Modified-Since (304), If-Match, then If-Unmodified-Since unless
+// If-Match was given (412). It returns 0 when the request proceeds, else
+// http.StatusNotModified or http.StatusPreconditionFailed.
 func evalConditions(h http.Header, prefix, etag, lastModified string) int {
 	mod, modErr := http.ParseTime(lastModified)
-	if v := h.Get(prefix + "If-Match"); v != "" {
-		if !etagListMatches(v, etag) {
-			return http.StatusPreconditionFailed
+	modifiedSince := func(v string) (bool, bool) {
+		t, err := http.ParseTime(v)
+		if err != nil || modErr != nil {
+			return false, false
 		}
-	} else if v := h.Get(prefix + "If-Unmodified-Since"); v != "" && modErr == nil {
-		if t, err := http.ParseTime(v); err == nil && mod.Truncate(time.Second).After(t) {
-			return http.StatusPreconditionFailed
+		// Last-Modified has whole seconds: modified means mtime >= t+1s.
+		return !mod.Before(t.Add(time.Second)), true
+	}
+	if v := h.Get(prefix + "If-None-Match"); v != "" && etagListMatches(v, etag) {
+		return http.StatusNotModified
+	}
+	if v := h.Get(prefix + "If-Modified-Since"); v != "" {
+		if modified, ok := modifiedSince(v); ok && !modified {
+			return http.StatusNotModified
 		}
 	}
-	if v := h.Get(prefix + "If-None-Match"); v != "" {
-		if etagListMatches(v, etag) {
-			return http.StatusNotModified
-		}
-	} else if v := h.Get(prefix + "If-Modified-Since"); v != "" && modErr == nil {
-		if t, err := http.ParseTime(v); err == nil && !mod.Truncate(time.Second).After(t) {
-			return http.StatusNotModified
+	ifMatch := h.Get(prefix + "If-Match")
+	if ifMatch != "" && !etagListMatches(ifMatch, etag) {
+		return http.StatusPreconditionFailed
+	}
+	if v := h.Get(prefix + "If-Unmodified-Since"); v != "" && ifMatch == "" {
+		if modified, ok := modifiedSince(v); ok && modified {
+			return http.StatusPreconditionFailed
 		}
 	}
 	return 0
