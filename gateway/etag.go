@@ -20,6 +20,7 @@ import (
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // Client ETags. A single-part SSE-S3 object shows clients the MD5 of its
@@ -56,14 +57,20 @@ const (
 
 // plaintextMD5 is how a write learns the MD5 of its plaintext.
 type plaintextMD5 struct {
-	known string    // hex MD5 known before the body; "" if not
-	hash  hash.Hash // set by storeEncrypted when computed while streaming
+	known string // hex MD5 known before the body; "" if not
+	// trailer is the client's x-amz-checksum-md5 trailer, which the
+	// payload reader verifies by the end of the body: no second MD5 pass.
+	trailer *sigv4.Checksum
+	hash    hash.Hash // set by prepareMD5 when computed while streaming
 }
 
 // sum returns the hex MD5 once the whole body has been read.
 func (p *plaintextMD5) sum() string {
-	if p.known != "" {
+	switch {
+	case p.known != "":
 		return p.known
+	case p.trailer != nil:
+		return md5FromBase64(p.trailer.Value)
 	}
 	return hex.EncodeToString(p.hash.Sum(nil))
 }
@@ -90,7 +97,7 @@ func md5FromBase64(v string) string {
 // hashed as it streams. It returns the body to encrypt and sets the
 // metadata header that tells reads where the client ETag is.
 func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Reader, size int64) (io.Reader, error) {
-	if p.known == "" && size <= smallBodySize {
+	if p.known == "" && p.trailer == nil && size <= smallBodySize {
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(body, buf); err != nil {
 			return nil, err
@@ -98,6 +105,10 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 		sum := md5.Sum(buf)
 		p.known = hex.EncodeToString(sum[:])
 		body = bytes.NewReader(buf)
+	}
+	if p.known == "" && p.trailer != nil {
+		h.Set(hdrClientETag, clientETagInIndex)
+		return body, nil
 	}
 	if p.known == "" {
 		p.hash = md5.New()
@@ -115,6 +126,9 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 // recordClientETag writes the index entry of a stored version and returns
 // the quoted ETag the client is shown.
 func (s *Server) recordClientETag(ctx context.Context, bucket, object, backendETag string, size int64, clientETag string) (string, error) {
+	if clientETag == "" {
+		return backendETag, nil
+	}
 	if err := s.records.writeIndexEntry(ctx, bucket, object, backendETag, size, clientETag); err != nil {
 		return "", err
 	}

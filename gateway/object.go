@@ -53,8 +53,12 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		pm = &plaintextMD5{}
 		if p := req.payload; p != nil {
 			pm.known = md5FromBase64(p.ContentMD5)
-			if checksum != nil && checksum.Algorithm == "MD5" && pm.known == "" {
+			switch {
+			case pm.known != "" || p.Checksum.Algorithm != "MD5":
+			case checksum != nil:
 				pm.known = md5FromBase64(checksum.Value)
+			default: // a trailer: verified by the end of the body
+				pm.trailer = &p.Checksum
 			}
 		}
 	}
