@@ -267,7 +267,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 		}
 		req.keyID, req.encrypted = meta.KeyID, true
 		if pm != nil && resp.StatusCode == http.StatusOK {
-			etag, err := s.recordClientETag(ctx, req.bucket, req.object, resp.Header.Get("ETag"), size, pm.sum())
+			etag, err := s.finishMD5(ctx, req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
 			if err != nil {
 				resp.Body.Close()
 				return err

@@ -62,6 +62,14 @@ type plaintextMD5 struct {
 	// payload reader verifies by the end of the body: no second MD5 pass.
 	trailer *sigv4.Checksum
 	hash    hash.Hash // set by prepareMD5 when computed while streaming
+
+	// A small body is held in plain until it is encrypted in one piece;
+	// its index entry is then written beside the object, under the
+	// backend ETag expected (the MD5 of the ciphertext, as S3 stores give
+	// single-part objects), and indexDone reports that write.
+	plain     []byte
+	expected  string
+	indexDone chan error
 }
 
 // sum returns the hex MD5 once the whole body has been read.
@@ -97,14 +105,16 @@ func md5FromBase64(v string) string {
 // hashed as it streams. It returns the body to encrypt and sets the
 // metadata header that tells reads where the client ETag is.
 func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Reader, size int64) (io.Reader, error) {
-	if p.known == "" && p.trailer == nil && size <= smallBodySize {
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(body, buf); err != nil {
+	if p.trailer == nil && size <= smallBodySize {
+		p.plain = make([]byte, size)
+		if _, err := io.ReadFull(body, p.plain); err != nil {
 			return nil, err
 		}
-		sum := md5.Sum(buf)
-		p.known = hex.EncodeToString(sum[:])
-		body = bytes.NewReader(buf)
+		if p.known == "" {
+			sum := md5.Sum(p.plain)
+			p.known = hex.EncodeToString(sum[:])
+		}
+		body = bytes.NewReader(p.plain)
 	}
 	if p.known == "" && p.trailer != nil {
 		h.Set(hdrClientETag, clientETagInIndex)
@@ -121,6 +131,40 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 	}
 	h.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
 	return body, nil
+}
+
+// encryptSmall encrypts a small body held in p.plain in one piece and
+// starts writing its index entry under the backend ETag it expects, so the
+// two backend writes overlap. A wrong guess (a backend whose ETags are not
+// MD5s) costs an orphan entry nothing reads; finishMD5 then writes the
+// right one.
+func (s *Server) encryptSmall(ctx context.Context, p *plaintextMD5, key crypto.ObjectKey, bucket, object string) (io.Reader, error) {
+	enc, err := crypto.EncryptReader(bytes.NewReader(p.plain), key)
+	if err != nil {
+		return nil, err
+	}
+	ct, err := io.ReadAll(enc)
+	if err != nil {
+		return nil, err
+	}
+	sum := md5.Sum(ct)
+	p.expected = hex.EncodeToString(sum[:])
+	p.indexDone = make(chan error, 1)
+	size := int64(len(p.plain))
+	go func() { p.indexDone <- s.records.writeIndexEntry(ctx, bucket, object, p.expected, size, p.known) }()
+	return bytes.NewReader(ct), nil
+}
+
+// finishMD5 completes a write whose plaintext MD5 p took, once the backend
+// stored it as backendETag: it makes sure the version's index entry exists
+// and returns the quoted ETag the client is shown.
+func (s *Server) finishMD5(ctx context.Context, bucket, object, backendETag string, size int64, p *plaintextMD5) (string, error) {
+	if p.indexDone != nil {
+		if err := <-p.indexDone; err == nil && strings.Trim(backendETag, `"`) == p.expected {
+			return quoteETag(p.known), nil
+		}
+	}
+	return s.recordClientETag(ctx, bucket, object, backendETag, size, p.sum())
 }
 
 // recordClientETag writes the index entry of a stored version and returns

@@ -142,6 +142,25 @@ func checkNoPlaintextMD5(t *testing.T, g *testGateway, data []byte) {
 	}
 }
 
+func TestClientETagsOnBackendsWhoseETagsAreNotMD5s(t *testing.T) {
+	for _, size := range []int{10, 3 * crypto.PackageSize} {
+		g := newTestGateway(t, nil)
+		// The small body's index entry is written beside the object under
+		// the ETag S3 would give; this backend gives another.
+		g.be.PutETag = func(body []byte) string { return quotedMD5(append(body, '!')) }
+		data := testData(size)
+		want := quotedMD5(data)
+		if got := g.put(testBucket, "k", data).header.Get("ETag"); got != want {
+			t.Errorf("%d bytes: PUT ETag %s, want %s", size, got, want)
+		}
+		for op, got := range g.clientETags(testBucket, "k") {
+			if got != want {
+				t.Errorf("%d bytes: %s ETag %s, want %s", size, op, got, want)
+			}
+		}
+	}
+}
+
 func TestOtherObjectsShowTheBackendETag(t *testing.T) {
 	data := testData(2*crypto.PackageSize + 1)
 	tests := []struct {

@@ -81,7 +81,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	}
 	req.keyID, req.encrypted = meta.KeyID, true
 	if pm != nil {
-		etag, err := s.recordClientETag(r.Context(), req.bucket, req.object, resp.Header.Get("ETag"), size, pm.sum())
+		etag, err := s.finishMD5(r.Context(), req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
 		if err != nil {
 			return err
 		}
@@ -114,7 +114,12 @@ func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, ob
 			return nil, nil, err
 		}
 	}
-	ciphertext, err := crypto.EncryptReader(body, key)
+	var ciphertext io.Reader
+	if pm != nil && pm.plain != nil {
+		ciphertext, err = s.encryptSmall(ctx, pm, key, bucket, object)
+	} else {
+		ciphertext, err = crypto.EncryptReader(body, key)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

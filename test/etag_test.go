@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/s3seal/s3seal/test/harness"
 )
@@ -101,6 +103,31 @@ func TestMD5ETags(t *testing.T) {
 			CopySourceIfNoneMatch: aws.String(want)})
 		if status := httpStatus(err); status != http.StatusPreconditionFailed {
 			t.Errorf("CopyObject x-amz-copy-source-if-none-match the MD5: %v, want 412", err)
+		}
+	})
+
+	t.Run("minio-go with a trailing x-amz-checksum-md5: the MD5, from the trailer", func(t *testing.T) {
+		data := bytes.Repeat([]byte("trailer "), 40000) // over 64 KiB: streamed
+		written = append(written, data)
+		u, _ := url.Parse(s.gw.Endpoint)
+		c, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(s.gw.AccessKey, s.gw.SecretKey, ""),
+			Region: "us-east-1", TrailingHeaders: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := c.PutObject(ctx, bucket, "trailer", bytes.NewReader(data), int64(len(data)),
+			minio.PutObjectOptions{Checksum: minio.ChecksumMD5, DisableMultipart: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := quotedMD5(data)
+		if got := `"` + strings.Trim(info.ETag, `"`) + `"`; got != want {
+			t.Errorf("PutObject ETag %s, want %s", got, want)
+		}
+		for op, got := range etagsShown(t, gw, bucket, "trailer") {
+			if got != want {
+				t.Errorf("%s ETag %s, want %s", op, got, want)
+			}
 		}
 	})
 
