@@ -106,9 +106,11 @@ func TestBenchmarksMD5ETags(t *testing.T) {
 	fmt.Fprintf(&b, "Generated %s by TestBenchmarksMD5ETags in %s. Two gateways over one MinIO (in RAM) and one key store, "+
 		"one started with `S3SEAL_MD5_ETAGS=off`, both writing SSE-S3 (the default); the same minio-go clients and payloads as "+
 		"sections 1 and 2, one untimed warm-up run, then %d timed rounds alternating which gateway goes first; each figure is "+
-		"the median round. A ratio is MD5 on / MD5 off, so 1.00× is free. With MD5 ETags on, a 4 KiB body is read before the "+
-		"backend PUT (its MD5 sealed into the object's metadata), a 64 MiB body is hashed as it streams, and each PUT then "+
-		"writes one empty index entry into the system bucket (what listings need). s3seal %s; load average %s before, %s after.\n\n",
+		"the median round. A ratio is MD5 on / MD5 off, so 1.00× is free. With MD5 ETags on, every PUT also writes one empty "+
+		"index entry into the system bucket (what listings need): a 4 KiB body is read before the backend PUT, its MD5 sealed "+
+		"into the object's metadata and its entry written beside the object; a 64 MiB body is hashed as it streams and its entry "+
+		"written after it. s3seal %s; load average %s before, %s after, on a machine other jobs shared: the time ratios are "+
+		"noisy, the CPU columns the steadier guide.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(started).Round(time.Second), *rounds, binary, loadBefore, loadAverage())
 	b.WriteString("Command:\n\n```\nmake build && cd test && S3SEAL_BIN=$PWD/../bin/s3seal go test -tags bench -run TestBenchmarksMD5ETags -count=1 -timeout 20m -v ./bench -args -out $PWD/../BENCHMARKS.md\n```\n\n")
 	writeTable(&b, table{
