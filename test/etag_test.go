@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -127,6 +128,34 @@ func TestMD5ETags(t *testing.T) {
 		for op, got := range etagsShown(t, gw, bucket, "trailer") {
 			if got != want {
 				t.Errorf("%s ETag %s, want %s", op, got, want)
+			}
+		}
+	})
+
+	t.Run("boto3: the MD5 of what it sent, and not for SSE-KMS", func(t *testing.T) {
+		python := clientsPythonWithBoto3(t)
+		dir := t.TempDir()
+		script := filepath.Join(dir, "etags.py")
+		if err := os.WriteFile(script, []byte(etagsBoto3Script), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cli := harness.AWS(t, s.gw.Endpoint, s.gw.AccessKey, s.gw.SecretKey)
+		r := harness.MustRun(t, python, []string{script, s.gw.Endpoint, bucket}, cli.Env(), dir)
+		var got map[string]struct {
+			MD5  string            `json:"md5"`
+			Seen map[string]string `json:"seen"`
+		}
+		if err := json.Unmarshal(r.Stdout, &got); err != nil {
+			t.Fatalf("boto3 script output %q: %v", r.Stdout, err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("boto3 script output %s, want two objects", r.Stdout)
+		}
+		for sse, o := range got {
+			for op, e := range o.Seen {
+				if isMD5 := e == `"`+o.MD5+`"`; isMD5 != (sse == "AES256") {
+					t.Errorf("boto3 %s %s: ETag %s, MD5 of the data %s", sse, op, e, o.MD5)
+				}
 			}
 		}
 	})
@@ -344,3 +373,28 @@ func assertNoPlaintextMD5OnBackend(t *testing.T, s *stack, buckets []string, pla
 	}
 	t.Logf("scanned %d backend objects for %d plaintext MD5s", scanned, len(forms)/4)
 }
+
+// etagsBoto3Script PUTs 200 KiB with SSE-S3 and with SSE-KMS through
+// boto3 and prints, per encryption, the MD5 of the data and the ETag of
+// every answer that shows one.
+const etagsBoto3Script = `
+import hashlib, json, os, sys
+import boto3
+from botocore.config import Config
+
+endpoint, bucket = sys.argv[1:3]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}))
+out = {}
+for sse in ("AES256", "aws:kms"):
+    key = "boto3/" + sse.replace(":", "-")
+    data = os.urandom(200 * 1024)
+    put = s3.put_object(Bucket=bucket, Key=key, Body=data, ServerSideEncryption=sse)
+    head = s3.head_object(Bucket=bucket, Key=key)
+    get = s3.get_object(Bucket=bucket, Key=key)
+    assert get["Body"].read() == data
+    listed = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]}
+    out[sse] = {"md5": hashlib.md5(data).hexdigest(), "seen": {
+        "put_object": put["ETag"], "head_object": head["ETag"], "get_object": get["ETag"], "list_objects_v2": listed[key]}}
+json.dump(out, sys.stdout)
+`
