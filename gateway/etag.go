@@ -30,7 +30,7 @@ import (
 // the same pass as the encryption and never stored in clear:
 //
 //   - when it is known before the backend PUT (the client's verified
-//     Content-MD5 or x-amz-checksum-md5 header, a body of at most
+//     Content-MD5 or x-amz-checksum-md5, a body of at most
 //     smallBodySize that is read first, a form upload spooled to disk, a
 //     server-side copy of an object that has one) it is sealed under the
 //     object key into the object's metadata, X-Amz-Meta-S3seal-Etag, so
@@ -105,10 +105,15 @@ func md5FromBase64(v string) string {
 // hashed as it streams. It returns the body to encrypt and sets the
 // metadata header that tells reads where the client ETag is.
 func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Reader, size int64) (io.Reader, error) {
-	if p.trailer == nil && size <= smallBodySize {
+	if size <= smallBodySize {
 		p.plain = make([]byte, size)
 		if _, err := io.ReadFull(body, p.plain); err != nil {
 			return nil, err
+		}
+		if p.known == "" && p.trailer != nil {
+			// The payload reader released the last byte: the trailer
+			// has been read and verified.
+			p.known = md5FromBase64(p.trailer.Value)
 		}
 		if p.known == "" {
 			sum := md5.Sum(p.plain)

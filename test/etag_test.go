@@ -108,26 +108,42 @@ func TestMD5ETags(t *testing.T) {
 	})
 
 	t.Run("minio-go with a trailing x-amz-checksum-md5: the MD5, from the trailer", func(t *testing.T) {
-		data := bytes.Repeat([]byte("trailer "), 40000) // over 64 KiB: streamed
-		written = append(written, data)
 		u, _ := url.Parse(s.gw.Endpoint)
 		c, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(s.gw.AccessKey, s.gw.SecretKey, ""),
 			Region: "us-east-1", TrailingHeaders: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		info, err := c.PutObject(ctx, bucket, "trailer", bytes.NewReader(data), int64(len(data)),
-			minio.PutObjectOptions{Checksum: minio.ChecksumMD5, DisableMultipart: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := quotedMD5(data)
-		if got := `"` + strings.Trim(info.ETag, `"`) + `"`; got != want {
-			t.Errorf("PutObject ETag %s, want %s", got, want)
-		}
-		for op, got := range etagsShown(t, gw, bucket, "trailer") {
-			if got != want {
-				t.Errorf("%s ETag %s, want %s", op, got, want)
+		for _, tc := range []struct {
+			key        string
+			size       int
+			wantSealed bool // in the object's metadata, else in the index
+		}{
+			{"trailer/small", 1000, true},    // read before the backend PUT: the trailer is known by then
+			{"trailer/large", 320000, false}, // streamed: known once the body has passed
+		} {
+			data := bytes.Repeat([]byte("trailer "), tc.size/8)
+			written = append(written, data)
+			info, err := c.PutObject(ctx, bucket, tc.key, bytes.NewReader(data), int64(len(data)),
+				minio.PutObjectOptions{Checksum: minio.ChecksumMD5, DisableMultipart: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := quotedMD5(data)
+			if got := `"` + strings.Trim(info.ETag, `"`) + `"`; got != want {
+				t.Errorf("%s: PutObject ETag %s, want %s", tc.key, got, want)
+			}
+			for op, got := range etagsShown(t, gw, bucket, tc.key) {
+				if got != want {
+					t.Errorf("%s: %s ETag %s, want %s", tc.key, op, got, want)
+				}
+			}
+			st, err := s.direct.StatObject(ctx, bucket, tc.key, minio.StatObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := st.Metadata.Get("X-Amz-Meta-S3seal-Etag"); (v != "index") != tc.wantSealed {
+				t.Errorf("%s: backend X-Amz-Meta-S3seal-Etag %q, want sealed %v", tc.key, v, tc.wantSealed)
 			}
 		}
 	})
