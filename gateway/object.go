@@ -251,7 +251,7 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	case st.meta == nil && r.Method == http.MethodHead:
 		if local {
 			st.clientETag = st.etag
-			if err := s.answerConditions(w, r, st); err != errConditionsHold {
+			if err := s.answerConditions(w, r, st); !errors.Is(err, errConditionsHold) {
 				return nil, crypto.ObjectKey{}, partLayout{}, err
 			}
 		}
@@ -267,7 +267,7 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	if local {
-		if err := s.answerConditions(w, r, st); err != errConditionsHold {
+		if err := s.answerConditions(w, r, st); !errors.Is(err, errConditionsHold) {
 			return nil, crypto.ObjectKey{}, partLayout{}, err
 		}
 	}
