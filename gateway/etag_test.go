@@ -406,5 +406,16 @@ func TestConditionsCompareTheClientETag(t *testing.T) {
 		if got := g.clientETags(testBucket, "dst")["ListObjectsV2"]; got != etag {
 			t.Errorf("the copy lists with ETag %s, want %s", got, etag)
 		}
+		uploadID := g.createUpload(testBucket, "mp")
+		for _, c := range []struct {
+			ifMatch    string
+			wantStatus int
+		}{{etag, http.StatusOK}, {src, http.StatusPreconditionFailed}} {
+			res := g.do(http.MethodPut, objectTarget(testBucket, "mp", "partNumber=1&uploadId="+uploadID), nil,
+				"X-Amz-Copy-Source", testBucket+"/src", "X-Amz-Copy-Source-If-Match", c.ifMatch)
+			if res.status != c.wantStatus {
+				t.Errorf("UploadPartCopy x-amz-copy-source-if-match %s: %v, want %d", c.ifMatch, res, c.wantStatus)
+			}
+		}
 	})
 }
