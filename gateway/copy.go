@@ -3,7 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -190,6 +192,22 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if err != nil {
 			return err
 		}
+		// The copy has the source's plaintext, so the source's MD5 ETag.
+		clientETag := ""
+		if s.wantsMD5ETag(enc, req.bucket, req.object) && !srcMeta.Multipart {
+			e, recorded, err := s.recordedETag(ctx, src.bucket, src.object, head.Header, func() (crypto.ObjectKey, error) { return key, nil })
+			if err != nil {
+				return err
+			}
+			if recorded && md5ETag(e) {
+				clientETag = strings.Trim(e, `"`)
+				sealed, err := key.SealValue(clientETagLabel, []byte(clientETag), nil)
+				if err != nil {
+					return err
+				}
+				h.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
+			}
+		}
 		meta.Multipart = srcMeta.Multipart
 		req.keyID = meta.KeyID
 		for k, v := range meta.Encode() {
@@ -203,15 +221,26 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if resp == nil {
 			return err
 		}
-		if meta.Multipart {
-			var res struct {
-				XMLName xml.Name
-				ETag    string `xml:"ETag"`
-			}
-			if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
-				if err := s.records.putLayout(ctx, req.bucket, req.object, strings.Trim(res.ETag, `"`), layout); err != nil {
+		var res struct {
+			XMLName xml.Name
+			ETag    string `xml:"ETag"`
+		}
+		if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
+			backendETag := strings.Trim(res.ETag, `"`)
+			if meta.Multipart {
+				if err := s.records.putLayout(ctx, req.bucket, req.object, backendETag, layout); err != nil {
 					return err
 				}
+			}
+			if clientETag != "" {
+				size, err := crypto.DecryptedSize(head.ContentLength)
+				if err != nil {
+					return s3err.Wrap(s3err.ObjectTampered, err)
+				}
+				if _, err := s.recordClientETag(ctx, req.bucket, req.object, backendETag, size, clientETag); err != nil {
+					return err
+				}
+				body = replaceETag(body, backendETag, clientETag)
 			}
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -233,11 +262,23 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	var resp *http.Response
 	meta := &crypto.Metadata{}
 	if enc != nil {
-		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size, nil)
+		var pm *plaintextMD5
+		if s.wantsMD5ETag(enc, req.bucket, req.object) {
+			pm = &plaintextMD5{}
+		}
+		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size, nil, pm)
 		if err != nil {
 			return err
 		}
 		req.keyID, req.encrypted = meta.KeyID, true
+		if pm != nil && resp.StatusCode == http.StatusOK {
+			etag, err := s.finishMD5(ctx, req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
+			if err != nil {
+				resp.Body.Close()
+				return err
+			}
+			resp.Header.Set("ETag", etag)
+		}
 	} else {
 		resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, Header: h, Body: body, Size: size})
 		if err != nil {
@@ -288,7 +329,15 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 	if src.versionID != "" {
 		q.Set("versionId", src.versionID)
 	}
-	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: copySourceConditions(r)})
+	// With s3seal's own ETags, the conditions are evaluated here, against
+	// the ETag the client was shown; the copy itself is then pinned to the
+	// backend ETag of the version they held for.
+	local := !s.cfg.DisableMD5ETags && hasETagCondition(r.Header, "X-Amz-Copy-Source-")
+	conds := copySourceConditions(r)
+	if local {
+		conds = http.Header{}
+	}
+	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: conds})
 	if err != nil {
 		return nil, backendError(err)
 	}
@@ -316,6 +365,20 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 	if meta == nil {
 		if err := s.checkUnsealed(req, src.bucket, src.object); err != nil {
 			return nil, err
+		}
+	}
+	if local {
+		etag, _, err := s.recordedETag(ctx, src.bucket, src.object, head.Header, func() (crypto.ObjectKey, error) {
+			if meta == nil {
+				return crypto.ObjectKey{}, s3err.Wrap(s3err.ObjectTampered, errors.New("sealed ETag without s3seal metadata"))
+			}
+			return s.unsealObject(ctx, meta, src.bucket, src.object, nil)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if evalConditions(r.Header, "X-Amz-Copy-Source-", etag, head.Header.Get("Last-Modified")) != 0 {
+			return nil, s3err.New(s3err.PreconditionFailed, "")
 		}
 	}
 	return &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}, nil

@@ -26,11 +26,19 @@
 //     from clients): bucket encryption configurations, multipart upload keys
 //     and multipart layouts, each an object encrypted like user data under
 //     the default key and sealed to its name, so backend access can neither
-//     read, alter nor move one.
+//     read, alter nor move one; and the listing index, empty objects whose
+//     authenticated names carry plaintext sizes and encrypted client ETags.
 //
-// ETags are the backend's ETags of the ciphertext: stable, opaque, the same
-// in HEAD, GET and listings, and conditional requests are evaluated by the
-// backend. They are not the MD5 of the plaintext for any encryption mode.
+// ETags are what AWS shows: a single-part SSE-S3 object's ETag is the MD5 of
+// its plaintext, every other object's the backend's ETag of its ciphertext,
+// the same in the PUT answer, HEAD, GET, GetObjectAttributes and listings.
+// The MD5 is never stored in clear: it is sealed under the object key into
+// the object's metadata when known before the backend PUT, else encrypted
+// into the object's listing-index entry (etag.go, index.go). Conditional
+// requests are then evaluated by the gateway against the ETag the client
+// saw and pinned to the backend ETag of that version; with
+// Config.DisableMD5ETags every ETag is the backend's and the backend
+// evaluates conditions.
 //
 // The gateway keeps only caches: bucket encryption configurations
 // (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.

@@ -451,7 +451,7 @@ func (rc *records) recordMultipart(ctx context.Context, bucket, object, etag str
 		return err
 	}
 	if ragged(layout.sizes) {
-		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size())
+		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size(), "")
 	}
 	return nil
 }

@@ -47,7 +47,31 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		// so GET and HEAD can answer with it as S3 does.
 		checksum = &p.Checksum
 	}
-	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardEncryptedHeader(r.Header), body, size, checksum)
+	h := forwardEncryptedHeader(r.Header)
+	var pm *plaintextMD5
+	if s.wantsMD5ETag(enc, req.bucket, req.object) {
+		pm = &plaintextMD5{}
+		if p := req.payload; p != nil {
+			pm.known = md5FromBase64(p.ContentMD5)
+			switch {
+			case pm.known != "" || p.Checksum.Algorithm != "MD5":
+			case checksum != nil:
+				pm.known = md5FromBase64(checksum.Value)
+			default: // a trailer: verified by the end of the body
+				pm.trailer = &p.Checksum
+			}
+		}
+	}
+	if !s.cfg.DisableMD5ETags && h.Get("If-Match") != "" {
+		// The client's If-Match names an ETag it was shown: translate it
+		// to the backend's ETag of that version.
+		backendETag, err := s.resolveIfMatch(r.Context(), req.bucket, req.object, h.Get("If-Match"))
+		if err != nil {
+			return err
+		}
+		h.Set("If-Match", backendETag)
+	}
+	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, h, body, size, checksum, pm)
 	if err != nil {
 		return err
 	}
@@ -56,13 +80,21 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		return relay(w, r, resp)
 	}
 	req.keyID, req.encrypted = meta.KeyID, true
+	if pm != nil {
+		etag, err := s.finishMD5(r.Context(), req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
+		if err != nil {
+			return err
+		}
+		resp.Header.Set("ETag", etag)
+	}
 	return s.writeWriteResponse(w, resp, meta, req)
 }
 
 // storeEncrypted PUTs plaintext body of size bytes encrypted under a fresh
-// object key as bucket/object, with h as the forwarded headers. The caller
-// closes the response body.
-func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64, checksum *sigv4.Checksum) (*http.Response, *crypto.Metadata, error) {
+// object key as bucket/object, with h as the forwarded headers. With pm it
+// also takes the MD5 of the plaintext (etag.go), which pm.sum returns once
+// the backend has answered 200. The caller closes the response body.
+func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64, checksum *sigv4.Checksum, pm *plaintextMD5) (*http.Response, *crypto.Metadata, error) {
 	key, meta, err := s.sealNewObject(ctx, enc, bucket, object)
 	if err != nil {
 		return nil, nil, err
@@ -77,7 +109,17 @@ func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, ob
 		}
 		h.Set(hdrSealedChecksum, base64.StdEncoding.EncodeToString(sealed))
 	}
-	ciphertext, err := crypto.EncryptReader(body, key)
+	if pm != nil {
+		if body, err = prepareMD5(pm, key, h, body, size); err != nil {
+			return nil, nil, err
+		}
+	}
+	var ciphertext io.Reader
+	if pm != nil && pm.plain != nil {
+		ciphertext, err = s.encryptSmall(ctx, pm, key, bucket, object)
+	} else {
+		ciphertext, err = crypto.EncryptReader(body, key)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,9 +164,10 @@ func stripChecksums(h http.Header) {
 
 // storedObject is what a HEAD of the backend object told us.
 type storedObject struct {
-	resp *http.Response
-	meta *crypto.Metadata // nil: not encrypted by s3seal
-	etag string
+	resp       *http.Response
+	meta       *crypto.Metadata // nil: not encrypted by s3seal
+	etag       string           // the backend's
+	clientETag string           // what the client is shown; set once the key is unsealed
 }
 
 // partLayout is an encrypted object's layout: the plaintext size of each
@@ -190,7 +233,9 @@ func objectQuery(q url.Values) url.Values {
 // checkUnsealed), the object as stored.
 func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) (*storedObject, crypto.ObjectKey, partLayout, error) {
 	ctx := r.Context()
-	st, ok, err := s.headStored(ctx, r, req)
+	// With s3seal's own ETags, ETag conditions are evaluated here.
+	local := !s.cfg.DisableMD5ETags && hasETagCondition(r.Header, "")
+	st, ok, err := s.headStored(ctx, r, req, local)
 	if err == nil && ok && st.meta == nil {
 		err = s.checkUnsealed(req, req.bucket, req.object)
 	}
@@ -206,6 +251,12 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	// A HEAD with a range or part number of an object stored as it is
 	// goes to the backend whole, which judges them as for a GET.
 	case st.meta == nil && r.Method == http.MethodHead && r.Header.Get("Range") == "" && !r.URL.Query().Has("partNumber"):
+		if local {
+			st.clientETag = st.etag
+			if err := s.answerConditions(w, r, st); !errors.Is(err, errConditionsHold) {
+				return nil, crypto.ObjectKey{}, partLayout{}, err
+			}
+		}
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, s.passthrough(w, r, req)
@@ -214,11 +265,41 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	if err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
+	if st.clientETag, err = s.clientETag(ctx, req.bucket, req.object, st.resp.Header, key); err != nil {
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	}
+	if local {
+		if err := s.answerConditions(w, r, st); !errors.Is(err, errConditionsHold) {
+			return nil, crypto.ObjectKey{}, partLayout{}, err
+		}
+	}
 	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
 	if err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	return st, key, layout, nil
+}
+
+// errConditionsHold: the request's conditions hold, the read proceeds.
+var errConditionsHold = errors.New("conditions hold")
+
+// answerConditions evaluates a read's conditional headers against the
+// client ETag of st. It returns errConditionsHold when the read proceeds;
+// otherwise it answers 304 (nil error) or returns PreconditionFailed.
+func (s *Server) answerConditions(w http.ResponseWriter, r *http.Request, st *storedObject) error {
+	switch evalConditions(r.Header, "", st.clientETag, st.resp.Header.Get("Last-Modified")) {
+	case http.StatusPreconditionFailed:
+		return s3err.New(s3err.PreconditionFailed, "")
+	case http.StatusNotModified:
+		h := w.Header()
+		h.Set("ETag", st.clientETag)
+		if v := st.resp.Header.Get("Last-Modified"); v != "" {
+			h.Set("Last-Modified", v)
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return errConditionsHold
 }
 
 // relayReadError answers a GET whose HEAD the backend refused with the
@@ -243,10 +324,15 @@ func (s *Server) relayReadError(w http.ResponseWriter, r *http.Request, req *s3R
 
 // headStored HEADs the backend object. On anything but 200 it returns the
 // response for relaying with meta nil and ok false.
-func (s *Server) headStored(ctx context.Context, r *http.Request, req *s3Request) (*storedObject, bool, error) {
+// Without conditions, the caller evaluates them.
+func (s *Server) headStored(ctx context.Context, r *http.Request, req *s3Request, withoutConds bool) (*storedObject, bool, error) {
+	h := readHeader(r)
+	if withoutConds {
+		h = withoutConditions(h)
+	}
 	resp, err := s.backend.do(ctx, backendRequest{
 		Method: http.MethodHead, Bucket: req.bucket, Object: req.object,
-		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: readHeader(r),
+		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: h,
 	})
 	if err != nil {
 		return nil, false, backendError(err)
@@ -314,6 +400,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
+	h.Set("ETag", st.clientETag)
 	size := layout.sizes.Size()
 	status := http.StatusOK
 	if !st.meta.Multipart && r.Header.Get("Range") == "" {
@@ -368,7 +455,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if r.URL.Query().Get("partNumber") != "" {
 		return s.getObjectPart(w, r, req, ssec)
 	}
-	if r.Header.Get("Range") == "" {
+	if r.Header.Get("Range") == "" && (s.cfg.DisableMD5ETags || !hasETagCondition(r.Header, "")) {
 		return s.getWhole(w, r, req, ssec)
 	}
 	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
@@ -377,6 +464,9 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
 	size := layout.sizes.Size()
+	if r.Header.Get("Range") == "" {
+		return s.writeWhole(w, r, req, st, key, layout)
+	}
 	off, n, err := crypto.ParseRange(r.Header.Get("Range"), size)
 	switch {
 	case errors.Is(err, crypto.ErrInvalidRange):
@@ -384,9 +474,31 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		return s3err.New(s3err.InvalidRange, "")
 	case err != nil:
 		// A malformed Range is ignored, as S3 does: the whole object.
-		return s.getWhole(w, r, req, ssec)
+		return s.writeWhole(w, r, req, st, key, layout)
 	}
 	return s.writeRange(w, r, req, st, key, layout, off, n)
+}
+
+// writeWhole answers 200 with the whole plaintext of the version st
+// describes (a read whose conditions s3seal evaluated).
+func (s *Server) writeWhole(w http.ResponseWriter, r *http.Request, req *s3Request, st *storedObject, key crypto.ObjectKey, layout partLayout) error {
+	size := layout.sizes.Size()
+	if size == 0 {
+		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusOK)
+	}
+	segs, err := layout.sizes.Plan(0, size)
+	if err != nil {
+		return s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	resp, err := s.fetchCiphertext(r.Context(), r, req, st, segs)
+	if resp == nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err != nil {
+		return relay(w, r, resp)
+	}
+	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, 0, size, http.StatusOK)
 }
 
 // writeRange answers 206 with plaintext [off, off+n), fetching only the
@@ -479,6 +591,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	if err != nil {
 		return err
 	}
+	if st.clientETag, err = s.clientETag(ctx, req.bucket, req.object, resp.Header, key); err != nil {
+		return err
+	}
 	layout, err := s.objectLayout(ctx, req.bucket, req.object, meta, st.etag, resp.ContentLength)
 	if err != nil {
 		return err
@@ -504,6 +619,9 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
+	if st.clientETag != "" {
+		h.Set("ETag", st.clientETag)
+	}
 	h.Del("Content-Range")
 	if status == http.StatusPartialContent {
 		h.Set("Content-Range", contentRange(off, n, layout.sizes.Size()))

@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -516,7 +519,14 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		}
 	}
 	lo, hi := policy.sizeLimits()
-	spool, size, err := spoolFormFile(form.file, objectKey, hi)
+	// The file is spooled before the backend request, so its MD5 (the
+	// client ETag of an SSE-S3 object) is known in time to be sealed into
+	// its metadata.
+	var plainMD5 hash.Hash
+	if s.wantsMD5ETag(enc, req.bucket, key) {
+		plainMD5 = md5.New()
+	}
+	spool, size, err := spoolFormFile(form.file, objectKey, plainMD5, hi)
 	if spool != nil {
 		defer removeSpool(spool)
 	}
@@ -536,6 +546,15 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind spool: %w", err)
 	}
+	clientETag := ""
+	if plainMD5 != nil {
+		clientETag = hex.EncodeToString(plainMD5.Sum(nil))
+		sealed, err := objectKey.SealValue(clientETagLabel, []byte(clientETag), nil)
+		if err != nil {
+			return err
+		}
+		header.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
+	}
 	resp, err := s.backend.do(ctx, backendRequest{
 		Method: http.MethodPut, Bucket: req.bucket, Object: key,
 		Header: header, Body: onlyReader{spool}, Size: stored,
@@ -550,22 +569,32 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if meta != nil {
 		req.keyID, req.encrypted = meta.KeyID, true
 	}
+	if clientETag != "" {
+		etag, err := s.recordClientETag(ctx, req.bucket, key, resp.Header.Get("ETag"), size, clientETag)
+		if err != nil {
+			return err
+		}
+		resp.Header.Set("ETag", etag)
+	}
 	return writePostResponse(w, r, resp, meta, req.bucket, key, fields)
 }
 
 // spoolFormFile copies the file part into a new temporary file, encrypted
-// under key unless key is nil, refusing more than maxSize bytes of
+// under key unless key is nil (and hashed into plainMD5 unless nil), refusing more than maxSize bytes of
 // plaintext. It returns the file (nil if none was created; the caller
 // removes it with removeSpool) and the plaintext size.
-func spoolFormFile(file io.Reader, key *crypto.ObjectKey, maxSize int64) (*os.File, int64, error) {
+func spoolFormFile(file io.Reader, key *crypto.ObjectKey, plainMD5 hash.Hash, maxSize int64) (*os.File, int64, error) {
 	spool, err := os.CreateTemp("", "s3seal-post-*")
 	if err != nil {
 		return nil, 0, fmt.Errorf("create spool file: %w", err)
 	}
 	src := &formFileReader{r: file, left: maxSize}
 	var body io.Reader = src
+	if plainMD5 != nil {
+		body = io.TeeReader(src, plainMD5)
+	}
 	if key != nil {
-		if body, err = crypto.EncryptReader(src, *key); err != nil {
+		if body, err = crypto.EncryptReader(body, *key); err != nil {
 			return spool, 0, err
 		}
 	}

@@ -70,6 +70,11 @@ type Config struct {
 	// for this long (a client that stopped reading). Zero: 2m; negative: no
 	// limit.
 	WriteIdleTimeout time.Duration
+	// DisableMD5ETags turns off the MD5 of the plaintext as the ETag of
+	// single-part SSE-S3 objects (etag.go): every object then shows the
+	// backend's ETag of its ciphertext, and conditional requests are
+	// evaluated by the backend. Zero: MD5 ETags on.
+	DisableMD5ETags bool
 	// AllowInsecureSSEC accepts SSE-C keys over plain http (development only).
 	AllowInsecureSSEC bool
 	Logger            *zap.Logger // nil: no logging
@@ -158,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		backend: be,
 		store: func(ctx context.Context, name string, h http.Header, data []byte) (*http.Response, error) {
 			enc := &encryption{domain: crypto.DomainS3, keyID: cfg.DefaultKey}
-			resp, _, err := s.storeEncrypted(ctx, enc, cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil)
+			resp, _, err := s.storeEncrypted(ctx, enc, cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil, nil)
 			return resp, err
 		},
 		unseal: func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error) {
