@@ -174,8 +174,13 @@ func WriteXML(w http.ResponseWriter, r *http.Request, requestID string, err erro
 	h.Del("ETag")
 	h.Del("Last-Modified")
 	if r != nil && r.Method == http.MethodHead {
-		// No body, and so, as MinIO answers, no Content-Type.
-		h.Del("Content-Type")
+		// No body, and so, as MinIO answers, no Content-Type; but for a
+		// failed precondition MinIO names XML, and s3seal answers alike.
+		if e.Code == PreconditionFailed {
+			h.Set("Content-Type", "application/xml")
+		} else {
+			h.Del("Content-Type")
+		}
 		w.WriteHeader(e.Code.Status)
 		return
 	}

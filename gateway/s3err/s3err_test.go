@@ -85,3 +85,13 @@ func TestWriteXMLDropsObjectHeaders(t *testing.T) {
 		})
 	}
 }
+
+// A failed precondition on HEAD names XML, as MinIO's does, although no
+// body follows.
+func TestWriteXMLHeadPreconditionFailed(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteXML(w, httptest.NewRequest(http.MethodHead, "/bucket/key", nil), "REQ1", New(PreconditionFailed, ""))
+	if w.Code != http.StatusPreconditionFailed || w.Header().Get("Content-Type") != "application/xml" || w.Body.Len() != 0 {
+		t.Errorf("HEAD 412: status %d, Content-Type %q, %d body bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+	}
+}
