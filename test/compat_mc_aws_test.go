@@ -193,8 +193,12 @@ func compatAWSCLI(t *testing.T, e *compatEnv, client string, cli *harness.AWSCLI
 		}}
 	}
 
+	version := firstLine(cli.Must(t, "--version").Stdout)
+	if want := "aws-cli/" + strings.TrimPrefix(client, "aws-cli-v") + "."; !strings.HasPrefix(version, want) {
+		t.Fatalf("the %s row runs %s, want %s*", client, version, want)
+	}
 	return compatClient{
-		version: firstLine(cli.Must(t, "--version").Stdout),
+		version: version,
 		cells: map[string]compatCell{
 			"put-get-range": {run: func(t testing.TB) {
 				data := upload(t, "pgr", 200<<10+7)

@@ -173,6 +173,7 @@ ca_certs_file = %s
 signature_v2 = %s
 multipart_chunk_size_mb = 5
 progress_meter = False
+signurl_use_https = True
 `, e.s.gw.AccessKey, e.s.gw.SecretKey, host, host, e.caFile, map[bool]string{false: "False", true: "True"}[sigV2])
 	if err := os.WriteFile(config, []byte(configText), 0o600); err != nil {
 		t.Fatal(err)
