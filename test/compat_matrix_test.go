@@ -64,7 +64,7 @@ var compatFamilies = []harness.CompatFamily{
 	{ID: "multipart-checksums", Title: "multipart + checksums", Check: "an object above the client's multipart threshold, uploaded with the checksums the client sends (CRC32/CRC32C where it can, else Content-MD5) and read back by the client; the gateway lists it as multipart"},
 	{ID: "copy", Title: "copy", Check: "a server-side copy by the client; the copy reads back the same"},
 	{ID: "metadata", Title: "metadata round trip", Check: "user metadata and Content-Type set on upload come back as set"},
-	{ID: "presign", Title: "presign", Check: "a presigned GET URL the client made, fetched with plain HTTP, gives the object"},
+	{ID: "presign", Title: "presign", Check: "a presigned GET URL the client made, fetched without credentials, gives the object"},
 	{ID: "post-policy", Title: "POST policy", Check: "a browser-form POST upload with a policy the client signed; the object reads back, sealed"},
 	{ID: "sse-kms", Title: "SSE-KMS", Check: "an upload naming a KMS key; the gateway reports aws:kms with that key and the client reads it back"},
 	{ID: "sse-s3", Title: "SSE-S3", Check: "an upload asking for SSE-S3 (AES256); reported as such, read back"},

@@ -63,6 +63,7 @@ var (
 	endpointPattern = regexp.MustCompile(`https?://127\.0\.0\.1:\d+`)
 	tempDirPattern  = regexp.MustCompile(`/tmp/[^\s'"]*`)
 	clipPattern     = regexp.MustCompile(`\.\.\. \(\d+ more bytes\)$`)
+	logTimePattern  = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d `) // rclone's log lines
 	errorLine       = regexp.MustCompile(`(?i)error|fail|exception|denied|differ|match|refused|invalid|unknown`)
 )
 
@@ -70,8 +71,8 @@ var (
 // For a command that failed (a message with a "stderr:" section, as
 // Result.String gives) it is the first line of stderr that reads like an
 // error, or the last line of a Python traceback; otherwise the message's
-// first line. Local endpoints and temporary paths, which differ in every
-// run, are replaced.
+// first line. Log times, local endpoints and temporary paths, which
+// differ in every run, are removed or replaced.
 func CompatErrorSummary(msg string) string {
 	line, _, _ := strings.Cut(msg, "\n")
 	if _, stderr, ok := strings.Cut(msg, "\nstderr: "); ok {
@@ -95,6 +96,7 @@ func CompatErrorSummary(msg string) string {
 			}
 		}
 	}
+	line = logTimePattern.ReplaceAllString(line, "")
 	line = endpointPattern.ReplaceAllString(line, "https://GATEWAY")
 	line = tempDirPattern.ReplaceAllString(line, "TMP")
 	line = strings.TrimSpace(line)

@@ -12,6 +12,11 @@ func TestCompatErrorSummary(t *testing.T) {
 	}{
 		{"a plain message is its first line", "GetObject pgr: 3 bytes\nmore", "GetObject pgr: 3 bytes"},
 		{
+			"rclone's log time removed",
+			Result{Args: []string{"rclone"}, ExitCode: 1, Stderr: "2026/12/03 22:27:24 ERROR : pgr: corrupted on transfer"}.String(),
+			"ERROR : pgr: corrupted on transfer",
+		},
+		{
 			"a command's first error line on stderr, endpoint and paths replaced",
 			Result{Args: []string{"s3cmd", "put"}, ExitCode: 2, Stderr: "WARNING: Retrying upload\nWARNING: MD5 Sums don't match! https://127.0.0.1:4321/b /tmp/x/y\nERROR: Upload failed"}.String(),
 			"WARNING: MD5 Sums don't match! https://GATEWAY/b TMP",
