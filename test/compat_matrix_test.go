@@ -199,10 +199,7 @@ func (e *compatEnv) assertStored(t testing.TB, bucket, key string, plaintext []b
 		t.Fatalf("GetObject %s/%s through the gateway: %v", bucket, key, err)
 	}
 	defer obj.Close()
-	got := readAllOrFatal(t, "GetObject "+key, obj)
-	if harness.SHA256Hex(got) != harness.SHA256Hex(plaintext) {
-		t.Errorf("gateway GetObject %s: %d bytes, sha256 %s; want %d bytes, sha256 %s", key, len(got), harness.SHA256Hex(got), len(plaintext), harness.SHA256Hex(plaintext))
-	}
+	assertSameBytes(t, "gateway GetObject "+key, readAllOrFatal(t, "GetObject "+key, obj), plaintext)
 	info, err := obj.Stat()
 	if err != nil {
 		t.Fatalf("stat %s: %v", key, err)
@@ -386,14 +383,6 @@ func (e *compatEnv) fetch(t testing.TB, url string) []byte {
 		t.Fatalf("GET presigned URL: status %d, want 200: %s", resp.StatusCode, body)
 	}
 	return body
-}
-
-// assertSame fails unless got and want are the same bytes.
-func assertSame(t testing.TB, what string, got, want []byte) {
-	t.Helper()
-	if g, w := harness.SHA256Hex(got), harness.SHA256Hex(want); g != w {
-		t.Errorf("%s: %d bytes, sha256 %s; want %d bytes, sha256 %s", what, len(got), g, len(want), w)
-	}
 }
 
 // firstLine returns the first line of a command's output.

@@ -43,7 +43,7 @@ func compatMC(t *testing.T, e *compatEnv) compatClient {
 	sseCell := func(key, sse string, up, down []string) compatCell {
 		return compatCell{run: func(t testing.TB) {
 			data := upload(t, key, 100<<10+3, up...)
-			assertSame(t, "mc cat "+key, cat(t, append(down, target+key)...), data)
+			assertSameBytes(t, "mc cat "+key, cat(t, append(down, target+key)...), data)
 			e.assertStored(t, bucket, key, data, sse)
 		}}
 	}
@@ -55,8 +55,8 @@ func compatMC(t *testing.T, e *compatEnv) compatClient {
 		cells: map[string]compatCell{
 			"put-get-range": {run: func(t testing.TB) {
 				data := upload(t, "pgr", 200<<10+7)
-				assertSame(t, "mc cat", cat(t, target+"pgr"), data)
-				assertSame(t, "mc cat --offset 65530", cat(t, "--offset", "65530", target+"pgr"), data[65530:])
+				assertSameBytes(t, "mc cat", cat(t, target+"pgr"), data)
+				assertSameBytes(t, "mc cat --offset 65530", cat(t, "--offset", "65530", target+"pgr"), data[65530:])
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": {run: func(t testing.TB) {
@@ -64,14 +64,14 @@ func compatMC(t *testing.T, e *compatEnv) compatClient {
 				data := upload(t, "mp", 17*mib+1, "--checksum", "CRC32C")
 				down := filepath.Join(t.TempDir(), "mp")
 				mc.Must(t, "cp", target+"mp", down)
-				assertSame(t, "mc cp down", readFile(t, down), data)
+				assertSameBytes(t, "mc cp down", readFile(t, down), data)
 				e.assertMultipart(t, bucket, "mp")
 				e.assertStored(t, bucket, "mp", data, wantSSES3)
 			}},
 			"copy": {run: func(t testing.TB) {
 				data := upload(t, "copy-src", 100<<10+5)
 				mc.Must(t, "cp", target+"copy-src", target+"copy-dst")
-				assertSame(t, "mc cat copy-dst", cat(t, target+"copy-dst"), data)
+				assertSameBytes(t, "mc cat copy-dst", cat(t, target+"copy-dst"), data)
 				e.assertStored(t, bucket, "copy-dst", data, wantSSES3)
 			}},
 			"metadata": {run: func(t testing.TB) {
@@ -88,7 +88,7 @@ func compatMC(t *testing.T, e *compatEnv) compatClient {
 					Share string `json:"share"`
 				}
 				harness.DecodeJSON(t, mc.JSON(t, "share", "download", "--expire", "10m", target+"presign"), &share)
-				assertSame(t, "GET of mc share download URL", e.fetch(t, share.Share), data)
+				assertSameBytes(t, "GET of mc share download URL", e.fetch(t, share.Share), data)
 			}},
 			"post-policy": {run: func(t testing.TB) {
 				url, fields := mcShareUpload(t, mc, target+"posted")
@@ -98,7 +98,7 @@ func compatMC(t *testing.T, e *compatEnv) compatClient {
 				if status/100 != 2 {
 					t.Fatalf("POST of the mc share upload form: status %d (%s: %s), want 2xx", status, s3err.Code, s3err.Message)
 				}
-				assertSame(t, "mc cat posted", cat(t, target+"posted"), data)
+				assertSameBytes(t, "mc cat posted", cat(t, target+"posted"), data)
 				e.assertStored(t, bucket, "posted", data, wantSSES3)
 			}},
 			"sse-kms": sseCell("sse-kms", wantSSEKMS, []string{"--enc-kms", target + "=" + e.kmsKey}, nil),
@@ -188,7 +188,7 @@ func compatAWSCLI(t *testing.T, e *compatEnv, client string, cli *harness.AWSCLI
 	sseCell := func(key, sse string, up, down []string) compatCell {
 		return compatCell{run: func(t testing.TB) {
 			data := upload(t, key, 100<<10+3, up...)
-			assertSame(t, "aws s3 cp down "+key, download(t, key, down...), data)
+			assertSameBytes(t, "aws s3 cp down "+key, download(t, key, down...), data)
 			e.assertStored(t, bucket, key, data, sse)
 		}}
 	}
@@ -202,10 +202,10 @@ func compatAWSCLI(t *testing.T, e *compatEnv, client string, cli *harness.AWSCLI
 		cells: map[string]compatCell{
 			"put-get-range": {run: func(t testing.TB) {
 				data := upload(t, "pgr", 200<<10+7)
-				assertSame(t, "aws s3 cp down", download(t, "pgr"), data)
+				assertSameBytes(t, "aws s3 cp down", download(t, "pgr"), data)
 				part := filepath.Join(t.TempDir(), "range")
 				cli.Must(t, "s3api", "get-object", "--bucket", bucket, "--key", "pgr", "--range", "bytes=65530-131100", part)
-				assertSame(t, "get-object --range bytes=65530-131100", readFile(t, part), data[65530:131101])
+				assertSameBytes(t, "get-object --range bytes=65530-131100", readFile(t, part), data[65530:131101])
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": {run: func(t testing.TB) {
@@ -213,14 +213,14 @@ func compatAWSCLI(t *testing.T, e *compatEnv, client string, cli *harness.AWSCLI
 				// 1.36 and later) sends a CRC32 with every part by default;
 				// v2.9 has no checksum option on s3 cp and sends none.
 				data := upload(t, "mp", 11*mib+1)
-				assertSame(t, "aws s3 cp down", download(t, "mp"), data)
+				assertSameBytes(t, "aws s3 cp down", download(t, "mp"), data)
 				e.assertMultipart(t, bucket, "mp")
 				e.assertStored(t, bucket, "mp", data, wantSSES3)
 			}},
 			"copy": {run: func(t testing.TB) {
 				data := upload(t, "copy-src", 100<<10+5)
 				cli.Must(t, "s3", "cp", s3url+"copy-src", s3url+"copy-dst")
-				assertSame(t, "aws s3 cp down copy-dst", download(t, "copy-dst"), data)
+				assertSameBytes(t, "aws s3 cp down copy-dst", download(t, "copy-dst"), data)
 				e.assertStored(t, bucket, "copy-dst", data, wantSSES3)
 			}},
 			"metadata": {run: func(t testing.TB) {
@@ -236,7 +236,7 @@ func compatAWSCLI(t *testing.T, e *compatEnv, client string, cli *harness.AWSCLI
 			"presign": {run: func(t testing.TB) {
 				data := upload(t, "presign", 70<<10)
 				url := firstLine(cli.Must(t, "s3", "presign", "--expires-in", "600", s3url+"presign").Stdout)
-				assertSame(t, "GET of aws s3 presign URL", e.fetch(t, url), data)
+				assertSameBytes(t, "GET of aws s3 presign URL", e.fetch(t, url), data)
 			}},
 			"post-policy": na("the AWS CLI has no command that signs a POST policy form"),
 			"sse-kms":     sseCell("sse-kms", wantSSEKMS, []string{"--sse", "aws:kms", "--sse-kms-key-id", e.kmsKey}, nil),

@@ -61,7 +61,7 @@ func compatRclone(t *testing.T, e *compatEnv) compatClient {
 	sseCell := func(key, sse string, args ...string) compatCell {
 		return compatCell{run: func(t testing.TB) {
 			data := upload(t, key, 100<<10+3, args...)
-			assertSame(t, "rclone cat "+key, cat(t, key, args...), data)
+			assertSameBytes(t, "rclone cat "+key, cat(t, key, args...), data)
 			e.assertStored(t, bucket, key, data, sse)
 		}}
 	}
@@ -71,15 +71,15 @@ func compatRclone(t *testing.T, e *compatEnv) compatClient {
 		cells: map[string]compatCell{
 			"put-get-range": {run: func(t testing.TB) {
 				data := upload(t, "pgr", 200<<10+7)
-				assertSame(t, "rclone cat", cat(t, "pgr"), data)
-				assertSame(t, "rclone cat --offset 65530 --count 65571", cat(t, "pgr", "--offset", "65530", "--count", "65571"), data[65530:131101])
+				assertSameBytes(t, "rclone cat", cat(t, "pgr"), data)
+				assertSameBytes(t, "rclone cat --offset 65530 --count 65571", cat(t, "pgr", "--offset", "65530", "--count", "65571"), data[65530:131101])
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": {run: func(t testing.TB) {
 				// rclone sends each part's Content-MD5 and checks the
 				// multipart ETag against the parts' MD5s.
 				data := upload(t, "mp", 11*mib+1, "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M")
-				assertSame(t, "rclone cat mp", cat(t, "mp"), data)
+				assertSameBytes(t, "rclone cat mp", cat(t, "mp"), data)
 				e.assertMultipart(t, bucket, "mp")
 				e.assertStored(t, bucket, "mp", data, wantSSES3)
 			}},
@@ -87,7 +87,7 @@ func compatRclone(t *testing.T, e *compatEnv) compatClient {
 				data := upload(t, "copy-src", 100<<10+5)
 				// Within one remote rclone copies server-side (CopyObject).
 				rclone(t, "copy", remote+"copy-src", remote+"copied")
-				assertSame(t, "rclone cat copied/copy-src", cat(t, "copied/copy-src"), data)
+				assertSameBytes(t, "rclone cat copied/copy-src", cat(t, "copied/copy-src"), data)
 				e.assertStored(t, bucket, "copied/copy-src", data, wantSSES3)
 			}},
 			"metadata": {run: func(t testing.TB) {
@@ -199,7 +199,7 @@ signurl_use_https = True
 	sseCell := func(key, sse string, args ...string) compatCell {
 		return compatCell{run: func(t testing.TB) {
 			data := upload(t, key, 100<<10+3, args...)
-			assertSame(t, "s3cmd get "+key, download(t, key), data)
+			assertSameBytes(t, "s3cmd get "+key, download(t, key), data)
 			e.assertStored(t, bucket, key, data, sse)
 		}}
 	}
@@ -209,7 +209,7 @@ signurl_use_https = True
 		cells: map[string]compatCell{
 			"put-get-range": {run: func(t testing.TB) {
 				data := upload(t, "pgr", 200<<10+7)
-				assertSame(t, "s3cmd get", download(t, "pgr"), data)
+				assertSameBytes(t, "s3cmd get", download(t, "pgr"), data)
 				// get --continue asks for the rest of a partial file with
 				// Range: bytes=65530-, then checks the whole file's MD5.
 				part := filepath.Join(t.TempDir(), "part")
@@ -217,20 +217,20 @@ signurl_use_https = True
 					t.Fatal(err)
 				}
 				s3cmd(t, "get", "--continue", s3url+"pgr", part)
-				assertSame(t, "s3cmd get --continue", readFile(t, part), data)
+				assertSameBytes(t, "s3cmd get --continue", readFile(t, part), data)
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": {run: func(t testing.TB) {
 				// 5 MiB chunks (config): three parts, each with its MD5.
 				data := upload(t, "mp", 11*mib+1)
-				assertSame(t, "s3cmd get mp", download(t, "mp"), data)
+				assertSameBytes(t, "s3cmd get mp", download(t, "mp"), data)
 				e.assertMultipart(t, bucket, "mp")
 				e.assertStored(t, bucket, "mp", data, wantSSES3)
 			}},
 			"copy": {run: func(t testing.TB) {
 				data := upload(t, "copy-src", 100<<10+5)
 				s3cmd(t, "cp", s3url+"copy-src", s3url+"copy-dst")
-				assertSame(t, "s3cmd get copy-dst", download(t, "copy-dst"), data)
+				assertSameBytes(t, "s3cmd get copy-dst", download(t, "copy-dst"), data)
 				e.assertStored(t, bucket, "copy-dst", data, wantSSES3)
 			}},
 			"metadata": {run: func(t testing.TB) {
@@ -245,7 +245,7 @@ signurl_use_https = True
 			"presign": {run: func(t testing.TB) {
 				data := upload(t, "presign", 70<<10)
 				url := firstLine(s3cmd(t, "signurl", s3url+"presign", "+600").Stdout)
-				assertSame(t, "GET of s3cmd signurl URL", e.fetch(t, url), data)
+				assertSameBytes(t, "GET of s3cmd signurl URL", e.fetch(t, url), data)
 			}},
 			"post-policy": na("s3cmd has no command that signs a POST policy form"),
 			"sse-kms":     sseCell("sse-kms", wantSSEKMS, "--server-side-encryption-kms-id="+e.kmsKey),

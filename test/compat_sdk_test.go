@@ -157,7 +157,7 @@ func compatBoto3(t *testing.T, e *compatEnv) compatClient {
 		return compatCell{run: func(t testing.TB) {
 			src, data := e.file(t, "src", size)
 			out, _ := run(t, family, src)
-			assertSame(t, "boto3 read back "+key, readFile(t, filepath.Join(out, "whole")), data)
+			assertSameBytes(t, "boto3 read back "+key, readFile(t, filepath.Join(out, "whole")), data)
 			if family == "multipart-checksums" {
 				e.assertMultipart(t, bucket, key)
 			}
@@ -172,8 +172,8 @@ func compatBoto3(t *testing.T, e *compatEnv) compatClient {
 			"put-get-range": {run: func(t testing.TB) {
 				src, data := e.file(t, "src", 200<<10+7)
 				out, _ := run(t, "put-get-range", src)
-				assertSame(t, "get_object", readFile(t, filepath.Join(out, "whole")), data)
-				assertSame(t, "get_object Range bytes=65530-131100", readFile(t, filepath.Join(out, "range")), data[65530:131101])
+				assertSameBytes(t, "get_object", readFile(t, filepath.Join(out, "whole")), data)
+				assertSameBytes(t, "get_object Range bytes=65530-131100", readFile(t, filepath.Join(out, "range")), data[65530:131101])
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": roundTrip("multipart-checksums", "mp", 11*mib+1, wantSSES3),
@@ -186,7 +186,7 @@ func compatBoto3(t *testing.T, e *compatEnv) compatClient {
 			"presign": {run: func(t testing.TB) {
 				src, data := e.file(t, "src", 70<<10)
 				_, o := run(t, "presign", src)
-				assertSame(t, "GET of generate_presigned_url", e.fetch(t, o.URL), data)
+				assertSameBytes(t, "GET of generate_presigned_url", e.fetch(t, o.URL), data)
 			}},
 			"post-policy": {run: func(t testing.TB) {
 				_, o := run(t, "post-policy", "-")
@@ -254,7 +254,7 @@ func compatAWSSDK(t *testing.T, e *compatEnv) compatClient {
 		return compatCell{run: func(t testing.TB) {
 			data := harness.RandomBytes(t, 100<<10+3)
 			put(t, key, data, putMod)
-			assertSame(t, "GetObject "+key, get(t, key, getMod), data)
+			assertSameBytes(t, "GetObject "+key, get(t, key, getMod), data)
 			e.assertStored(t, bucket, key, data, sse)
 		}}
 	}
@@ -265,9 +265,9 @@ func compatAWSSDK(t *testing.T, e *compatEnv) compatClient {
 			"put-get-range": {run: func(t testing.TB) {
 				data := harness.RandomBytes(t, 200<<10+7)
 				put(t, "pgr", data, nil)
-				assertSame(t, "GetObject", get(t, "pgr", nil), data)
+				assertSameBytes(t, "GetObject", get(t, "pgr", nil), data)
 				part := get(t, "pgr", func(in *s3.GetObjectInput) { in.Range = aws.String("bytes=65530-131100") })
-				assertSame(t, "GetObject Range bytes=65530-131100", part, data[65530:131101])
+				assertSameBytes(t, "GetObject Range bytes=65530-131100", part, data[65530:131101])
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": {run: func(t testing.TB) {
@@ -276,7 +276,7 @@ func compatAWSSDK(t *testing.T, e *compatEnv) compatClient {
 				if _, err := up.Upload(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("mp"), Body: bytes.NewReader(data), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32}); err != nil {
 					t.Fatalf("manager.Uploader.Upload: %v", err)
 				}
-				assertSame(t, "GetObject mp", get(t, "mp", nil), data)
+				assertSameBytes(t, "GetObject mp", get(t, "mp", nil), data)
 				e.assertMultipart(t, bucket, "mp")
 				e.assertStored(t, bucket, "mp", data, wantSSES3)
 			}},
@@ -286,7 +286,7 @@ func compatAWSSDK(t *testing.T, e *compatEnv) compatClient {
 				if _, err := c.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String("copy-dst"), CopySource: aws.String(bucket + "/copy-src")}); err != nil {
 					t.Fatalf("CopyObject: %v", err)
 				}
-				assertSame(t, "GetObject copy-dst", get(t, "copy-dst", nil), data)
+				assertSameBytes(t, "GetObject copy-dst", get(t, "copy-dst", nil), data)
 				e.assertStored(t, bucket, "copy-dst", data, wantSSES3)
 			}},
 			"metadata": {run: func(t testing.TB) {
@@ -310,7 +310,7 @@ func compatAWSSDK(t *testing.T, e *compatEnv) compatClient {
 				if err != nil {
 					t.Fatalf("PresignGetObject: %v", err)
 				}
-				assertSame(t, "GET of PresignGetObject URL", e.fetch(t, req.URL), data)
+				assertSameBytes(t, "GET of PresignGetObject URL", e.fetch(t, req.URL), data)
 			}},
 			"post-policy": {run: func(t testing.TB) {
 				req, err := s3.NewPresignClient(c).PresignPostObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("posted")})
@@ -388,7 +388,7 @@ func compatMinioGo(t *testing.T, e *compatEnv) compatClient {
 		return compatCell{run: func(t testing.TB) {
 			data := harness.RandomBytes(t, 100<<10+3)
 			put(t, key, data, minio.PutObjectOptions{ServerSideEncryption: enc})
-			assertSame(t, "GetObject "+key, get(t, key, minio.GetObjectOptions{ServerSideEncryption: read}), data)
+			assertSameBytes(t, "GetObject "+key, get(t, key, minio.GetObjectOptions{ServerSideEncryption: read}), data)
 			e.assertStored(t, bucket, key, data, sse)
 		}}
 	}
@@ -399,18 +399,18 @@ func compatMinioGo(t *testing.T, e *compatEnv) compatClient {
 			"put-get-range": {run: func(t testing.TB) {
 				data := harness.RandomBytes(t, 200<<10+7)
 				put(t, "pgr", data, minio.PutObjectOptions{})
-				assertSame(t, "GetObject", get(t, "pgr", minio.GetObjectOptions{}), data)
+				assertSameBytes(t, "GetObject", get(t, "pgr", minio.GetObjectOptions{}), data)
 				var opts minio.GetObjectOptions
 				if err := opts.SetRange(65530, 131100); err != nil {
 					t.Fatal(err)
 				}
-				assertSame(t, "GetObject SetRange(65530, 131100)", get(t, "pgr", opts), data[65530:131101])
+				assertSameBytes(t, "GetObject SetRange(65530, 131100)", get(t, "pgr", opts), data[65530:131101])
 				e.assertStored(t, bucket, "pgr", data, wantSSES3)
 			}},
 			"multipart-checksums": {run: func(t testing.TB) {
 				data := harness.RandomBytes(t, 11*mib+1)
 				put(t, "mp", data, minio.PutObjectOptions{PartSize: 5 * mib, Checksum: minio.ChecksumCRC32C})
-				assertSame(t, "GetObject mp", get(t, "mp", minio.GetObjectOptions{}), data)
+				assertSameBytes(t, "GetObject mp", get(t, "mp", minio.GetObjectOptions{}), data)
 				e.assertMultipart(t, bucket, "mp")
 				e.assertStored(t, bucket, "mp", data, wantSSES3)
 			}},
@@ -420,7 +420,7 @@ func compatMinioGo(t *testing.T, e *compatEnv) compatClient {
 				if _, err := c.CopyObject(t.Context(), minio.CopyDestOptions{Bucket: bucket, Object: "copy-dst"}, minio.CopySrcOptions{Bucket: bucket, Object: "copy-src"}); err != nil {
 					t.Fatalf("CopyObject: %v", err)
 				}
-				assertSame(t, "GetObject copy-dst", get(t, "copy-dst", minio.GetObjectOptions{}), data)
+				assertSameBytes(t, "GetObject copy-dst", get(t, "copy-dst", minio.GetObjectOptions{}), data)
 				e.assertStored(t, bucket, "copy-dst", data, wantSSES3)
 			}},
 			"metadata": {run: func(t testing.TB) {
@@ -442,7 +442,7 @@ func compatMinioGo(t *testing.T, e *compatEnv) compatClient {
 				if err != nil {
 					t.Fatalf("PresignedGetObject: %v", err)
 				}
-				assertSame(t, "GET of PresignedGetObject URL", e.fetch(t, u.String()), data)
+				assertSameBytes(t, "GET of PresignedGetObject URL", e.fetch(t, u.String()), data)
 			}},
 			"post-policy": {run: func(t testing.TB) {
 				policy := minio.NewPostPolicy()
