@@ -155,7 +155,7 @@ type clientsMirrorSummaryMessage struct {
 
 // clientsMirrorSummary returns the summary line of mc mirror --json and
 // fails on any line that does not report success.
-func clientsMirrorSummary(t *testing.T, r harness.Result) clientsMirrorSummaryMessage {
+func clientsMirrorSummary(t testing.TB, r harness.Result) clientsMirrorSummaryMessage {
 	t.Helper()
 	var summary clientsMirrorSummaryMessage
 	found := false
@@ -359,7 +359,7 @@ func clientsBoto3(t *testing.T, s *stack) {
 
 // clientsPythonWithBoto3 returns a Python interpreter that can import
 // boto3: the one on PATH (the machine image's pyenv) or Debian's.
-func clientsPythonWithBoto3(t *testing.T) string {
+func clientsPythonWithBoto3(t testing.TB) string {
 	t.Helper()
 	var tried []string
 	for _, name := range []string{"python3", "/usr/bin/python3"} {

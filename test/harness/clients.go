@@ -144,6 +144,13 @@ func AWS(t testing.TB, endpoint, accessKey, secretKey string) *AWSCLI {
 	if err != nil {
 		t.Fatalf("AWS CLI not found on PATH (%v); it comes with the machine image's pyenv Python (pip install awscli), or apt-get install -y awscli", err)
 	}
+	return AWSAt(t, bin, endpoint, accessKey, secretKey)
+}
+
+// AWSAt is AWS with the AWS CLI at bin: Debian's AWS CLI v2
+// (/usr/bin/aws) beside the machine image's v1 on PATH.
+func AWSAt(t testing.TB, bin, endpoint, accessKey, secretKey string) *AWSCLI {
+	t.Helper()
 	dir := t.TempDir()
 	config := filepath.Join(dir, "config")
 	const configText = "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = path\n"
