@@ -219,7 +219,15 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 
 // copyThrough copies by streaming: plaintext to encrypted or encrypted to
 // an operator-configured plaintext bucket.
+//
+// A copy onto itself (encrypting an object in place, re-keying a ragged
+// multipart object) writes only if the object is still the version that
+// was read: a client's write in between is never overwritten with the
+// older data.
 func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header) error {
+	if so.src.bucket == req.bucket && so.src.object == req.object && so.src.versionID == "" {
+		h.Set("If-Match", so.etag)
+	}
 	body, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
 	if err != nil {
 		return err

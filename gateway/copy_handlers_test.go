@@ -314,6 +314,35 @@ func TestACopySourceChangedDuringTheCopyIsNotCopied(t *testing.T) {
 	}
 }
 
+func TestEncryptingInPlaceDoesNotOverwriteAConcurrentWrite(t *testing.T) {
+	g := newTestGateway(t, func(c *Config) { c.LegacyPlaintextReadBuckets = []string{testBucket} })
+	data := testData(1000)
+	g.be.buckets[testBucket]["obj"] = &memObject{body: data, header: http.Header{"Content-Type": {"text/plain"}}, etag: quotedMD5(data)}
+	overwritten := []byte("a client's write while the copy ran")
+	g.be.Hook = func(m *memS3, c backendCall) {
+		if c.Method == http.MethodPut && c.Object == "obj" {
+			m.buckets[testBucket]["obj"] = &memObject{body: overwritten, header: http.Header{}, etag: quotedMD5(overwritten)}
+		}
+	}
+	res := g.do(http.MethodPut, objectTarget(testBucket, "obj", ""), nil, "X-Amz-Copy-Source", testBucket+"/obj",
+		"X-Amz-Copy-Source-If-Match", quotedMD5(data), "X-Amz-Server-Side-Encryption", "AES256")
+	if res.status != http.StatusPreconditionFailed {
+		t.Errorf("self-copy: %v, want 412", res)
+	}
+	if body, _, _ := g.be.object(testBucket, "obj"); string(body) != string(overwritten) {
+		t.Errorf("backend object %.40q, want the concurrent write kept", body)
+	}
+
+	g.be.Hook = nil
+	res = g.do(http.MethodPut, objectTarget(testBucket, "obj", ""), nil, "X-Amz-Copy-Source", testBucket+"/obj", "X-Amz-Server-Side-Encryption", "AES256")
+	if res.status != http.StatusOK {
+		t.Fatalf("self-copy without a concurrent write: %v", res)
+	}
+	if got := g.do(http.MethodGet, "/"+testBucket+"/obj", nil); string(got.body) != string(overwritten) || got.header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Errorf("GET after encrypting in place = %v, want the data encrypted", got)
+	}
+}
+
 // userMeta returns the user metadata value name as a client receives it:
 // under the lower-case header name S3 sends.
 func userMeta(h http.Header, name string) string {

@@ -312,6 +312,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
+	setKeyVersionHeader(h, st.meta)
 	size := layout.sizes.Size()
 	status := http.StatusOK
 	if !st.meta.Multipart && r.Header.Get("Range") == "" {
