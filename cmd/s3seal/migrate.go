@@ -15,11 +15,14 @@ import (
 
 // runKMS serves `s3seal kms SUBCOMMAND`.
 func runKMS(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "migrate" {
-		fmt.Fprintln(stderr, "usage: s3seal kms migrate --from FILE --to FILE [--dry-run] [--prefix P]")
-		return 2
+	switch {
+	case len(args) > 0 && args[0] == "migrate":
+		return runMigrate(args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && args[0] == "key":
+		return runKMSKey(args[1:], getenv, stdout, stderr)
 	}
-	return runMigrate(args[1:], getenv, stdout, stderr)
+	fmt.Fprintln(stderr, "usage: s3seal kms migrate --from FILE --to FILE [--dry-run] [--prefix P]\n       s3seal kms key rotate|status KEY [--endpoint URL]")
+	return 2
 }
 
 // runMigrate copies External Keys from the key store one config file names
