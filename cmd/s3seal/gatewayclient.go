@@ -100,25 +100,31 @@ func (g *gatewayClient) admin(ctx context.Context, method, path string, query ur
 // head HEADs an object and returns the response headers, all of them
 // (minio-go's StatObject drops s3seal's X-S3seal-Key-Version).
 func (g *gatewayClient) head(ctx context.Context, bucket, object string) (http.Header, error) {
+	h, _, err := g.headStatus(ctx, bucket, object)
+	return h, err
+}
+
+// headStatus is head that also returns the status code of a failure.
+func (g *gatewayClient) headStatus(ctx context.Context, bucket, object string) (http.Header, int, error) {
 	u := *g.endpoint
 	u.Path = "/" + bucket + "/" + object
 	u.RawPath = "/" + s3utils.EncodePath(bucket) + "/" + s3utils.EncodePath(object)
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u.String(), nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	empty := sha256.Sum256(nil)
 	req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(empty[:]))
 	req = signer.SignV4(*req, g.ak, g.sk, "", "")
 	resp, err := g.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HEAD %s/%s: %s", bucket, object, resp.Status)
+		return nil, resp.StatusCode, fmt.Errorf("HEAD %s/%s: %s", bucket, object, resp.Status)
 	}
-	return resp.Header, nil
+	return resp.Header, resp.StatusCode, nil
 }
 
 // keyStatus is the gateway's answer to GET key/status.
