@@ -225,4 +225,3 @@ func (e *encrypter) one(ctx context.Context, key string) error {
 	}
 	return nil
 }
-
