@@ -173,3 +173,29 @@ func (rec *keyRecord) parse(name string) (externalKey, error) {
 	}
 	return ek, nil
 }
+
+// KeyRecordExtends reports whether the stored key record newer is older
+// plus later key versions: the same key, rotated since. Key migration uses
+// it to bring a copy made before a rotation up to date. It reports false
+// for anything that is not two parseable records of one key.
+func KeyRecordExtends(older, newer []byte) bool {
+	a, err := parseKeyRecord("", older)
+	if err != nil {
+		return false
+	}
+	defer a.clear()
+	b, err := parseKeyRecord("", newer)
+	if err != nil {
+		return false
+	}
+	defer b.clear()
+	if len(b.keys) <= len(a.keys) {
+		return false
+	}
+	for i, k := range a.keys {
+		if *k != *b.keys[i] {
+			return false
+		}
+	}
+	return true
+}
