@@ -87,6 +87,18 @@ func TestEncryptExisting(t *testing.T) {
 		return out
 	}
 
+	t.Run("without the legacy read setting the command stops and says why", func(t *testing.T) {
+		strict := gw.Restart(t, harness.WithGatewayEnv("S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS", ""))
+		before := backendETags()
+		r := harness.Run(t, harness.GatewayBinary(t), []string{"encrypt-existing", "--endpoint", strict.Endpoint, "--bucket", bucket}, env, "")
+		if out := string(r.Stdout) + r.Stderr; r.ExitCode != 1 || !strings.Contains(out, "list the bucket in S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS") {
+			t.Errorf("encrypt-existing through a gateway without the setting: %d\n%s", r.ExitCode, out)
+		}
+		if after := backendETags(); !equalMaps(before, after) {
+			t.Errorf("the refused run changed the backend")
+		}
+		strict.Stop(t)
+	})
 	t.Run("a dry run changes nothing", func(t *testing.T) {
 		before := backendETags()
 		code, out := run("--dry-run")
