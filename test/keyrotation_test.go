@@ -15,16 +15,43 @@ import (
 	"github.com/s3seal/s3seal/test/harness"
 )
 
-// TestKeyRotation rotates a KMS key of a running gateway (fs key store)
-// with `s3seal kms key rotate` and checks what an operator relies on:
+// TestKeyRotation rotates a KMS key of a running gateway with `s3seal kms
+// key rotate`, over the fs key store and over AWS Secrets Manager (moto),
+// and checks what an operator relies on:
 // objects written before and after read back byte for byte under the same
 // key id (mc stat), mc admin kms key status still works and s3seal kms key
 // status lists the versions, `s3seal rekey --to-key` with the same key
 // moves the old objects onto the newest version (and a rerun finds nothing
 // to do), and a restarted gateway reads everything.
 func TestKeyRotation(t *testing.T) {
-	backend := harness.StartMinIO(t)
-	gw := harness.StartGateway(t, backend)
+	t.Run("fs key store", func(t *testing.T) {
+		backend := harness.StartMinIO(t)
+		testKeyRotation(t, backend, harness.StartGateway(t, backend))
+	})
+	t.Run("AWS Secrets Manager key store", func(t *testing.T) {
+		moto := harness.StartMoto(t)
+		backend := harness.StartMinIO(t)
+		config := "version: v1\nkms:\n" + rootkmsAWSKeystore(moto.Endpoint, moto.CreateKMSKey(t))
+		gw := rootkmsStartGateway(t, backend, config, "AWS_ACCESS_KEY_ID", "moto-ak", "AWS_SECRET_ACCESS_KEY", "moto-sk-"+harness.RandomHex(t, 8))
+		testKeyRotation(t, backend, gw)
+	})
+	t.Run("an external KES server cannot rotate: the command says so", func(t *testing.T) {
+		kes := harness.StartKES(t, harness.KESConfig{})
+		backend := harness.StartMinIO(t)
+		gw := rootkmsStartGateway(t, backend, rootkmsKESConfig("kes-key", kes.Endpoint, kes.CAFile), "KES_API_KEY", kes.APIKey)
+		env := append(os.Environ(), "S3SEAL_ROOT_USER="+gw.AccessKey, "S3SEAL_ROOT_PASSWORD="+gw.SecretKey)
+		r := harness.Run(t, harness.GatewayBinary(t), []string{"kms", "key", "rotate", "kes-key", "--endpoint", gw.Endpoint}, env, "")
+		if out := string(r.Stdout) + r.Stderr; r.ExitCode != 1 || !strings.Contains(out, "XMinioKMSRotationNotSupported") {
+			t.Errorf("rotate on a KES key store: %d\n%s\nwant exit 1 and XMinioKMSRotationNotSupported", r.ExitCode, out)
+		}
+		r = harness.Run(t, harness.GatewayBinary(t), []string{"kms", "key", "status", "kes-key", "--endpoint", gw.Endpoint}, env, "")
+		if out := string(r.Stdout); r.ExitCode != 0 || !strings.Contains(out, "versions: none") {
+			t.Errorf("status on a KES key store: %d\n%s", r.ExitCode, out+r.Stderr)
+		}
+	})
+}
+
+func testKeyRotation(t *testing.T, backend *harness.MinIO, gw *harness.Gateway) {
 	gw.CreateKMSKey(t, "rotating")
 	ctx := t.Context()
 	c := gw.Client(t)
