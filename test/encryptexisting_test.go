@@ -26,7 +26,8 @@ type plaintextObject struct {
 }
 
 // TestEncryptExisting adopts a bucket that holds plaintext written
-// straight into MinIO: `s3seal encrypt-existing` through a gateway that
+// straight into MinIO (sizes from 0 to 80 MiB, plain and multipart
+// uploads): `s3seal encrypt-existing` through a gateway that
 // lists the bucket for legacy plaintext reads. A dry run changes nothing;
 // --max stops early; a run during which a legacy writer overwrites an
 // object on the backend does not clobber that write; a rerun resumes and
@@ -58,6 +59,8 @@ func TestEncryptExisting(t *testing.T) {
 		"d/multipart-17mib":     {data: harness.RandomBytes(t, 17<<20+1), contentType: "video/mp4", meta: map[string]string{"Camera": "front"}},
 		"e-exactly-64k":         {data: harness.RandomBytes(t, 65_536), meta: map[string]string{"Checksum-Note": "plain"}},
 		"f-dare-sized-1MiB+32k": {data: harness.RandomBytes(t, 1<<20+32<<10)},
+		// Two parts of the rewrite, and more than socket buffers hold.
+		"h-80mib": {data: harness.RandomBytes(t, 80<<20+3), contentType: "application/zip", meta: map[string]string{"Big": "yes"}},
 	}
 	for name, o := range objects {
 		opts := minio.PutObjectOptions{ContentType: o.contentType, UserMetadata: o.meta, UserTags: o.tags, PartSize: 5 << 20}
@@ -103,7 +106,7 @@ func TestEncryptExisting(t *testing.T) {
 	t.Run("a dry run changes nothing", func(t *testing.T) {
 		before := backendETags()
 		code, out := run("--dry-run")
-		if code != 0 || !strings.Contains(out, "would encrypt 7 (") || !strings.Contains(out, "already encrypted 1") || !strings.Contains(out, "with SSE-KMS (adopt-key)") {
+		if code != 0 || !strings.Contains(out, "would encrypt 8 (") || !strings.Contains(out, "already encrypted 1") || !strings.Contains(out, "with SSE-KMS (adopt-key)") {
 			t.Fatalf("dry run: %d\n%s", code, out)
 		}
 		if after := backendETags(); !equalMaps(before, after) {
@@ -155,7 +158,7 @@ func TestEncryptExisting(t *testing.T) {
 			t.Fatalf("rerun: %d\n%s", code, out)
 		}
 		code, out = run()
-		if code != 0 || !strings.Contains(out, "encrypted 0 (0.0 MiB), already encrypted 8") {
+		if code != 0 || !strings.Contains(out, "encrypted 0 (0.0 MiB), already encrypted 9") {
 			t.Fatalf("third run: %d\n%s", code, out)
 		}
 	})

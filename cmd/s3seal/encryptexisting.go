@@ -21,18 +21,18 @@ import (
 // stored on the backend before s3seal (plaintext, no s3seal metadata),
 // through a running gateway.
 //
-// Each object is copied onto itself through the gateway with the bucket's
-// default encryption (SSE-KMS under its key, else SSE-S3). The gateway
-// reads the plaintext from the backend, which it allows only for buckets
-// listed in S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS, and streams it encrypted
-// back (copyThrough): the data never passes through this command, memory
-// stays bounded whatever the size, and the gateway keeps content headers
-// and user metadata (directive COPY); tags are read first and sent with
-// the copy. Two conditions keep concurrent writers safe: the copy names
-// the ETag this command saw (x-amz-copy-source-if-match), and the gateway
-// writes the encrypted object only if the backend object still has that
-// ETag (If-Match). A rerun skips objects that are already encrypted, so an
-// interrupted run resumes.
+// Each object is rewritten onto itself through the gateway with the
+// bucket's default encryption (SSE-KMS under its key, else SSE-S3), as a
+// multipart upload whose parts are copies of the object (rewrite). The
+// gateway reads the plaintext from the backend, which it allows only for
+// buckets listed in S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS, and encrypts it
+// into the parts: the data never passes through this command, and memory
+// stays bounded whatever the size. Content headers, user metadata and tags
+// are read first and given to the upload. Two conditions keep concurrent
+// writers safe: every part copy names the ETag this command saw
+// (x-amz-copy-source-if-match), and the upload completes only if the
+// object still has that ETag (If-Match). A rerun skips objects that are
+// already encrypted, so an interrupted run resumes.
 func runEncryptExisting(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("encrypt-existing", flag.ContinueOnError)
 	fl.SetOutput(stderr)
@@ -104,6 +104,79 @@ func mib(n int64) string {
 }
 
 // errNotLegacy explains the gateway's refusal to read plaintext.
+// rewritePartSize is the part size of the multipart upload that rewrites
+// an object: a multiple of 64 KiB (DARE packages), so every part but the
+// last is whole packages and listings show exact sizes without index
+// records.
+const rewritePartSize = 64 << 20
+
+// rewrite encrypts the object in place through the gateway with a
+// multipart upload: part copies from the object itself (each conditional
+// on etag; the gateway reads the plaintext and encrypts it as the part),
+// then CompleteMultipartUpload conditional on the object still having
+// etag. Not a single CopyObject onto itself: that would stream through one
+// PUT, which MinIO cannot make conditional on the same object while the
+// gateway still reads it (the object lock), and which stops at 5 GiB. The
+// upload carries the object's content headers, user metadata and tags. On
+// failure the upload is aborted.
+func (e *encrypter) rewrite(ctx context.Context, key string, h http.Header, tagMap map[string]string, size int64, etag string) (minio.UploadInfo, error) {
+	core := minio.Core{Client: e.g.s3}
+	opts := minio.PutObjectOptions{
+		ContentType:             h.Get("Content-Type"),
+		ContentEncoding:         h.Get("Content-Encoding"),
+		ContentDisposition:      h.Get("Content-Disposition"),
+		ContentLanguage:         h.Get("Content-Language"),
+		CacheControl:            h.Get("Cache-Control"),
+		WebsiteRedirectLocation: h.Get("X-Amz-Website-Redirect-Location"),
+		StorageClass:            h.Get("X-Amz-Storage-Class"),
+		UserMetadata:            map[string]string{},
+		UserTags:                tagMap,
+		ServerSideEncryption:    e.target,
+	}
+	if t, err := http.ParseTime(h.Get("Expires")); err == nil {
+		opts.Expires = t
+	}
+	for k, vv := range h {
+		if strings.HasPrefix(strings.ToLower(k), "x-amz-meta-") && len(vv) > 0 {
+			opts.UserMetadata[k] = vv[0]
+		}
+	}
+	uploadID, err := core.NewMultipartUpload(ctx, e.bucket, key, opts)
+	if err != nil {
+		return minio.UploadInfo{}, err
+	}
+	info, err := e.copyParts(ctx, core, key, uploadID, size, etag)
+	if err != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = core.AbortMultipartUpload(actx, e.bucket, key, uploadID)
+		cancel()
+	}
+	return info, err
+}
+
+func (e *encrypter) copyParts(ctx context.Context, core minio.Core, key, uploadID string, size int64, etag string) (minio.UploadInfo, error) {
+	partSize := int64(rewritePartSize)
+	if n := (size + partSize - 1) / partSize; n > 10000 {
+		partSize = (size/10000 + 64<<10) &^ (64<<10 - 1)
+	}
+	cond := map[string]string{"X-Amz-Copy-Source-If-Match": etag}
+	var parts []minio.CompletePart
+	for off, n := int64(0), 1; n == 1 || off < size; off, n = off+partSize, n+1 {
+		length := min(partSize, size-off)
+		if size <= partSize {
+			length = -1 // the whole object, also when it is empty
+		}
+		p, err := core.CopyObjectPart(ctx, e.bucket, key, e.bucket, key, uploadID, n, off, length, cond)
+		if err != nil {
+			return minio.UploadInfo{}, err
+		}
+		parts = append(parts, p)
+	}
+	var done minio.PutObjectOptions
+	done.SetMatchETag(etag)
+	return core.CompleteMultipartUpload(ctx, e.bucket, key, uploadID, parts, done)
+}
+
 var errNotLegacy = errors.New("the gateway refuses to read this bucket's plaintext objects (500 ObjectTampered): " +
 	"list the bucket in S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS on the gateway while encrypting, then remove it")
 
@@ -182,15 +255,15 @@ func (e *encrypter) one(ctx context.Context, key string) error {
 		fmt.Fprintf(e.out, "%s: would encrypt %d bytes with %s\n", key, size, e.describe)
 		return nil
 	}
-	dst := minio.CopyDestOptions{Bucket: e.bucket, Object: key, Encryption: e.target}
-	if t, err := e.g.s3.GetObjectTagging(ctx, e.bucket, key, minio.GetObjectTaggingOptions{}); err == nil && len(t.ToMap()) > 0 {
-		dst.UserTags, dst.ReplaceTags = t.ToMap(), true
-	} else if err != nil && ctx.Err() == nil {
+	tagMap := map[string]string{}
+	if t, err := e.g.s3.GetObjectTagging(ctx, e.bucket, key, minio.GetObjectTaggingOptions{}); err == nil {
+		tagMap = t.ToMap()
+	} else if ctx.Err() == nil {
 		e.failed++
 		fmt.Fprintf(e.out, "%s: failed: read tags: %v\n", key, err)
 		return nil
 	}
-	info, err := e.g.s3.CopyObject(ctx, dst, minio.CopySrcOptions{Bucket: e.bucket, Object: key, MatchETag: etag})
+	info, err := e.rewrite(ctx, key, h, tagMap, size, etag)
 	switch code := minio.ToErrorResponse(err).Code; {
 	case err == nil:
 	case ctx.Err() != nil:
