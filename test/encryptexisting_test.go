@@ -60,7 +60,8 @@ func TestEncryptExisting(t *testing.T) {
 		"e-exactly-64k":         {data: harness.RandomBytes(t, 65_536), meta: map[string]string{"Checksum-Note": "plain"}},
 		"f-dare-sized-1MiB+32k": {data: harness.RandomBytes(t, 1<<20+32<<10)},
 		// Two parts of the rewrite, and more than socket buffers hold.
-		"h-80mib": {data: harness.RandomBytes(t, 80<<20+3), contentType: "application/zip", meta: map[string]string{"Big": "yes"}},
+		"h-80mib":             {data: harness.RandomBytes(t, 80<<20+3), contentType: "application/zip", meta: map[string]string{"Big": "yes"}},
+		"i/späce & plus+.bin": {data: []byte("a name that needs escaping"), tags: map[string]string{"k": "v"}},
 	}
 	for name, o := range objects {
 		opts := minio.PutObjectOptions{ContentType: o.contentType, UserMetadata: o.meta, UserTags: o.tags, PartSize: 5 << 20}
@@ -106,7 +107,7 @@ func TestEncryptExisting(t *testing.T) {
 	t.Run("a dry run changes nothing", func(t *testing.T) {
 		before := backendETags()
 		code, out := run("--dry-run")
-		if code != 0 || !strings.Contains(out, "would encrypt 8 (") || !strings.Contains(out, "already encrypted 1") || !strings.Contains(out, "with SSE-KMS (adopt-key)") {
+		if code != 0 || !strings.Contains(out, "would encrypt 9 (") || !strings.Contains(out, "already encrypted 1") || !strings.Contains(out, "with SSE-KMS (adopt-key)") {
 			t.Fatalf("dry run: %d\n%s", code, out)
 		}
 		if after := backendETags(); !equalMaps(before, after) {
@@ -158,7 +159,7 @@ func TestEncryptExisting(t *testing.T) {
 			t.Fatalf("rerun: %d\n%s", code, out)
 		}
 		code, out = run()
-		if code != 0 || !strings.Contains(out, "encrypted 0 (0.0 MiB), already encrypted 9") {
+		if code != 0 || !strings.Contains(out, "encrypted 0 (0.0 MiB), already encrypted 10") {
 			t.Fatalf("third run: %d\n%s", code, out)
 		}
 	})
