@@ -103,7 +103,6 @@ func mib(n int64) string {
 	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
 }
 
-// errNotLegacy explains the gateway's refusal to read plaintext.
 // rewritePartSize is the part size of the multipart upload that rewrites
 // an object: a multiple of 64 KiB (DARE packages), so every part but the
 // last is whole packages and listings show exact sizes without index
@@ -177,6 +176,7 @@ func (e *encrypter) copyParts(ctx context.Context, core minio.Core, key, uploadI
 	return core.CompleteMultipartUpload(ctx, e.bucket, key, uploadID, parts, done)
 }
 
+// errNotLegacy explains the gateway's refusal to read plaintext.
 var errNotLegacy = errors.New("the gateway refuses to read this bucket's plaintext objects (500 ObjectTampered): " +
 	"list the bucket in S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS on the gateway while encrypting, then remove it")
 
