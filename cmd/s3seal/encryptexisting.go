@@ -237,6 +237,12 @@ func (e *encrypter) one(ctx context.Context, key string) error {
 		return fmt.Errorf("%s: %w", key, errNotLegacy)
 	case status == http.StatusNotFound:
 		return nil // deleted since it was listed
+	case status == http.StatusBadRequest:
+		// A plain HEAD of an object is refused only for SSE-C objects,
+		// which need their customer key to be read.
+		e.already++
+		fmt.Fprintf(e.out, "%s: already encrypted (SSE-C: the HEAD needs the customer's key)\n", key)
+		return nil
 	case err != nil:
 		e.failed++
 		fmt.Fprintf(e.out, "%s: failed: %v\n", key, err)
