@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.uber.org/zap"
 
 	"github.com/s3seal/s3seal/gateway/s3err"
 	"github.com/s3seal/s3seal/kmsclient"
@@ -14,6 +15,12 @@ import (
 
 // The admin KMS API as MinIO serves it to madmin-go (mc admin kms key ...).
 // Every authenticated user is the root user, so every one may use it.
+//
+// Key rotation has no verb in MinIO's admin API (madmin-go has none), so
+// s3seal adds POST /minio/kms/v1/key/rotate?key-id=KEY beside key/create,
+// answered {"key-id":KEY,"version":N}, and key/status carries the key's
+// versions in fields madmin-go ignores (so mc shows no versions; s3seal
+// kms key status does).
 
 func (s *Server) adminRoutes(r *mux.Router) {
 	for _, rt := range []struct {
@@ -22,6 +29,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 		h            s3Handler
 	}{
 		{"KMSCreateKey", http.MethodPost, []string{"/minio/kms/v1/key/create", "/minio/admin/v3/kms/key/create"}, s.kmsCreateKey},
+		{"KMSRotateKey", http.MethodPost, []string{"/minio/kms/v1/key/rotate", "/minio/admin/v3/kms/key/rotate"}, s.kmsRotateKey},
 		{"KMSKeyStatus", http.MethodGet, []string{"/minio/kms/v1/key/status", "/minio/admin/v3/kms/key/status"}, s.kmsKeyStatus},
 		{"KMSListKeys", http.MethodGet, []string{"/minio/kms/v1/key/list", "/minio/admin/v3/kms/key/list"}, s.kmsListKeys},
 		{"KMSStatus", http.MethodGet, []string{"/minio/kms/v1/status", "/minio/admin/v3/kms/status"}, s.kmsStatus},
@@ -65,6 +73,12 @@ func adminKMSError(err error, key string) error {
 		return &s3err.Error{Code: s3err.Code{Name: "XMinioKMSKeyNotFound", Status: http.StatusNotFound}, Message: "key '" + key + "' does not exist", Err: err}
 	case errors.Is(err, kmsclient.ErrInvalidKeyName):
 		return &s3err.Error{Code: s3err.InvalidArgument, Message: "invalid key name '" + key + "'", Err: err}
+	case errors.Is(err, kmsclient.ErrRotationUnsupported):
+		return &s3err.Error{Code: s3err.Code{Name: "XMinioKMSRotationNotSupported", Status: http.StatusNotImplemented}, Message: "the key store cannot rotate keys (key versions need the fs or the AWS Secrets Manager key store)", Err: err}
+	case errors.Is(err, kmsclient.ErrKeyChanged):
+		return &s3err.Error{Code: s3err.Code{Name: "XMinioKMSKeyChanged", Status: http.StatusConflict}, Message: "key '" + key + "' changed while it was being rotated; retry", Err: err}
+	case errors.Is(err, kmsclient.ErrTooManyVersions):
+		return &s3err.Error{Code: s3err.InvalidArgument, Message: "key '" + key + "' has as many versions as a key can have", Err: err}
 	default:
 		return &s3err.Error{Code: s3err.Code{Name: "XMinioKMSError", Status: http.StatusServiceUnavailable}, Message: "the KMS is unavailable", Err: err}
 	}
@@ -91,6 +105,32 @@ func (s *Server) kmsCreateKey(w http.ResponseWriter, r *http.Request, req *s3Req
 	return nil
 }
 
+// keyVersionJSON is one key version in s3seal's admin answers.
+type keyVersionJSON struct {
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	CreatedBy string    `json:"createdBy,omitempty"`
+}
+
+// kmsRotateKey adds a version to a key: new data keys are sealed under it,
+// older versions keep decrypting, the key id stays the same.
+func (s *Server) kmsRotateKey(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	key, err := keyIDParam(r)
+	if err != nil {
+		return err
+	}
+	req.keyID = key
+	version, err := s.cfg.KMS.RotateKey(r.Context(), key)
+	if err != nil {
+		return adminKMSError(err, key)
+	}
+	s.log.Info("rotated a KMS key", zapKey(key), zap.Int("version", version), zap.String("request_id", req.id))
+	return writeJSON(w, struct {
+		KeyID   string `json:"key-id"`
+		Version int    `json:"version"`
+	}{key, version})
+}
+
 // kmsKeyStatus tries the key as MinIO does: generate a data key, decrypt it
 // and compare.
 func (s *Server) kmsKeyStatus(w http.ResponseWriter, r *http.Request, req *s3Request) error {
@@ -103,6 +143,10 @@ func (s *Server) kmsKeyStatus(w http.ResponseWriter, r *http.Request, req *s3Req
 		KeyID         string `json:"key-id"`
 		EncryptionErr string `json:"encryption-error,omitempty"`
 		DecryptionErr string `json:"decryption-error,omitempty"`
+		// s3seal's additions: the version new data keys are sealed
+		// under, and every version (omitted for a KMS without versions).
+		LatestVersion int              `json:"latest-version,omitempty"`
+		Versions      []keyVersionJSON `json:"versions,omitempty"`
 	}{KeyID: key}
 	ctx := []byte(`{"MinIO admin API":"KMSKeyStatusHandler"}`)
 	dek, err := s.cfg.KMS.GenerateKey(r.Context(), key, ctx)
@@ -123,6 +167,12 @@ func (s *Server) kmsKeyStatus(w http.ResponseWriter, r *http.Request, req *s3Req
 		}
 		clear(plain)
 		clear(dek.Plaintext)
+	}
+	if infos, err := s.cfg.KMS.ListKeys(r.Context(), key); err == nil && len(infos) == 1 {
+		for _, v := range infos[0].Versions {
+			status.Versions = append(status.Versions, keyVersionJSON{v.Version, v.CreatedAt, v.CreatedBy})
+		}
+		status.LatestVersion = infos[0].LatestVersion()
 	}
 	return writeJSON(w, status)
 }

@@ -253,6 +253,14 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 
 // copyThrough copies by streaming: plaintext to encrypted or encrypted to
 // an operator-configured plaintext bucket.
+//
+// A copy onto itself is not conditional on the destination: the write
+// cannot carry If-Match, because MinIO holds an object's lock for the whole
+// of a conditional PUT while the source GET of the same object holds its
+// read lock until it is read to the end, so a streamed self-copy larger
+// than the socket buffers would deadlock. Tools that must not overwrite a
+// concurrent write (s3seal encrypt-existing) copy through a multipart
+// upload instead and make CompleteMultipartUpload conditional.
 func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header) error {
 	body, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
 	if err != nil {

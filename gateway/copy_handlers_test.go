@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -320,6 +321,57 @@ func TestACopySourceChangedDuringTheCopyIsNotCopied(t *testing.T) {
 	}
 	if _, _, ok := g.be.object(testBucket, "dst"); ok {
 		t.Errorf("the destination was written from a changed source")
+	}
+}
+
+// TestEncryptingInPlaceByMultipartDoesNotOverwriteAConcurrentWrite: the
+// way s3seal encrypt-existing rewrites a legacy plaintext object (a
+// multipart upload of part copies from the object, completed with If-Match
+// on the ETag it read) leaves a write that landed meanwhile in place, and
+// encrypts the object when nothing intervened.
+func TestEncryptingInPlaceByMultipartDoesNotOverwriteAConcurrentWrite(t *testing.T) {
+	g := newTestGateway(t, func(c *Config) { c.LegacyPlaintextReadBuckets = []string{testBucket} })
+	g.be.MinPartSize = 1
+	data := testData(1000)
+	etag := quotedMD5(data)
+	encryptInPlace := func() *s3Response {
+		t.Helper()
+		res := g.do(http.MethodPost, "/"+testBucket+"/obj?uploads", nil, "X-Amz-Server-Side-Encryption", "AES256")
+		var upload struct{ UploadId string }
+		if err := xml.Unmarshal(res.body, &upload); res.status != http.StatusOK || err != nil {
+			t.Fatalf("CreateMultipartUpload: %v", res)
+		}
+		res = g.do(http.MethodPut, "/"+testBucket+"/obj?partNumber=1&uploadId="+upload.UploadId, nil,
+			"X-Amz-Copy-Source", testBucket+"/obj", "X-Amz-Copy-Source-If-Match", etag)
+		var part struct{ ETag string }
+		if err := xml.Unmarshal(res.body, &part); res.status != http.StatusOK || err != nil {
+			t.Fatalf("UploadPartCopy: %v", res)
+		}
+		complete := fmt.Sprintf("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>", part.ETag)
+		return g.do(http.MethodPost, "/"+testBucket+"/obj?uploadId="+upload.UploadId, []byte(complete), "If-Match", etag)
+	}
+
+	g.be.buckets[testBucket]["obj"] = &memObject{body: data, header: http.Header{}, etag: etag}
+	overwritten := []byte("a client's write while the copy ran")
+	g.be.Hook = func(m *memS3, c backendCall) {
+		if c.Method == http.MethodPost && c.Object == "obj" && c.Query.Has("uploadId") {
+			m.buckets[testBucket]["obj"] = &memObject{body: overwritten, header: http.Header{}, etag: quotedMD5(overwritten)}
+		}
+	}
+	if res := encryptInPlace(); res.status != http.StatusPreconditionFailed {
+		t.Errorf("conditional complete after a concurrent write: %v, want 412", res)
+	}
+	if body, _, _ := g.be.object(testBucket, "obj"); string(body) != string(overwritten) {
+		t.Errorf("backend object %.40q, want the concurrent write kept", body)
+	}
+
+	g.be.Hook = nil
+	g.be.buckets[testBucket]["obj"] = &memObject{body: data, header: http.Header{}, etag: etag}
+	if res := encryptInPlace(); res.status != http.StatusOK {
+		t.Fatalf("conditional complete without a concurrent write: %v", res)
+	}
+	if got := g.do(http.MethodGet, "/"+testBucket+"/obj", nil); string(got.body) != string(data) || got.header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Errorf("GET after encrypting in place = %v, want the data encrypted", got)
 	}
 }
 

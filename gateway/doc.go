@@ -15,7 +15,9 @@
 //
 // Reads fail closed: an object without s3seal metadata in an encrypted
 // bucket is refused (unsealed.go) unless the operator listed the bucket in
-// Config.LegacyPlaintextReadBuckets. No reserved metadata leaves the
+// Config.LegacyPlaintextReadBuckets, for as long as `s3seal
+// encrypt-existing` takes to encrypt such objects in place (multipart
+// uploads of part copies from the object, completed with If-Match). No reserved metadata leaves the
 // gateway: response headers drop it and listings are scrubbed (scrub.go).
 //
 // What lives where on the backend:

@@ -576,6 +576,10 @@ func (m *memS3) completeUpload(w http.ResponseWriter, r *http.Request, bucket, o
 	if u == nil {
 		return
 	}
+	if !preconditionsHold(r.Header, m.buckets[bucket][object]) {
+		memError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+		return
+	}
 	var doc struct {
 		Parts []struct {
 			PartNumber int

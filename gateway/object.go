@@ -401,6 +401,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
 	h.Set("ETag", st.clientETag)
+	setKeyVersionHeader(h, st.meta)
 	size := layout.sizes.Size()
 	status := http.StatusOK
 	if !st.meta.Multipart && r.Header.Get("Range") == "" {

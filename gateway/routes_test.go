@@ -114,6 +114,8 @@ func TestRoutesNameEveryOperation(t *testing.T) {
 		{"GET", "/minio/k", map[string]string{"Host": "minio.s3.test"}, "NotImplemented"},
 		{"POST", "/minio/kms/v1/key/create?key-id=x", nil, "KMSCreateKey"},
 		{"GET", "/minio/admin/v3/kms/key/status?key-id=x", nil, "KMSKeyStatus"},
+		{"POST", "/minio/kms/v1/key/rotate?key-id=x", nil, "KMSRotateKey"},
+		{"GET", "/minio/kms/v1/key/rotate?key-id=x", nil, "NotImplemented"},
 		{"GET", "/", map[string]string{"Host": "b.s3.test"}, "ListObjects"},
 		{"GET", "/dir/k", map[string]string{"Host": "b.s3.test:9010"}, "GetObject"},
 	}

@@ -34,6 +34,9 @@ type KMS interface {
 	Decrypt(ctx context.Context, name string, ciphertext, context []byte) ([]byte, error)
 	ListKeys(ctx context.Context, pattern string) ([]kmsclient.KeyInfo, error)
 	Status(ctx context.Context) (kmsclient.Status, error)
+	// RotateKey adds a key version (kmsclient.KMS.RotateKey); a KMS
+	// without versions returns kmsclient.ErrRotationUnsupported.
+	RotateKey(ctx context.Context, name string) (int, error)
 }
 
 // Config is the gateway's runtime configuration.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/s3seal/s3seal/crypto"
@@ -302,6 +303,21 @@ func setSSEHeaders(h http.Header, meta *crypto.Metadata) {
 	case crypto.DomainC:
 		h.Set(hdrSSECAlgorithm, sseAES256)
 		h.Set(hdrSSECKeyMD5, meta.SSECKeyMD5)
+	}
+}
+
+// hdrKeyVersion answers HEAD of an SSE-KMS or SSE-S3 object with the
+// version of the KMS key its data key is sealed under, so that s3seal
+// rekey can tell objects sealed before a rotation. It is s3seal's own
+// header (no S3 client reads it) and says nothing about the data.
+const hdrKeyVersion = "X-S3seal-Key-Version"
+
+func setKeyVersionHeader(h http.Header, meta *crypto.Metadata) {
+	if meta.Domain == crypto.DomainC {
+		return
+	}
+	if v := kmsclient.CiphertextKeyVersion(meta.SealedDEK); v > 0 {
+		h.Set(hdrKeyVersion, strconv.Itoa(v))
 	}
 }
 

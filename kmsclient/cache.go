@@ -102,16 +102,25 @@ func newKeyCache(store KeyStore, expiry CacheExpiry, now func() time.Time, timeo
 	}
 }
 
-// get returns a copy of the named key, from memory when possible. The
-// caller clears the copy's key when done.
-func (c *keyCache) get(ctx context.Context, name string) (externalKey, error) {
+// get returns a copy of key version v of the named key (0: the newest)
+// and its version number, from memory when possible. The caller clears
+// the copy when done. A version newer than the cached ones (the key was
+// rotated through another gateway) reloads the key once; a version the
+// key does not have is errNoSuchVersion.
+func (c *keyCache) get(ctx context.Context, name string, v int) ([externalKeySize]byte, int, error) {
 	now := c.now()
 	c.mu.RLock()
 	if e, ok := c.entries[name]; ok && (c.fresh(e, now) || c.offlineGrace(now)) {
-		ek := e.externalKey
-		e.lastUsed.Store(now.UnixNano())
-		c.mu.RUnlock()
-		return ek, nil
+		if k, version := e.pick(v); k != nil {
+			key := *k
+			e.lastUsed.Store(now.UnixNano())
+			c.mu.RUnlock()
+			return key, version, nil
+		}
+		if v < 1 || v > MaxKeyVersions {
+			c.mu.RUnlock()
+			return [externalKeySize]byte{}, 0, errNoSuchVersion
+		}
 	}
 	c.mu.RUnlock()
 
@@ -121,18 +130,37 @@ func (c *keyCache) get(ctx context.Context, name string) (externalKey, error) {
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return externalKey{}, r.Err
+			return [externalKeySize]byte{}, 0, r.Err
 		}
-		return r.Val.(externalKey), nil
+		// Every waiter gets the same loaded key: copy out, never clear it.
+		ek := r.Val.(*externalKey)
+		k, version := ek.pick(v)
+		if k == nil {
+			return [externalKeySize]byte{}, 0, errNoSuchVersion
+		}
+		return *k, version, nil
 	case <-ctx.Done():
-		return externalKey{}, ctx.Err()
+		return [externalKeySize]byte{}, 0, ctx.Err()
 	}
+}
+
+// errNoSuchVersion is returned for a key version the key does not have.
+var errNoSuchVersion = errors.New("no such key version")
+
+// pick returns key version v (0: the newest) and its number, or nil.
+func (ek *externalKey) pick(v int) (*[externalKeySize]byte, int) {
+	if v == 0 {
+		return ek.latest()
+	}
+	return ek.version(v), v
 }
 
 // load fetches the named key from the store and caches it. It outlives the
 // request that started it (other requests may wait for it), bounded by the
-// store timeout.
-func (c *keyCache) load(ctx context.Context, name string) (externalKey, error) {
+// store timeout. The result is shared by every waiter and is not the
+// cached entry: eviction never zeroes it under a reader, and the garbage
+// collector reclaims it.
+func (c *keyCache) load(ctx context.Context, name string) (*externalKey, error) {
 	c.mu.RLock()
 	epoch := c.epoch
 	c.mu.RUnlock()
@@ -144,7 +172,7 @@ func (c *keyCache) load(ctx context.Context, name string) (externalKey, error) {
 	switch {
 	case errors.Is(err, ErrKeyNotFound):
 		c.evict(name)
-		return externalKey{}, ErrKeyNotFound
+		return nil, ErrKeyNotFound
 	case errors.Is(err, ErrUnavailable):
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -153,33 +181,44 @@ func (c *keyCache) load(ctx context.Context, name string) (externalKey, error) {
 		}
 		if e, ok := c.entries[name]; ok && c.offlineGrace(now) {
 			e.lastUsed.Store(now.UnixNano())
-			return e.externalKey, nil
+			return e.externalKey.clone(), nil
 		}
-		return externalKey{}, fmt.Errorf("get key %q: %w", name, err)
+		return nil, fmt.Errorf("get key %q: %w", name, err)
 	case err != nil:
-		return externalKey{}, fmt.Errorf("get key %q: %w", name, err)
+		return nil, fmt.Errorf("get key %q: %w", name, err)
 	}
 
 	ek, err := parseKeyRecord(name, value)
 	clear(value)
 	if err != nil {
-		return externalKey{}, fmt.Errorf("get key %q: %w", name, err)
+		return nil, fmt.Errorf("get key %q: %w", name, err)
 	}
 	e := &cacheEntry{externalKey: ek, fetched: now}
 	e.lastUsed.Store(now.UnixNano())
+	shared := ek.clone()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offlineSince = time.Time{}
 	if c.closed || c.epoch != epoch {
-		clear(e.key[:])
-		return ek, nil
+		e.clear()
+		return shared, nil
 	}
 	if old, ok := c.entries[name]; ok {
-		clear(old.key[:])
+		old.clear()
 	}
 	c.entries[name] = e
-	return ek, nil
+	return shared, nil
+}
+
+// clone returns a deep copy of ek.
+func (ek *externalKey) clone() *externalKey {
+	out := &externalKey{info: ek.info, keys: make([]*[externalKeySize]byte, len(ek.keys))}
+	for i, k := range ek.keys {
+		kk := *k
+		out.keys[i] = &kk
+	}
+	return out
 }
 
 // info returns the metadata of a cached key without touching the store.
@@ -199,7 +238,7 @@ func (c *keyCache) evict(name string) {
 	defer c.mu.Unlock()
 	c.epoch++
 	if e, ok := c.entries[name]; ok {
-		clear(e.key[:])
+		e.clear()
 		delete(c.entries, name)
 	}
 }
@@ -264,7 +303,7 @@ func (c *keyCache) sweep(ctx context.Context) {
 	}
 	for name, e := range c.entries {
 		if !c.fresh(e, now) {
-			clear(e.key[:])
+			e.clear()
 			delete(c.entries, name)
 		}
 	}
@@ -290,7 +329,7 @@ func (c *keyCache) close() {
 	defer c.mu.Unlock()
 	c.closed = true
 	for name, e := range c.entries {
-		clear(e.key[:])
+		e.clear()
 		delete(c.entries, name)
 	}
 }

@@ -108,7 +108,7 @@ func TestJanitorEvictsUnusedKeysAndZeroesThem(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := cached(k, "my-key")
-		if e == nil || e.key == [32]byte{} {
+		if e == nil || *e.keys[0] == [32]byte{} {
 			t.Fatal("key not cached after GenerateKey")
 		}
 		time.Sleep(29 * time.Second)
@@ -121,7 +121,7 @@ func TestJanitorEvictsUnusedKeysAndZeroesThem(t *testing.T) {
 		if cached(k, "my-key") != nil {
 			t.Error("key still cached a minute after its last use")
 		}
-		if e.key != [32]byte{} {
+		if *e.keys[0] != [32]byte{} {
 			t.Error("evicted key was not zeroed")
 		}
 	})
@@ -196,7 +196,7 @@ func TestCloseZeroesCachedKeys(t *testing.T) {
 	if err := k.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if e.key != [32]byte{} || len(k.cache.entries) != 0 {
+	if *e.keys[0] != [32]byte{} || len(k.cache.entries) != 0 {
 		t.Error("Close left key material in the cache")
 	}
 }

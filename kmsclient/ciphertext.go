@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -20,30 +21,67 @@ const (
 	headerSizeV1          = 1 + ivSize + nonceSize
 	ciphertextSizeV1      = headerSizeV1 + dekSize + tagSize // 77
 
+	// Version 2 names the key version after the format byte; version 1
+	// ciphertexts are of key version 1.
+	ciphertextV2     byte = 2
+	keyVersionSize        = 4
+	headerSizeV2          = 1 + keyVersionSize + ivSize + nonceSize
+	ciphertextSizeV2      = headerSizeV2 + dekSize + tagSize // 81
+
 	// ciphertextSizeKES is the size of a ciphertext of a DEK as KES v0.24 makes it:
 	// sealed DEK and tag, then IV, then nonce, no header.
 	ciphertextSizeKES = dekSize + tagSize + ivSize + nonceSize // 76
 )
 
-// sealDEK encrypts the 32-byte dek under ek in the v1 layout, binding
-// associatedData. random supplies the IV and nonce.
-func sealDEK(ek *[externalKeySize]byte, dek, associatedData []byte, random io.Reader) ([]byte, error) {
-	out := make([]byte, headerSizeV1, ciphertextSizeV1)
-	out[0] = ciphertextV1
-	if _, err := io.ReadFull(random, out[1:headerSizeV1]); err != nil {
+// sealDEK encrypts the 32-byte dek under ek, which is key version
+// keyVersion, binding associatedData: in the v1 layout for key version 1
+// (what every key had before rotation existed), in the v2 layout, which
+// names the key version, otherwise. random supplies the IV and nonce.
+func sealDEK(ek *[externalKeySize]byte, keyVersion int, dek, associatedData []byte, random io.Reader) ([]byte, error) {
+	var out []byte
+	if keyVersion == 1 {
+		out = make([]byte, headerSizeV1, ciphertextSizeV1)
+		out[0] = ciphertextV1
+	} else {
+		out = make([]byte, headerSizeV2, ciphertextSizeV2)
+		out[0] = ciphertextV2
+		binary.BigEndian.PutUint32(out[1:1+keyVersionSize], uint32(keyVersion))
+	}
+	header := len(out)
+	if _, err := io.ReadFull(random, out[header-ivSize-nonceSize:header]); err != nil {
 		return nil, fmt.Errorf("read random IV: %w", err)
 	}
-	// The version byte joins the IV in the derivation, so a ciphertext
-	// relabelled as another version opens under an unrelated key.
-	aead, err := derivedAEAD(ek, out[:1+ivSize])
+	// The format byte (and key version) join the IV in the derivation, so
+	// a ciphertext relabelled as another format or version opens under an
+	// unrelated key.
+	aead, err := derivedAEAD(ek, out[:header-nonceSize])
 	if err != nil {
 		return nil, err
 	}
-	return aead.Seal(out, out[1+ivSize:headerSizeV1], dek, associatedData), nil
+	return aead.Seal(out, out[header-nonceSize:header], dek, associatedData), nil
 }
 
-// openDEK decrypts a DEK ciphertext in the v1 or the KES layout. Every
-// failure is ErrDecrypt.
+// CiphertextKeyVersion returns the External Key version a DEK ciphertext
+// was sealed under, as GenerateKey of the embedded KMS recorded it: 1 for
+// the v1 and KES layouts, the recorded version for the v2 layout. It
+// returns 0 for anything else. It does not authenticate the ciphertext.
+func CiphertextKeyVersion(ciphertext []byte) int {
+	switch {
+	case len(ciphertext) == ciphertextSizeV1 && ciphertext[0] == ciphertextV1, len(ciphertext) == ciphertextSizeKES:
+		return 1
+	case len(ciphertext) == ciphertextSizeV2 && ciphertext[0] == ciphertextV2:
+		v := binary.BigEndian.Uint32(ciphertext[1 : 1+keyVersionSize])
+		if v < 2 || v > MaxKeyVersions {
+			return 0
+		}
+		return int(v)
+	}
+	return 0
+}
+
+// openDEK decrypts a DEK ciphertext in the v1, v2 or the KES layout with
+// ek, the key version CiphertextKeyVersion names. Every failure is
+// ErrDecrypt.
 func openDEK(ek *[externalKeySize]byte, ciphertext, associatedData []byte) ([]byte, error) {
 	var derivation, nonce, sealed []byte
 	switch {
@@ -51,6 +89,10 @@ func openDEK(ek *[externalKeySize]byte, ciphertext, associatedData []byte) ([]by
 		derivation = ciphertext[:1+ivSize]
 		nonce = ciphertext[1+ivSize : headerSizeV1]
 		sealed = ciphertext[headerSizeV1:]
+	case len(ciphertext) == ciphertextSizeV2 && ciphertext[0] == ciphertextV2:
+		derivation = ciphertext[:1+keyVersionSize+ivSize]
+		nonce = ciphertext[1+keyVersionSize+ivSize : headerSizeV2]
+		sealed = ciphertext[headerSizeV2:]
 	case len(ciphertext) == ciphertextSizeKES:
 		sealed = ciphertext[:dekSize+tagSize]
 		derivation = ciphertext[dekSize+tagSize : dekSize+tagSize+ivSize]

@@ -35,6 +35,16 @@
 // A KES server reads this record as well, and KES's own JSON records
 // (without "version") parse here.
 //
+// # Key versions
+//
+// KMS.RotateKey adds a version to an External Key; its name stays the
+// same. A rotated key is record version 2: "bytes" stays key version 1,
+// "rotations" lists versions 2, 3, ... (each {"bytes","created_at",
+// "created_by"}), oldest first. A key never rotated keeps its version 1
+// record, so existing keys need no migration. Rotation needs a store that
+// can replace a value (KeyUpdater: fs, mem, aws); a KES server sees only
+// key version 1 of a rotated record and has no versions of its own.
+//
 // # DEK ciphertext, version 1
 //
 // GenerateKey draws a 32-byte DEK and seals it as 77 bytes:
@@ -46,6 +56,17 @@
 // The version byte takes part in the derivation, so changing it breaks
 // authentication. The associated data is exactly the context the caller
 // passed; Decrypt needs the same bytes, or it fails with ErrDecrypt.
+//
+// # DEK ciphertext, version 2
+//
+// A DEK sealed under key version 2 or later names it (81 bytes):
+//
+//	version (1 byte, 0x02) ‖ key version (4, big endian) ‖ IV (16) ‖ nonce (12) ‖ AES-256-GCM(DEK) (32) ‖ tag (16)
+//
+// keyed with HMAC-SHA256(EK version, 0x02 ‖ key version ‖ IV). Key
+// version 1 keeps sealing in the v1 layout, so nothing changes for keys
+// never rotated; Decrypt picks the key version the ciphertext names
+// (CiphertextKeyVersion).
 //
 // Decrypt also opens the 76-byte ciphertexts a KES server
 // makes for a 32-byte DEK (as of v0.24): AES-256-GCM(DEK) ‖ tag ‖ IV (16) ‖

@@ -31,4 +31,17 @@ var (
 	// ErrNotAllowed is returned when the KMS refuses an operation for lack
 	// of permission (an external KES server's 403).
 	ErrNotAllowed = errors.New("not authorized: insufficient permissions")
+
+	// ErrKeyChanged is returned by KeyUpdater.Update when the stored value
+	// is no longer the one the caller read: someone else changed the key
+	// (rotated it concurrently, or deleted and re-created it).
+	ErrKeyChanged = errors.New("key changed concurrently")
+
+	// ErrRotationUnsupported is returned by RotateKey when the key store
+	// cannot replace a stored key (it does not implement KeyUpdater).
+	ErrRotationUnsupported = errors.New("the key store does not support key rotation")
+
+	// ErrTooManyVersions is returned, wrapped, by RotateKey for a key that
+	// already has MaxKeyVersions versions.
+	ErrTooManyVersions = errors.New("too many key versions")
 )

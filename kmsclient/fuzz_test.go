@@ -9,11 +9,16 @@ import (
 
 func FuzzOpenDEK(f *testing.F) {
 	var ek [externalKeySize]byte
-	sealed, err := sealDEK(&ek, make([]byte, dekSize), []byte("ctx"), bytes.NewReader(make([]byte, 28)))
+	sealed, err := sealDEK(&ek, 1, make([]byte, dekSize), []byte("ctx"), bytes.NewReader(make([]byte, 28)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	sealedV2, err := sealDEK(&ek, 7, make([]byte, dekSize), []byte("ctx"), bytes.NewReader(make([]byte, 28)))
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(sealed, []byte("ctx"))
+	f.Add(sealedV2, []byte("ctx"))
 	f.Add(sealed[:76], []byte{})
 	f.Add([]byte{1}, []byte(nil))
 	f.Fuzz(func(t *testing.T, ciphertext, associatedData []byte) {
@@ -30,6 +35,7 @@ func FuzzOpenDEK(f *testing.F) {
 func FuzzParseKeyRecord(f *testing.F) {
 	f.Add([]byte(`{"version":1,"algorithm":"AES256","bytes":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","created_at":"2026-01-02T03:04:05Z","created_by":"x"}`))
 	f.Add([]byte(`{"bytes":"AAEC"}`))
+	f.Add([]byte(`{"version":2,"algorithm":"AES256","bytes":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","rotations":[{"bytes":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}]}`))
 	f.Add([]byte(`CiQKIA`))
 	f.Fuzz(func(t *testing.T, value []byte) {
 		ek, err := parseKeyRecord("name", bytes.Clone(value))

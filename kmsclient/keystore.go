@@ -51,6 +51,19 @@ type KeyStore interface {
 	Close() error
 }
 
+// KeyUpdater is implemented by key stores that can replace a stored value,
+// which rotating a key needs (KMS.RotateKey). Stores without it still hold
+// rotated keys (a rotated key is one value), they only cannot rotate.
+type KeyUpdater interface {
+	// Update replaces the value stored under name with value if and only
+	// if the stored value is still old, byte for byte; otherwise it
+	// returns ErrKeyChanged and leaves the entry as it is. Of concurrent
+	// Updates from one old value at most one succeeds. It returns
+	// ErrKeyNotFound for a missing entry and ErrInvalidKeyName. The store
+	// does not retain value after Update returns.
+	Update(ctx context.Context, name string, old, value []byte) error
+}
+
 // StoreState is a snapshot of a reachable KeyStore.
 type StoreState struct {
 	// Latency is the duration of one round trip to the store.

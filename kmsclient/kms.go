@@ -36,6 +36,26 @@ type KeyInfo struct {
 	Name      string
 	CreatedAt time.Time // zero when unknown
 	CreatedBy string    // identity that created the key; empty when unknown
+
+	// Versions lists the key's versions, oldest first; new data keys are
+	// sealed under the last. Nil when unknown (a key listed by name only,
+	// or a KMS without versions).
+	Versions []KeyVersion
+}
+
+// KeyVersion describes one version of an External Key.
+type KeyVersion struct {
+	Version   int       // 1 for the key as created, +1 per rotation
+	CreatedAt time.Time // zero when unknown
+	CreatedBy string
+}
+
+// LatestVersion returns the newest version number, or 0 when unknown.
+func (i KeyInfo) LatestVersion() int {
+	if len(i.Versions) == 0 {
+		return 0
+	}
+	return i.Versions[len(i.Versions)-1].Version
 }
 
 // Config configures a KMS. The zero value is ready to use.
@@ -160,17 +180,17 @@ func (k *KMS) GenerateKey(ctx context.Context, name string, keyContext []byte) (
 	if err := ValidateKeyName(name); err != nil {
 		return DEK{}, err
 	}
-	ek, err := k.cache.get(ctx, name)
+	ek, version, err := k.cache.get(ctx, name, 0)
 	if err != nil {
 		return DEK{}, err
 	}
-	defer clear(ek.key[:])
+	defer clear(ek[:])
 
 	plaintext := make([]byte, dekSize)
 	if _, err := io.ReadFull(k.rand, plaintext); err != nil {
 		return DEK{}, fmt.Errorf("generate key with %q: read random key: %w", name, err)
 	}
-	ciphertext, err := sealDEK(&ek.key, plaintext, keyContext, k.rand)
+	ciphertext, err := sealDEK(&ek, version, plaintext, keyContext, k.rand)
 	if err != nil {
 		clear(plaintext)
 		return DEK{}, fmt.Errorf("generate key with %q: %w", name, err)
@@ -179,7 +199,9 @@ func (k *KMS) GenerateKey(ctx context.Context, name string, keyContext []byte) (
 }
 
 // Decrypt returns the plaintext DEK of a ciphertext GenerateKey made with
-// the External Key called name and the same keyContext. It returns
+// the External Key called name and the same keyContext, using the key
+// version the ciphertext names (so DEKs sealed before a rotation keep
+// opening). It returns
 // ErrDecrypt when the ciphertext was altered, was sealed under another
 // key, or keyContext differs; ErrKeyNotFound; ErrInvalidKeyName; or an
 // error wrapping ErrUnavailable.
@@ -191,12 +213,71 @@ func (k *KMS) Decrypt(ctx context.Context, name string, ciphertext, keyContext [
 	if err := ValidateKeyName(name); err != nil {
 		return nil, err
 	}
-	ek, err := k.cache.get(ctx, name)
+	version := CiphertextKeyVersion(ciphertext)
+	ek, _, err := k.cache.get(ctx, name, version) // 0: the newest, to tell a missing key
+	if err == nil && version == 0 {
+		clear(ek[:])
+		return nil, ErrDecrypt
+	}
+	if errors.Is(err, errNoSuchVersion) {
+		return nil, ErrDecrypt
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer clear(ek.key[:])
-	return openDEK(&ek.key, ciphertext, keyContext)
+	defer clear(ek[:])
+	return openDEK(&ek, ciphertext, keyContext)
+}
+
+// RotateKey adds a new random version to the External Key called name and
+// returns its number. Data keys generated from then on are sealed under
+// it; the older versions keep decrypting what was sealed under them. The
+// key's name, and so every key id clients see, stays the same. Other KMS
+// instances over the same store pick the new version up when their cached
+// copy expires (CacheExpiry) or when they first decrypt a data key sealed
+// under it.
+//
+// It returns ErrRotationUnsupported when the store is no KeyUpdater,
+// ErrKeyChanged when the key changed while it was being rotated (retry),
+// ErrKeyNotFound, ErrInvalidKeyName, an error wrapping ErrTooManyVersions,
+// or one wrapping ErrUnavailable.
+func (k *KMS) RotateKey(ctx context.Context, name string) (int, error) {
+	if err := ValidateKeyName(name); err != nil {
+		return 0, err
+	}
+	updater, ok := k.store.(KeyUpdater)
+	if !ok {
+		return 0, ErrRotationUnsupported
+	}
+	old, err := k.store.Get(ctx, name)
+	if errors.Is(err, ErrKeyNotFound) {
+		return 0, ErrKeyNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("rotate key %q: %w", name, err)
+	}
+	defer clear(old)
+	var key [externalKeySize]byte
+	defer clear(key[:])
+	if _, err := io.ReadFull(k.rand, key[:]); err != nil {
+		return 0, fmt.Errorf("rotate key %q: read random key: %w", name, err)
+	}
+	value, version, err := appendKeyVersion(old, &key, k.now(), k.createdBy)
+	if err != nil {
+		return 0, fmt.Errorf("rotate key %q: %w", name, err)
+	}
+	defer clear(value)
+	err = updater.Update(ctx, name, old, value)
+	k.cache.evict(name)
+	switch {
+	case errors.Is(err, ErrKeyNotFound):
+		return 0, ErrKeyNotFound
+	case errors.Is(err, ErrKeyChanged):
+		return 0, ErrKeyChanged
+	case err != nil:
+		return 0, fmt.Errorf("rotate key %q: %w", name, err)
+	}
+	return version, nil
 }
 
 // listConcurrency bounds the key-store calls ListKeys makes at once.
@@ -294,7 +375,7 @@ func (k *KMS) describe(ctx context.Context, name string) (KeyInfo, error) {
 	}
 	defer clear(value)
 	ek, err := parseKeyRecord(name, value)
-	clear(ek.key[:])
+	ek.clear()
 	if err != nil {
 		return KeyInfo{}, err
 	}

@@ -204,6 +204,33 @@ func TestCiphertextGoldenVector(t *testing.T) {
 	}
 }
 
+// goldenV2 is a data key sealed under key version 2 (EK 20..3f; version 1
+// was 00..1f), DEK 40..5f, IV 60..6f, nonce 70..7b, computed with Python's
+// hmac and cryptography.AESGCM as doc.go specifies the layout.
+const goldenV2 = "0200000002606162636465666768696a6b6c6d6e6f707172737475767778797a7b77fff544c434ad362ce25bfcd19d121dcb0b035d31dc316e152ac76a686ccd51088795cf1b3b792484acc27cfae48c8e"
+
+func TestCiphertextV2GoldenVector(t *testing.T) {
+	// CreateKey draws version 1 (32 bytes), RotateKey version 2 (32),
+	// GenerateKey the DEK (32), then IV and nonce (28).
+	k := newKMS(t, new(mem.Store), kmsclient.Config{Rand: counting(124)})
+	mustCreateKey(t, k, "my-key")
+	if v, err := k.RotateKey(t.Context(), "my-key"); err != nil || v != 2 {
+		t.Fatalf("RotateKey = %d, %v", v, err)
+	}
+	dek := mustGenerate(t, k, "my-key", []byte(goldenContext))
+	if want := mustHex(t, goldenV2); !bytes.Equal(dek.Ciphertext, want) {
+		t.Errorf("Ciphertext = %x\nwant         %x", dek.Ciphertext, want)
+	}
+	if got := kmsclient.CiphertextKeyVersion(dek.Ciphertext); got != 2 {
+		t.Errorf("CiphertextKeyVersion = %d, want 2", got)
+	}
+	// Version 1 data keys still open after the rotation.
+	got, err := k.Decrypt(t.Context(), "my-key", mustHex(t, goldenV1), []byte(goldenContext))
+	if err != nil || !bytes.Equal(got, mustHex(t, goldenDEK)) {
+		t.Errorf("Decrypt of the version 1 vector after rotating = %x, %v", got, err)
+	}
+}
+
 func TestDecryptAcceptsKESCiphertext(t *testing.T) {
 	k := newKMS(t, new(mem.Store), kmsclient.Config{Rand: counting(32)})
 	mustCreateKey(t, k, "my-key")
@@ -231,6 +258,22 @@ func TestStoredKeyRecordFormat(t *testing.T) {
 	want := `{"version":1,"algorithm":"AES256","bytes":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","created_at":"2026-01-02T03:04:05Z","created_by":"admin-identity"}`
 	if string(got) != want {
 		t.Errorf("stored record = %s\nwant            %s", got, want)
+	}
+
+	// A rotation turns it into record version 2: the first key version
+	// stays where it was, later ones follow in "rotations".
+	k2 := newKMS(t, store, kmsclient.Config{Rand: counting(32), Now: clk.Now, CreatedBy: "rotator"})
+	if _, err := k2.RotateKey(t.Context(), "my-key"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = store.Get(t.Context(), "my-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = `{"version":2,"algorithm":"AES256","bytes":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","created_at":"2026-01-02T03:04:05Z","created_by":"admin-identity",` +
+		`"rotations":[{"bytes":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=","created_at":"2026-01-02T03:04:05Z","created_by":"rotator"}]}`
+	if string(got) != want {
+		t.Errorf("stored record after a rotation = %s\nwant                            %s", got, want)
 	}
 }
 

@@ -4,6 +4,9 @@
 //	s3seal server [--config FILE]     configured by S3SEAL_* variables and the file
 //	s3seal healthcheck [--url URL]    exit 0 when a gateway's liveness probe answers 200
 //	s3seal identity CERTFILE|APIKEY   print the KES identity of a certificate or API key
+//	s3seal kms migrate|key ...        copy keys between key stores; rotate a key, show its versions
+//	s3seal rekey --bucket B ...       re-seal a bucket's objects under another key or key version
+//	s3seal encrypt-existing --bucket B  encrypt objects stored before s3seal, in place
 package main
 
 import (
@@ -38,7 +41,7 @@ func main() {
 
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal identity CERTFILE|APIKEY | s3seal kms migrate --from FILE --to FILE [--dry-run] | s3seal rekey --bucket B --to-key K | s3seal --version")
+		fmt.Fprintln(stderr, "usage: s3seal server [--config FILE] | s3seal healthcheck [--url URL] | s3seal identity CERTFILE|APIKEY | s3seal kms migrate --from FILE --to FILE [--dry-run] | s3seal kms key rotate|status KEY | s3seal rekey --bucket B --to-key K | s3seal encrypt-existing --bucket B | s3seal --version")
 		return 2
 	}
 	switch args[0] {
@@ -55,6 +58,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return runKMS(args[1:], getenv, stdout, stderr)
 	case "rekey":
 		return runRekey(args[1:], getenv, stdout, stderr)
+	case "encrypt-existing":
+		return runEncryptExisting(args[1:], getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "s3seal: unknown command %q\n", args[0])
 		return 2

@@ -15,11 +15,14 @@ import (
 
 // runKMS serves `s3seal kms SUBCOMMAND`.
 func runKMS(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "migrate" {
-		fmt.Fprintln(stderr, "usage: s3seal kms migrate --from FILE --to FILE [--dry-run] [--prefix P]")
-		return 2
+	switch {
+	case len(args) > 0 && args[0] == "migrate":
+		return runMigrate(args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && args[0] == "key":
+		return runKMSKey(args[1:], getenv, stdout, stderr)
 	}
-	return runMigrate(args[1:], getenv, stdout, stderr)
+	fmt.Fprintln(stderr, "usage: s3seal kms migrate --from FILE --to FILE [--dry-run] [--prefix P]\n       s3seal kms key rotate|status KEY [--endpoint URL]")
+	return 2
 }
 
 // runMigrate copies External Keys from the key store one config file names
@@ -116,7 +119,7 @@ func migrateKeys(ctx context.Context, src, dst kmsclient.KeyStore, prefix string
 				return sum, err
 			}
 			switch state {
-			case "copied", "would copy":
+			case "copied", "would copy", "added the newer key versions", "would add the newer key versions":
 				sum.copied++
 			case "already present":
 				sum.present++
@@ -141,7 +144,25 @@ func copyKey(ctx context.Context, dst kmsclient.KeyStore, name string, value []b
 		if bytes.Equal(existing, value) {
 			return "already present", nil
 		}
-		return "CONFLICT: present with other key material, not overwritten", nil
+		if !kmsclient.KeyRecordExtends(existing, value) {
+			return "CONFLICT: present with other key material, not overwritten", nil
+		}
+		// The destination holds the key as it was before rotations.
+		updater, ok := dst.(kmsclient.KeyUpdater)
+		switch {
+		case !ok:
+			return "CONFLICT: present without the source's newer key versions, and the destination cannot update keys", nil
+		case dryRun:
+			return "would add the newer key versions", nil
+		}
+		switch err := updater.Update(ctx, name, existing, value); {
+		case err == nil:
+			return "added the newer key versions", nil
+		case errors.Is(err, kmsclient.ErrKeyChanged):
+			return copyKey(ctx, dst, name, value, dryRun)
+		default:
+			return "", fmt.Errorf("update %s in the destination: %w", name, err)
+		}
 	case !errors.Is(err, kmsclient.ErrKeyNotFound):
 		return "", fmt.Errorf("read %s in the destination: %w", name, err)
 	case dryRun:

@@ -116,3 +116,62 @@ func TestKMSMigrateRefusesStoresItCannotCopy(t *testing.T) {
 		t.Errorf("without --to: exit %d, want 2", code)
 	}
 }
+
+// TestKMSMigrateCarriesKeyVersions: a rotated key migrates with all its
+// versions, so data keys of every version decrypt at the destination; a
+// destination copy made before a rotation gets the newer versions added
+// (not a conflict), and a rerun then finds it present.
+func TestKMSMigrateCarriesKeyVersions(t *testing.T) {
+	ctx := context.Background()
+	srcDir, dstDir := t.TempDir(), t.TempDir()
+	srcStore, err := fs.New(srcDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := kmsclient.New(srcStore, kmsclient.Config{})
+	defer src.Close()
+	if err := src.CreateKey(ctx, "rotating"); err != nil {
+		t.Fatal(err)
+	}
+	from, to := writeFSConfig(t, srcDir), writeFSConfig(t, dstDir)
+	if code, out := runMigrateCmd(t, "--from", from, "--to", to); code != 0 || !strings.Contains(out, "rotating: copied") {
+		t.Fatalf("first migration: %d %q", code, out)
+	}
+	v1, err := src.GenerateKey(ctx, "rotating", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := src.RotateKey(ctx, "rotating"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v3, err := src.GenerateKey(ctx, "rotating", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if code, out := runMigrateCmd(t, "--from", from, "--to", to, "--dry-run"); code != 0 || !strings.Contains(out, "rotating: would add the newer key versions") {
+		t.Fatalf("dry run after the rotation: %d %q", code, out)
+	}
+	if code, out := runMigrateCmd(t, "--from", from, "--to", to); code != 0 || !strings.Contains(out, "rotating: added the newer key versions") {
+		t.Fatalf("migration after the rotation: %d %q", code, out)
+	}
+	if code, out := runMigrateCmd(t, "--from", from, "--to", to); code != 0 || !strings.Contains(out, "rotating: already present") {
+		t.Fatalf("rerun: %d %q", code, out)
+	}
+	dstStore, err := fs.New(dstDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := kmsclient.New(dstStore, kmsclient.Config{})
+	defer dst.Close()
+	for _, dek := range []kmsclient.DEK{v1, v3} {
+		if plain, err := dst.Decrypt(ctx, "rotating", dek.Ciphertext, nil); err != nil || !bytes.Equal(plain, dek.Plaintext) {
+			t.Errorf("the destination does not decrypt a data key of version %d: %v", kmsclient.CiphertextKeyVersion(dek.Ciphertext), err)
+		}
+	}
+	if info, err := dst.DescribeKey(ctx, "rotating"); err != nil || info.LatestVersion() != 3 {
+		t.Errorf("destination key = %+v, %v; want 3 versions", info, err)
+	}
+}

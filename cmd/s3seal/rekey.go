@@ -6,14 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
 
@@ -25,10 +24,17 @@ import (
 // conditional on the ETag the object had when it was looked at, so a
 // concurrent write is never overwritten with older data. A rerun skips what
 // is already under the new key, so an interrupted run resumes.
+//
+// Key versions: an object under the new key but sealed under an older
+// version of it (the key was rotated since) is re-sealed too, so
+// `--to-key K` after rotating K moves a bucket onto K's newest version.
+// The gateway names an object's key version in X-S3seal-Key-Version and
+// the key's newest in its key status; without either (a KMS without
+// versions) the key id alone decides.
 func runRekey(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fl := flag.NewFlagSet("rekey", flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	endpoint := fl.String("endpoint", "http://127.0.0.1:9010", "the gateway's S3 endpoint")
+	endpoint := gatewayFlags(fl)
 	bucket := fl.String("bucket", "", "the bucket whose objects to re-key")
 	prefix := fl.String("prefix", "", "only objects whose names start with this")
 	fromKey := fl.String("from-key", "", "only objects sealed under this KMS key (default: every SSE-S3 and SSE-KMS object)")
@@ -36,8 +42,7 @@ func runRekey(args []string, getenv func(string) string, stdout, stderr io.Write
 	dryRun := fl.Bool("dry-run", false, "only say what would be re-keyed")
 	maxObjects := fl.Int("max", 0, "stop after re-keying this many objects (0: all)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: s3seal rekey --bucket B --to-key K [--from-key K] [--prefix P] [--endpoint URL] [--dry-run] [--max N]\n\n"+
-			"Credentials: S3SEAL_ROOT_USER and S3SEAL_ROOT_PASSWORD (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).")
+		fmt.Fprintln(stderr, "usage: s3seal rekey --bucket B --to-key K [--from-key K] [--prefix P] [--endpoint URL] [--dry-run] [--max N]\n\n"+credentialsUsage)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -47,23 +52,14 @@ func runRekey(args []string, getenv func(string) string, stdout, stderr io.Write
 		fl.Usage()
 		return 2
 	}
-	ak, sk := getenv("S3SEAL_ROOT_USER"), getenv("S3SEAL_ROOT_PASSWORD")
-	if ak == "" {
-		ak, sk = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	u, err := url.Parse(*endpoint)
-	if err != nil || u.Host == "" {
-		fmt.Fprintf(stderr, "s3seal rekey: --endpoint %q is not a URL\n", *endpoint)
-		return 2
-	}
-	c, err := minio.New(u.Host, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, ""), Secure: u.Scheme == "https"})
+	g, err := newGatewayClient(*endpoint, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "s3seal rekey:", err)
-		return 1
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	r := rekeyer{c: c, bucket: *bucket, from: *fromKey, to: *toKey, dryRun: *dryRun, max: *maxObjects, out: stdout}
+	r := rekeyer{g: g, c: g.s3, bucket: *bucket, from: *fromKey, to: *toKey, dryRun: *dryRun, max: *maxObjects, out: stdout}
 	start := time.Now()
 	err = r.run(ctx, *prefix)
 	verb := "re-keyed"
@@ -84,7 +80,9 @@ func runRekey(args []string, getenv func(string) string, stdout, stderr io.Write
 }
 
 type rekeyer struct {
+	g                                 *gatewayClient
 	c                                 *minio.Client
+	latest                            int // newest version of the new key; 0: unknown
 	bucket, from, to                  string
 	dryRun                            bool
 	max                               int
@@ -99,6 +97,14 @@ func (r *rekeyer) run(ctx context.Context, prefix string) error {
 	if err != nil {
 		return err
 	}
+	st, err := r.g.keyStatus(ctx, r.to)
+	if ae, ok := errors.AsType[*adminError](err); ok && ae.Code == "XMinioKMSKeyNotFound" {
+		return fmt.Errorf("key %s does not exist", r.to)
+	}
+	if err != nil {
+		fmt.Fprintf(r.out, "cannot tell the newest version of %s (%v): objects under it count as done\n", r.to, err)
+	}
+	r.latest = st.LatestVersion
 	for obj := range r.c.ListObjects(ctx, r.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
 			return fmt.Errorf("list %s: %w", r.bucket, obj.Err)
@@ -106,14 +112,22 @@ func (r *rekeyer) run(ctx context.Context, prefix string) error {
 		if r.max > 0 && r.rekeyed >= r.max {
 			return nil
 		}
-		st, err := r.c.StatObject(ctx, r.bucket, obj.Key, minio.StatObjectOptions{})
+		h, err := r.g.head(ctx, r.bucket, obj.Key)
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			r.failed++
 			fmt.Fprintf(r.out, "%s: failed: %v\n", obj.Key, err)
 			continue
 		}
-		alg := st.Metadata.Get("X-Amz-Server-Side-Encryption")
-		keyID := strings.TrimPrefix(st.Metadata.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"), arnPrefix)
+		alg := h.Get("X-Amz-Server-Side-Encryption")
+		keyID := strings.TrimPrefix(h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"), arnPrefix)
+		version := h.Get("X-S3seal-Key-Version")
+		stale := r.latest > 0 && version != "" && version != strconv.Itoa(r.latest)
+		if stale {
+			keyID += " version " + version
+		}
 		switch {
 		case alg == "aws:kms" && keyID == r.to:
 			r.already++
@@ -123,19 +137,19 @@ func (r *rekeyer) run(ctx context.Context, prefix string) error {
 			r.skipped++
 			fmt.Fprintf(r.out, "%s: skipped: not SSE-S3 or SSE-KMS (SSE-C keys are the client's)\n", obj.Key)
 			continue
-		case r.from != "" && keyID != r.from:
+		case r.from != "" && strings.TrimSuffix(keyID, " version "+version) != r.from:
 			r.skipped++
 			fmt.Fprintf(r.out, "%s: skipped: under %s, not %s\n", obj.Key, describeKey(alg, keyID), r.from)
 			continue
 		}
 		if r.dryRun {
 			r.rekeyed++
-			fmt.Fprintf(r.out, "%s: would re-key %s → %s\n", obj.Key, describeKey(alg, keyID), r.to)
+			fmt.Fprintf(r.out, "%s: would re-key %s → %s\n", obj.Key, describeKey(alg, keyID), r.target())
 			continue
 		}
 		_, err = r.c.CopyObject(ctx,
 			minio.CopyDestOptions{Bucket: r.bucket, Object: obj.Key, Encryption: sse},
-			minio.CopySrcOptions{Bucket: r.bucket, Object: obj.Key, MatchETag: strings.Trim(st.ETag, `"`)})
+			minio.CopySrcOptions{Bucket: r.bucket, Object: obj.Key, MatchETag: strings.Trim(h.Get("ETag"), `"`)})
 		if err != nil {
 			if errors.Is(ctx.Err(), context.Canceled) {
 				return ctx.Err()
@@ -145,9 +159,17 @@ func (r *rekeyer) run(ctx context.Context, prefix string) error {
 			continue
 		}
 		r.rekeyed++
-		fmt.Fprintf(r.out, "%s: re-keyed %s → %s\n", obj.Key, describeKey(alg, keyID), r.to)
+		fmt.Fprintf(r.out, "%s: re-keyed %s → %s\n", obj.Key, describeKey(alg, keyID), r.target())
 	}
 	return nil
+}
+
+// target names the key and version objects are re-sealed under.
+func (r *rekeyer) target() string {
+	if r.latest > 1 {
+		return r.to + " version " + strconv.Itoa(r.latest)
+	}
+	return r.to
 }
 
 func describeKey(alg, keyID string) string {

@@ -97,3 +97,10 @@ func (k *instrumentedKMS) Status(ctx context.Context) (kmsclient.Status, error) 
 	k.observe("Status", start, err)
 	return st, err
 }
+
+func (k *instrumentedKMS) RotateKey(ctx context.Context, name string) (int, error) {
+	start := time.Now()
+	version, err := k.next.RotateKey(ctx, name)
+	k.observe("RotateKey", start, err)
+	return version, err
+}

@@ -194,7 +194,8 @@ func TestNewRegistriesAreIndependent(t *testing.T) {
 // fakeKMS answers each call with the configured error.
 type fakeKMS struct{ err error }
 
-func (f fakeKMS) CreateKey(context.Context, string) error { return f.err }
+func (f fakeKMS) RotateKey(context.Context, string) (int, error) { return 2, f.err }
+func (f fakeKMS) CreateKey(context.Context, string) error        { return f.err }
 func (f fakeKMS) GenerateKey(_ context.Context, name string, _ []byte) (kmsclient.DEK, error) {
 	return kmsclient.DEK{KeyID: name}, f.err
 }

@@ -1,7 +1,10 @@
 package aws
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -79,7 +82,10 @@ type Store struct {
 	transport *http.Transport
 }
 
-var _ kmsclient.KeyStore = (*Store)(nil)
+var (
+	_ kmsclient.KeyStore   = (*Store)(nil)
+	_ kmsclient.KeyUpdater = (*Store)(nil)
+)
 
 // New returns a Store for cfg. It makes no network call; use Status to
 // check that the store is reachable.
@@ -203,6 +209,58 @@ func (s *Store) Get(ctx context.Context, name string) ([]byte, error) {
 		return []byte(*out.SecretString), nil
 	}
 	return out.SecretBinary, nil
+}
+
+// Update stores value as the secret's new current version if the current
+// one is still old, or returns kmsclient.ErrKeyChanged,
+// kmsclient.ErrKeyNotFound or kmsclient.ErrInvalidKeyName.
+//
+// Secrets Manager has no compare-and-swap, but it refuses a
+// ClientRequestToken (the new version's id) that names an existing version
+// with other content. The token is derived from old, so of concurrent
+// Updates from one value only the first lands, and an Update from a value
+// that was ever replaced fails. The token is a SHA-256 of a label and the
+// old record, which holds a 256-bit random key: it reveals nothing about
+// the key.
+func (s *Store) Update(ctx context.Context, name string, old, value []byte) error {
+	if err := kmsclient.ValidateKeyName(name); err != nil {
+		return err
+	}
+	current, err := s.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer clear(current)
+	if !bytes.Equal(current, old) {
+		return kmsclient.ErrKeyChanged
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	sum := sha256.Sum256(append([]byte("s3seal key update\x00"), old...))
+	in := &secretsmanager.PutSecretValueInput{
+		SecretId:           awssdk.String(name),
+		ClientRequestToken: awssdk.String(hex.EncodeToString(sum[:])),
+	}
+	if utf8.Valid(value) {
+		in.SecretString = awssdk.String(string(value))
+	} else {
+		in.SecretBinary = value
+	}
+	if _, err := s.secrets.PutSecretValue(ctx, in); err != nil {
+		switch {
+		case isType[*smtypes.ResourceExistsException](err):
+			return kmsclient.ErrKeyChanged
+		case isType[*smtypes.ResourceNotFoundException](err):
+			return kmsclient.ErrKeyNotFound
+		}
+		return s.fail(ctx, "update", name, err)
+	}
+	return nil
+}
+
+func isType[T error](err error) bool {
+	_, ok := errors.AsType[T](err)
+	return ok
 }
 
 // Delete deletes the secret at once, without a recovery window, or returns

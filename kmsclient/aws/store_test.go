@@ -227,3 +227,11 @@ func TestNewRejectsHalfStaticCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreRotation(t *testing.T) {
+	m := startMoto(t)
+	keystoretest.RunRotation(t, func(t *testing.T) kmsclient.KeyStore {
+		m.reset(t)
+		return m.newStore(t, m.createKMSKey(t))
+	})
+}

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,12 +22,22 @@ const maxValueSize = 1 << 20
 // Store is a directory of key files. It is safe for concurrent use.
 type Store struct {
 	dir string
+	// updates serialises Updates within the process; an advisory lock
+	// on the directory's lock file serialises them across processes.
+	updates sync.Mutex
 	// link makes newname a second name of oldname, failing if newname
 	// exists. Tests replace it to exercise the fallback.
 	link func(oldname, newname string) error
 }
 
-var _ kmsclient.KeyStore = (*Store)(nil)
+var (
+	_ kmsclient.KeyStore   = (*Store)(nil)
+	_ kmsclient.KeyUpdater = (*Store)(nil)
+)
+
+// lockFile is the file Update locks. Its name is no valid key name, so
+// List never shows it.
+const lockFile = ".update.lock"
 
 // New returns a Store over dir, creating it with mode 0700 if it does not
 // exist. An existing directory keeps its mode.
@@ -110,6 +122,69 @@ func (s *Store) Get(_ context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("get key %q: file larger than %d bytes", name, maxValueSize)
 	}
 	return value, nil
+}
+
+// Update replaces the file called name with value if it still holds old,
+// atomically (a new file renamed over it), or returns
+// kmsclient.ErrKeyChanged, kmsclient.ErrKeyNotFound or
+// kmsclient.ErrInvalidKeyName. Updates by processes sharing the directory
+// are serialised with an advisory lock (flock), so of concurrent Updates
+// from one old value one wins.
+func (s *Store) Update(ctx context.Context, name string, old, value []byte) error {
+	if err := kmsclient.ValidateKeyName(name); err != nil {
+		return err
+	}
+	s.updates.Lock()
+	defer s.updates.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		return s.fail("update key", name, err)
+	}
+	defer unlock()
+
+	current, err := s.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer clear(current)
+	if !bytes.Equal(current, old) {
+		return kmsclient.ErrKeyChanged
+	}
+	tmp, err := os.CreateTemp(s.dir, ".update-*") // mode 0600
+	if err != nil {
+		return s.fail("update key", name, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(value)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(s.dir, name))
+	}
+	if err == nil {
+		err = s.syncDir()
+	}
+	if err != nil {
+		return s.fail("update key", name, err)
+	}
+	return nil
+}
+
+// lock takes the directory's update lock and returns its release.
+func (s *Store) lock() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(s.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockExclusive(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil // closing releases the lock
 }
 
 // Delete removes the file called name, or returns kmsclient.ErrKeyNotFound

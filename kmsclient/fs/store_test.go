@@ -145,3 +145,7 @@ func TestMissingDirectoryIsUnavailable(t *testing.T) {
 		t.Errorf("List = %v, want %v", err, kmsclient.ErrUnavailable)
 	}
 }
+
+func TestStoreRotation(t *testing.T) {
+	keystoretest.RunRotation(t, func(t *testing.T) kmsclient.KeyStore { return newStore(t) })
+}

@@ -242,6 +242,13 @@ func (c *Client) Decrypt(ctx context.Context, name string, ciphertext, keyContex
 	return resp.Plaintext, nil
 }
 
+// RotateKey returns kmsclient.ErrRotationUnsupported: KES (as of v0.24)
+// has no key versions, so a key on a KES server cannot be rotated without
+// changing its name.
+func (c *Client) RotateKey(context.Context, string) (int, error) {
+	return 0, kmsclient.ErrRotationUnsupported
+}
+
 // DescribeKey returns the metadata of the key called name. It returns
 // kmsclient.ErrKeyNotFound, kmsclient.ErrInvalidKeyName,
 // kmsclient.ErrNotAllowed, or an error wrapping kmsclient.ErrUnavailable.

@@ -1,6 +1,7 @@
 package mem
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -17,7 +18,10 @@ type Store struct {
 	keys map[string][]byte
 }
 
-var _ kmsclient.KeyStore = (*Store)(nil)
+var (
+	_ kmsclient.KeyStore   = (*Store)(nil)
+	_ kmsclient.KeyUpdater = (*Store)(nil)
+)
 
 // String names the store in status reports.
 func (s *Store) String() string { return "memory" }
@@ -53,6 +57,27 @@ func (s *Store) Get(_ context.Context, name string) ([]byte, error) {
 		return nil, kmsclient.ErrKeyNotFound
 	}
 	return slices.Clone(value), nil
+}
+
+// Update replaces the value if it is still old, or returns
+// kmsclient.ErrKeyChanged, kmsclient.ErrKeyNotFound or
+// kmsclient.ErrInvalidKeyName.
+func (s *Store) Update(_ context.Context, name string, old, value []byte) error {
+	if err := kmsclient.ValidateKeyName(name); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current, ok := s.keys[name]
+	switch {
+	case !ok:
+		return kmsclient.ErrKeyNotFound
+	case !bytes.Equal(current, old):
+		return kmsclient.ErrKeyChanged
+	}
+	clear(current)
+	s.keys[name] = slices.Clone(value)
+	return nil
 }
 
 // Delete removes and clears the value, or returns kmsclient.ErrKeyNotFound

@@ -14,3 +14,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestStoreConformance(t *testing.T) {
 	keystoretest.Run(t, func(*testing.T) kmsclient.KeyStore { return new(mem.Store) })
 }
+
+func TestStoreRotation(t *testing.T) {
+	keystoretest.RunRotation(t, func(*testing.T) kmsclient.KeyStore { return new(mem.Store) })
+}
