@@ -65,6 +65,8 @@ type Toolset struct {
 	MC     string // mc client
 	KES    string // kes server
 	RClone string // rclone client (local and s3 backends)
+	// VersityGW is the versitygw server, a second backend.
+	VersityGW string
 }
 
 // Tools locates the pinned peers that test/install-peers.sh installs. With
@@ -114,6 +116,8 @@ func locateTools(root string, names []string) (Toolset, error) {
 			ts.KES = path
 		case "rclone":
 			ts.RClone = path
+		case "versitygw":
+			ts.VersityGW = path
 		}
 	}
 	return ts, nil
@@ -140,7 +144,7 @@ func pinnedVersions(root string) (map[string]string, error) {
 }
 
 // PinnedVersion returns the version test/install-peers.sh pins for peer
-// name (minio, mc, kes, rclone).
+// name (minio, mc, kes, rclone, versitygw).
 func PinnedVersion(t testing.TB, name string) string {
 	t.Helper()
 	pins, err := pinnedVersions(RepoRoot(t))
