@@ -3,9 +3,15 @@ package test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"hash/crc32"
+	"hash/crc64"
 	"io"
 	"io/fs"
 	mrand "math/rand/v2"
@@ -561,12 +567,14 @@ func objectAPIBackendHoldsCiphertext(t *testing.T, o *objectAPI) {
 	o.wrote("plain-objectapi", "control", control)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	plainSeen := 0 // objects of the plaintext bucket found in the clear
+	plainSeen, digestsSeen := 0, 0 // in the plaintext bucket: the scans can fail
 	for name, plain := range o.written {
 		bucket, key, _ := strings.Cut(name, "/")
 		if bucket == "plain-objectapi" {
-			if len(plain) >= harness.PlaintextRunLen && objectAPIOnDiskPlaintext(t, o.backend, bucket, key, plain) {
-				plainSeen++
+			if len(plain) >= harness.PlaintextRunLen {
+				run, digests := objectAPIOnDisk(t, o.backend, bucket, key, plain)
+				plainSeen += min(run, 1)
+				digestsSeen += len(digests)
 			}
 			continue
 		}
@@ -586,23 +594,33 @@ func objectAPIBackendHoldsCiphertext(t *testing.T, o *objectAPI) {
 		}
 		// What the backend serves and what it keeps on disk.
 		assertCiphertext(t, name+" (read from "+o.backend.Name()+")", harness.ReadObject(t, o.direct, bucket, key, minio.GetObjectOptions{}), plain)
-		if objectAPIOnDiskPlaintext(t, o.backend, bucket, key, plain) {
+		run, digests := objectAPIOnDisk(t, o.backend, bucket, key, plain)
+		if run > 0 {
 			t.Errorf("%s: plaintext in %s's files under %s", name, o.backend.Name(), o.backend.StorageDir())
+		}
+		for _, d := range digests {
+			t.Errorf("%s: %s", name, d)
 		}
 	}
 	if plainSeen == 0 {
 		t.Errorf("no object of the plaintext bucket was found in the clear in %s: the on-disk scan proves nothing", o.backend.StorageDir())
 	}
+	if digestsSeen == 0 {
+		t.Errorf("no digest of an object of the plaintext bucket was found in %s: the digest scan proves nothing", o.backend.StorageDir())
+	}
 }
 
-// objectAPIOnDiskPlaintext reports whether a file the backend keeps for
-// bucket/key (versitygw: the file StorageDir/bucket/key; MinIO: the files
-// in that directory) holds a run of plain. It fails the test when there is
-// no such file: the scan must look at the object's bytes.
-func objectAPIOnDiskPlaintext(t *testing.T, b harness.Backend, bucket, key string, plain []byte) bool {
+// objectAPIOnDisk scans the files the backend keeps for bucket/key
+// (versitygw: the file StorageDir/bucket/key; MinIO: the files in that
+// directory) and their extended attributes (where versitygw keeps
+// metadata). It returns how many files hold a run of plain, and where a
+// digest or checksum of plain was found. It fails the test when there is no
+// such file: the scan must look at the object's bytes.
+func objectAPIOnDisk(t *testing.T, b harness.Backend, bucket, key string, plain []byte) (runs int, digestsFound []string) {
 	t.Helper()
 	root := filepath.Join(b.StorageDir(), bucket, filepath.FromSlash(key))
-	files, found := 0, false
+	digests := plaintextDigests(plain)
+	files := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -613,14 +631,43 @@ func objectAPIOnDiskPlaintext(t *testing.T, b harness.Backend, bucket, key strin
 		}
 		files++
 		if _, _, hit := harness.FindPlaintextRun(data, plain); hit {
-			found = true
+			runs++
+		}
+		attrs := harness.Xattrs(t, path)
+		for name, digest := range digests {
+			if bytes.Contains(data, []byte(digest)) {
+				digestsFound = append(digestsFound, fmt.Sprintf("the %s of the plaintext is in %s", name, path))
+			}
+			for attr, value := range attrs {
+				if bytes.Contains(value, []byte(digest)) {
+					digestsFound = append(digestsFound, fmt.Sprintf("the %s of the plaintext is in the extended attribute %s of %s", name, attr, path))
+				}
+			}
 		}
 		return nil
 	})
 	if err != nil || files == 0 {
 		t.Errorf("%s/%s: no file under %s (%v)", bucket, key, root, err)
 	}
-	return found
+	return runs, digestsFound
+}
+
+// plaintextDigests returns the digests and checksums of plain a backend
+// could hold if one leaked, in the encodings S3 uses (hex, base64).
+func plaintextDigests(plain []byte) map[string]string {
+	md := md5.Sum(plain)
+	sha := sha256.Sum256(plain)
+	be32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+	b64 := base64.StdEncoding.EncodeToString
+	return map[string]string{
+		"MD5 (hex)":        hex.EncodeToString(md[:]),
+		"MD5 (base64)":     b64(md[:]),
+		"SHA-256 (hex)":    hex.EncodeToString(sha[:]),
+		"SHA-256 (base64)": b64(sha[:]),
+		"CRC32":            b64(be32(crc32.ChecksumIEEE(plain))),
+		"CRC32C":           b64(be32(crc32.Checksum(plain, crc32.MakeTable(crc32.Castagnoli)))),
+		"CRC64NVME":        b64(binary.BigEndian.AppendUint64(nil, crc64.Checksum(plain, crc64.MakeTable(0x9a6c9329ac4bc9b5)))),
+	}
 }
 
 func putBucketSSEKMS(t *testing.T, c *s3.Client, bucket, key string) {
