@@ -70,7 +70,7 @@ type Toolset struct {
 }
 
 // Tools locates the pinned peers that test/install-peers.sh installs. With
-// no names it requires all of them (minio, mc, kes, rclone); otherwise only the
+// no names it requires all of them (minio, mc, kes, rclone, versitygw); otherwise only the
 // named ones, and the paths of the others are left empty. A peer that is
 // missing or was installed at another version than the script pins fails
 // the test with the command that installs it.
@@ -87,7 +87,7 @@ func Tools(t testing.TB, names ...string) Toolset {
 func locateTools(root string, names []string) (Toolset, error) {
 	ts := Toolset{Dir: filepath.Join(root, ".tools", "bin")}
 	if len(names) == 0 {
-		names = []string{"minio", "mc", "kes", "rclone"}
+		names = []string{"minio", "mc", "kes", "rclone", "versitygw"}
 	}
 	pins, err := pinnedVersions(root)
 	if err != nil {
