@@ -14,8 +14,8 @@ run: build ## a local MinIO plus s3seal in front of it (Ctrl-C stops both)
 	./test/install-peers.sh minio
 	./deploy/local/run.sh
 
-peers: ## the pinned MinIO, mc, KES and rclone (.tools/bin), and any missing Debian package the tests need
-	./test/install-peers.sh minio mc kes rclone
+peers: ## the pinned MinIO, mc, KES, rclone and versitygw (.tools/bin), and any missing Debian package the tests need
+	./test/install-peers.sh minio mc kes rclone versitygw
 	./test/install-host-tools.sh
 
 vet: ## go vet over both modules (the product, and test/ with its bench and soak tags), gofmt

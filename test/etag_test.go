@@ -34,7 +34,8 @@ func TestMD5ETags(t *testing.T) {
 	s := newStack(t)
 	ctx := t.Context()
 	gw := harness.S3Client(s.gw.Endpoint, s.gw.AccessKey, s.gw.SecretKey)
-	oracle := harness.S3Client(s.backend.Endpoint, s.backend.AccessKey, s.backend.SecretKey)
+	backendAccess, backendSecret := s.backend.Keys()
+	oracle := harness.S3Client(s.backend.URL(), backendAccess, backendSecret)
 	const bucket, oracleBucket = "etags", "etags-oracle"
 	for c, b := range map[*s3.Client]string{gw: bucket, oracle: oracleBucket} {
 		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {

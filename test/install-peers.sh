@@ -18,6 +18,7 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 KES_VERSION=v0.24.0
 RCLONE_VERSION=v1.76.0
+VERSITYGW_VERSION=v1.8.0
 
 # install NAME VERSION STAMP COMMAND...: runs COMMAND unless STAMP says VERSION.
 install() {
@@ -75,7 +76,7 @@ GO
     -ldflags "-s -w -X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION" -o "$bin/rclone" .)
 )
 
-want=${*:-minio mc kes rclone}
+want=${*:-minio mc kes rclone versitygw}
 pids=()
 for peer in $want; do
   case $peer in
@@ -83,6 +84,7 @@ for peer in $want; do
     mc)    install mc "$MC_VERSION" env GOBIN="$bin" go install "github.com/minio/mc@$MC_VERSION" & pids+=($!) ;;
     kes)   install kes "$KES_VERSION" build_kes & pids+=($!) ;;
     rclone) install rclone "$RCLONE_VERSION" build_rclone & pids+=($!) ;;
+    versitygw) install versitygw "$VERSITYGW_VERSION" env GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" & pids+=($!) ;;
     *) echo "install-peers: unknown peer $peer" >&2; exit 2 ;;
   esac
 done

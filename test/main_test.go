@@ -1,4 +1,5 @@
-// Package test holds s3seal's end-to-end tests: a real MinIO backend, the
+// Package test holds s3seal's end-to-end tests: a real MinIO backend (and
+// versitygw for the tests that run over every backend), the
 // gateway built from this repository, and real clients (mc, the AWS CLI,
 // minio-go, aws-sdk-go-v2). Install the peers with test/install-peers.sh.
 package test

@@ -22,20 +22,32 @@ import (
 //	mc admin kms key create|status|list
 //	mc mb, mc encrypt set SSE-KMS KEY, mc encrypt info
 //	mc cp, mc stat, mc cat, mc ls
+//	mc mirror, twice: the second moves nothing
 //	mc encrypt clear
 //
 // It checks every output, then reads each uploaded object straight from the
-// backend to prove that only DARE ciphertext reached it.
+// backend to prove that only DARE ciphertext reached it. It runs over every
+// backend (harness.AllBackends).
 func TestMCFlow(t *testing.T) {
 	t.Parallel()
+	for _, kind := range harness.AllBackends {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			mcFlowOn(t, harness.StartBackend(t, kind))
+		})
+	}
+}
+
+// mcFlowOn runs the flow of TestMCFlow against a gateway in front of
+// backend.
+func mcFlowOn(t *testing.T, backend harness.Backend) {
 	const (
 		alias  = "gw"
 		key    = "encrypted-bucket-key"
 		bucket = "encryptedbucket"
 	)
-	backend := harness.StartMinIO(t)
-	gw := harness.StartGateway(t, backend)
-	direct := backend.Client(t)
+	s := newStackOn(t, backend)
+	gw, direct := s.gw, s.direct
 	mc := harness.MC(t, t.TempDir())
 	target := alias + "/" + bucket
 
@@ -152,6 +164,10 @@ func TestMCFlow(t *testing.T) {
 			mcflowAssertDARE(t, direct, bucket, f.name, data)
 		})
 	}
+
+	t.Run("mirror twice moves nothing the second time", func(t *testing.T) {
+		clientsMCMirror(t, s, mc, clientsWriteTree(t))
+	})
 
 	t.Run("encrypt clear", func(t *testing.T) {
 		var got struct{ Status string }

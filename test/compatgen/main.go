@@ -45,5 +45,24 @@ func run(in, out, command string) error {
 	if err := harness.RenderCompatibility(&buf, res, time.Now(), command); err != nil {
 		return err
 	}
+	old, err := os.ReadFile(out)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	buf.Write(handWritten(old))
 	return os.WriteFile(out, buf.Bytes(), 0o644)
+}
+
+// handWrittenMarker starts the part of the document that is written by
+// hand (the Backends section); compatgen keeps it as it is.
+const handWrittenMarker = "<!-- Written by hand from here on; make compat keeps it. -->"
+
+// handWritten returns the hand-written part of doc, from the marker line
+// to the end, preceded by a blank line; nothing when doc has no marker.
+func handWritten(doc []byte) []byte {
+	i := bytes.Index(doc, []byte(handWrittenMarker))
+	if i < 0 {
+		return nil
+	}
+	return append([]byte("\n"), doc[i:]...)
 }

@@ -29,7 +29,7 @@ type Gateway struct {
 	AccessKey string // S3SEAL_ROOT_USER, the client credentials
 	SecretKey string // S3SEAL_ROOT_PASSWORD
 	KMSDir    string // S3SEAL_KMS_DIR
-	Backend   *MinIO
+	Backend   Backend
 
 	roots *x509.CertPool // trusted for https; nil for http
 
@@ -90,14 +90,14 @@ func WithPlaintextBuckets(buckets ...string) GatewayOption {
 	return WithGatewayEnv("S3SEAL_PLAINTEXT_BUCKETS", strings.Join(buckets, ","))
 }
 
-// StartGateway starts bin/s3seal in front of backend with a fresh key store
+// StartGateway starts bin/s3seal in front of backend (MinIO, versitygw) with a fresh key store
 // directory and generated root credentials, waits until
 // /minio/health/ready answers 200, and in t.Cleanup stops it with SIGTERM
 // and fails the test unless it exits 0 within the grace period.
 //
 // The binary is built once per test binary from ./cmd/s3seal, unless
 // S3SEAL_BIN names one (absolute, or relative to the repository root).
-func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway {
+func StartGateway(t testing.TB, backend Backend, opts ...GatewayOption) *Gateway {
 	t.Helper()
 	bin := GatewayBinary(t)
 	cfg := gatewayConfig{readyPath: "/minio/health/ready"}
@@ -131,15 +131,16 @@ func StartGateway(t testing.TB, backend *MinIO, opts ...GatewayOption) *Gateway 
 		}
 	}
 
+	accessKey, secretKey := backend.Keys()
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 		g.Endpoint = scheme + "://" + addr
 		g.env = mergeEnv(BaseEnv(filepath.Join(dir, "home")), []string{
 			"S3SEAL_ADDRESS=" + addr,
-			"S3SEAL_BACKEND_URL=" + backend.Endpoint,
-			"S3SEAL_BACKEND_ACCESS_KEY=" + backend.AccessKey,
-			"S3SEAL_BACKEND_SECRET_KEY=" + backend.SecretKey,
+			"S3SEAL_BACKEND_URL=" + backend.URL(),
+			"S3SEAL_BACKEND_ACCESS_KEY=" + accessKey,
+			"S3SEAL_BACKEND_SECRET_KEY=" + secretKey,
 			"S3SEAL_BACKEND_REGION=us-east-1",
 			"S3SEAL_ROOT_USER=" + g.AccessKey,
 			"S3SEAL_ROOT_PASSWORD=" + g.SecretKey,

@@ -96,7 +96,7 @@ func TestClientsAgainstMinIO(t *testing.T) {
 
 func TestToolsFindsPinnedPeers(t *testing.T) {
 	ts := Tools(t)
-	for name, path := range map[string]string{"minio": ts.MinIO, "mc": ts.MC, "kes": ts.KES, "rclone": ts.RClone} {
+	for name, path := range map[string]string{"minio": ts.MinIO, "mc": ts.MC, "kes": ts.KES, "rclone": ts.RClone, "versitygw": ts.VersityGW} {
 		if path == "" {
 			t.Errorf("Tools() path of %s is empty", name)
 		}
@@ -136,5 +136,36 @@ func TestToolsNamesTheInstallCommand(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("locateTools(%s) error = %v, want %q", tc.peer, err, tc.want)
 		}
+	}
+}
+
+// TestVersityGWKeepsObjectsAsFiles: the versitygw backend serves signed
+// requests and keeps an object as the file StorageDir/bucket/key, its
+// metadata in extended attributes; a stopped server refuses connections.
+func TestVersityGWKeepsObjectsAsFiles(t *testing.T) {
+	v := StartVersityGW(t)
+	var b Backend = v
+	if b.Name() != "versitygw" || !b.Features().Versioning {
+		t.Errorf("Name %q, Features %+v; want versitygw with versioning", b.Name(), b.Features())
+	}
+	c := b.Client(t)
+	ctx := t.Context()
+	if err := c.MakeBucket(ctx, "files", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("stored as a plain file")
+	if _, err := c.PutObject(ctx, "files", "dir/obj", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{UserMetadata: map[string]string{"Color": "blue"}}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(b.StorageDir(), "files", "dir", "obj")
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("file %s: %q %v, want the object's bytes", path, got, err)
+	}
+	if attrs := Xattrs(t, path); !bytes.Contains(attrs["user.metadata"], []byte("blue")) {
+		t.Errorf("extended attributes of %s = %q, want the metadata in user.metadata", path, attrs)
+	}
+	b.Stop(t)
+	if _, err := c.ListBuckets(ctx); err == nil {
+		t.Errorf("ListBuckets after Stop succeeded")
 	}
 }

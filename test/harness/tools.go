@@ -65,10 +65,12 @@ type Toolset struct {
 	MC     string // mc client
 	KES    string // kes server
 	RClone string // rclone client (local and s3 backends)
+	// VersityGW is the versitygw server, a second backend.
+	VersityGW string
 }
 
 // Tools locates the pinned peers that test/install-peers.sh installs. With
-// no names it requires all of them (minio, mc, kes, rclone); otherwise only the
+// no names it requires all of them (minio, mc, kes, rclone, versitygw); otherwise only the
 // named ones, and the paths of the others are left empty. A peer that is
 // missing or was installed at another version than the script pins fails
 // the test with the command that installs it.
@@ -85,7 +87,7 @@ func Tools(t testing.TB, names ...string) Toolset {
 func locateTools(root string, names []string) (Toolset, error) {
 	ts := Toolset{Dir: filepath.Join(root, ".tools", "bin")}
 	if len(names) == 0 {
-		names = []string{"minio", "mc", "kes", "rclone"}
+		names = []string{"minio", "mc", "kes", "rclone", "versitygw"}
 	}
 	pins, err := pinnedVersions(root)
 	if err != nil {
@@ -114,6 +116,8 @@ func locateTools(root string, names []string) (Toolset, error) {
 			ts.KES = path
 		case "rclone":
 			ts.RClone = path
+		case "versitygw":
+			ts.VersityGW = path
 		}
 	}
 	return ts, nil
@@ -140,7 +144,7 @@ func pinnedVersions(root string) (map[string]string, error) {
 }
 
 // PinnedVersion returns the version test/install-peers.sh pins for peer
-// name (minio, mc, kes, rclone).
+// name (minio, mc, kes, rclone, versitygw).
 func PinnedVersion(t testing.TB, name string) string {
 	t.Helper()
 	pins, err := pinnedVersions(RepoRoot(t))

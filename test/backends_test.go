@@ -1,0 +1,105 @@
+package test
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/s3seal/s3seal/test/harness"
+)
+
+// TestBackendLacksFeature: a feature the backend lacks reaches the client
+// as the backend's own error, the same status, code and message a client
+// talking to the backend directly gets, never a success s3seal made up and
+// never a generic error of s3seal's. versitygw started without a
+// versioning directory refuses bucket versioning; versitygw has no object
+// ACLs.
+func TestBackendLacksFeature(t *testing.T) {
+	t.Parallel()
+	backend := harness.StartVersityGW(t, harness.WithoutVersioning())
+	if backend.Features().Versioning {
+		t.Fatalf("versitygw without a versioning directory reports versioning")
+	}
+	s := newStackOn(t, backend)
+	ctx := t.Context()
+	// The same requests directly and through s3seal, each on a bucket of
+	// its own holding an object k.
+	type side struct {
+		c      *minio.Client
+		bucket string
+	}
+	direct, through := side{s.direct, "lacks-direct"}, side{s.gw.Client(t), "lacks-gw"}
+	for _, side := range []side{direct, through} {
+		if err := side.c.MakeBucket(ctx, side.bucket, minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := side.c.PutObject(ctx, side.bucket, "k", bytes.NewReader([]byte("an object")), 9, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	requests := []struct {
+		name   string
+		do     func(c *minio.Client, bucket string) error
+		status int // what versitygw answers
+		code   string
+	}{
+		{"PutBucketVersioning", func(c *minio.Client, bucket string) error { return c.EnableVersioning(ctx, bucket) },
+			http.StatusNotImplemented, "VersioningNotConfigured"},
+		{"GetObjectAcl", func(c *minio.Client, bucket string) error { _, err := c.GetObjectACL(ctx, bucket, "k"); return err },
+			http.StatusNotImplemented, "NotImplemented"},
+	}
+	for _, r := range requests {
+		t.Run(r.name, func(t *testing.T) {
+			want := minio.ToErrorResponse(r.do(direct.c, direct.bucket))
+			got := minio.ToErrorResponse(r.do(through.c, through.bucket))
+			if want.StatusCode != r.status || want.Code != r.code {
+				t.Fatalf("versitygw directly: %d %s (%s), want %d %s", want.StatusCode, want.Code, want.Message, r.status, r.code)
+			}
+			if got.StatusCode != want.StatusCode || got.Code != want.Code || got.Message != want.Message {
+				t.Errorf("through s3seal: %d %s %q, want versitygw's own %d %s %q", got.StatusCode, got.Code, got.Message, want.StatusCode, want.Code, want.Message)
+			}
+		})
+	}
+	// The bucket stays unversioned: nothing half-applied.
+	cfg, err := through.c.GetBucketVersioning(ctx, through.bucket)
+	if err != nil || cfg.Status != "" {
+		t.Errorf("GetBucketVersioning through s3seal: %+v %v, want no status", cfg, err)
+	}
+}
+
+// TestBackendMetadataBudget: user metadata shares the backend's metadata
+// size limit with s3seal's sealed metadata, on every backend. What fits
+// directly may not fit through s3seal, and the refusal is the backend's
+// MetadataTooLarge (docs/COMPATIBILITY.md, Backends).
+func TestBackendMetadataBudget(t *testing.T) {
+	t.Parallel()
+	for _, kind := range harness.AllBackends {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			s := newStackOn(t, harness.StartBackend(t, kind))
+			ctx := t.Context()
+			gw := s.gw.Client(t)
+			if err := gw.MakeBucket(ctx, "meta", minio.MakeBucketOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			put := func(n int) minio.ErrorResponse {
+				_, err := gw.PutObject(ctx, "meta", "k", strings.NewReader("x"), 1, minio.PutObjectOptions{UserMetadata: map[string]string{"Big": strings.Repeat("a", n)}})
+				return minio.ToErrorResponse(err)
+			}
+			if r := put(1000); r.Code != "" {
+				t.Errorf("1000 bytes of user metadata: %d %s, want success", r.StatusCode, r.Code)
+			}
+			// 1900 bytes fit the backend's 2 KiB directly; with s3seal's
+			// sealed metadata they do not.
+			if _, err := s.direct.PutObject(ctx, "meta", "direct", strings.NewReader("x"), 1, minio.PutObjectOptions{UserMetadata: map[string]string{"Big": strings.Repeat("a", 1900)}}); err != nil {
+				t.Errorf("1900 bytes of user metadata directly on %s: %v, want success", kind, err)
+			}
+			if r := put(1900); r.StatusCode != http.StatusBadRequest || r.Code != "MetadataTooLarge" {
+				t.Errorf("1900 bytes of user metadata through s3seal: %d %s, want 400 MetadataTooLarge", r.StatusCode, r.Code)
+			}
+		})
+	}
+}
