@@ -243,8 +243,15 @@ func TestRangeReadDetectsTruncatedObject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := io.ReadAll(r); !errors.Is(err, ErrTampered) {
+			got, err := io.ReadAll(r)
+			if !errors.Is(err, ErrTampered) {
 				t.Errorf("error = %v, want ErrTampered", err)
+			}
+			// The last bytes are withheld: a reader that counts bytes
+			// (an HTTP response with a Content-Length) must not see the
+			// whole shorter object.
+			if int64(len(got)) >= tt.length {
+				t.Errorf("delivered all %d bytes of the range before the error", len(got))
 			}
 		})
 	}

@@ -176,8 +176,9 @@ func (s *sourceReader) Read(p []byte) (int, error) {
 // The reader decrypts only the fetched packages, discards seg.Skip bytes and
 // ends with io.EOF after seg.Length bytes. When seg.Final is set it checks,
 // before it reports io.EOF, that the last fetched package is the stream's
-// final one, so a truncated object does not pass as a shorter one. Failures wrap ErrTampered as in
-// DecryptReader. An inconsistent seg returns ErrInvalidRange.
+// final one, so a truncated object does not pass as a shorter one; if it is
+// not, the segment's last bytes are withheld and the read fails. Failures
+// wrap ErrTampered as in DecryptReader. An inconsistent seg returns ErrInvalidRange.
 func DecryptSegment(src io.Reader, key ObjectKey, seg Segment) (io.Reader, error) {
 	if err := seg.validate(); err != nil {
 		return nil, err
@@ -224,7 +225,13 @@ func (s *segmentReader) Read(p []byte) (int, error) {
 	s.remaining -= int64(n)
 	switch {
 	case s.remaining == 0 && (err == nil || err == io.EOF):
-		s.err = s.end(err)
+		if s.err = s.end(err); s.err != io.EOF {
+			// The stream fails its final check: withhold the segment's
+			// last bytes, so the plaintext never arrives whole and a
+			// truncated object cannot pass for a shorter one (a response
+			// with a Content-Length would otherwise look complete).
+			return 0, s.err
+		}
 	case err != nil:
 		s.err = s.early(err)
 	}
