@@ -278,12 +278,16 @@ func objectAPITamperedCiphertext(t *testing.T, o *objectAPI) {
 			meta[name] = v[0]
 		}
 	}
+	// Every variant is a copy: appending to a subslice of stored would
+	// write into stored itself.
+	const p = crypto.EncryptedPackageSize
+	swapped := bytes.Join([][]byte{stored[:p], stored[2*p : 3*p], stored[p : 2*p], stored[3*p:]}, nil)
 	flipped := bytes.Clone(stored)
 	flipped[crypto.EncryptedPackageSize+500] ^= 1
 	variants := map[string][]byte{
 		"flipped byte in package 2": flipped,
-		"last package dropped":      stored[:3*crypto.EncryptedPackageSize],
-		"packages 2 and 3 swapped":  append(append(append([]byte{}, stored[:crypto.EncryptedPackageSize]...), stored[2*crypto.EncryptedPackageSize:3*crypto.EncryptedPackageSize]...), append(stored[crypto.EncryptedPackageSize:2*crypto.EncryptedPackageSize], stored[3*crypto.EncryptedPackageSize:]...)...),
+		"last package dropped":      bytes.Clone(stored[:3*crypto.EncryptedPackageSize]),
+		"packages 2 and 3 swapped":  swapped,
 	}
 	for name, body := range variants {
 		t.Run(name, func(t *testing.T) {
@@ -314,7 +318,15 @@ func objectAPITamperedCiphertext(t *testing.T, o *objectAPI) {
 		})
 	}
 	// In place: the same bucket and name, so the sealed key unseals and
-	// only the ciphertext is wrong.
+	// only the ciphertext is wrong. The control first: the unchanged
+	// ciphertext put back the same way reads back as the plaintext, so
+	// the failures below come from the ciphertext alone.
+	if _, err := o.direct.PutObject(ctx, b, "orig", bytes.NewReader(stored), int64(len(stored)), minio.PutObjectOptions{UserMetadata: meta}); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.get(t, b, "orig", minio.GetObjectOptions{}); !bytes.Equal(got, data) {
+		t.Fatalf("the unchanged ciphertext put back in place reads %d bytes, not the plaintext", len(got))
+	}
 	for name, body := range variants {
 		if _, err := o.direct.PutObject(ctx, b, "orig", bytes.NewReader(body), int64(len(body)), minio.PutObjectOptions{UserMetadata: meta}); err != nil {
 			t.Fatal(err)
