@@ -37,9 +37,6 @@ var knownActions = map[string][]string{
 		"s3:PutObjectRetention", "s3:PutObjectTagging", "s3:PutObjectVersionTagging",
 		"s3:PutReplicationConfiguration", "s3:ReplicateDelete", "s3:ReplicateObject", "s3:ReplicateTags",
 		"s3:ResetBucketReplicationState", "s3:RestoreObject",
-		// s3seal's own: changing and reading ACLs, which MinIO answers
-		// without a policy check of their own.
-		"s3:GetBucketAcl", "s3:PutBucketAcl", "s3:GetObjectAcl", "s3:PutObjectAcl",
 	},
 	nsAdmin: {
 		"admin:AddUserToGroup", "admin:AttachUserOrGroupPolicy", "admin:BandwidthMonitor", "admin:ConfigUpdate",

@@ -53,12 +53,14 @@ var (
 	KMSKeyNotFound                            = Code{"kms:KeyNotFound", http.StatusNotFound, "key with given key ID does not exist"}
 	KMSNotConfigured                          = Code{"NotImplemented", http.StatusNotImplemented, "Server side encryption specified but KMS is not configured"}
 	KMSUnavailable                            = Code{"KMS.KMSInternalException", http.StatusServiceUnavailable, "The KMS is temporarily unavailable; nothing was written."}
+	MalformedPolicy                           = Code{"MalformedPolicy", http.StatusBadRequest, "Policy has invalid resource."}
 	MalformedXML                              = Code{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
 	MaxMessageLengthExceeded                  = Code{"MaxMessageLengthExceeded", http.StatusBadRequest, "Your request was too big."}
 	MethodNotAllowed                          = Code{"MethodNotAllowed", http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."}
 	MissingContentLength                      = Code{"MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header."}
 	MissingSecurityHeader                     = Code{"MissingSecurityHeader", http.StatusBadRequest, "Your request was missing a required header"}
 	NoSuchBucket                              = Code{"NoSuchBucket", http.StatusNotFound, "The specified bucket does not exist"}
+	NoSuchBucketPolicy                        = Code{"NoSuchBucketPolicy", http.StatusNotFound, "The bucket policy does not exist"}
 	NoSuchKey                                 = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
 	NoSuchUpload                              = Code{"NoSuchUpload", http.StatusNotFound, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
 	NotImplemented                            = Code{"NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"}
