@@ -1,0 +1,276 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+
+	"github.com/s3seal/s3seal/gateway/policy"
+)
+
+func TestEveryOperationNamesItsActions(t *testing.T) {
+	g := newTestGateway(t, nil)
+	unauthenticated := map[string]bool{"HealthLive": true, "HealthReady": true, "Metrics": true}
+	seen := 0
+	err := g.s.routes().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		name := route.GetName()
+		if unauthenticated[name] {
+			return nil
+		}
+		seen++
+		acc, ok := operationAccess[name]
+		if !ok || len(acc.actions) == 0 {
+			t.Errorf("route %s names no action: add it to operationAccess", name)
+			return nil
+		}
+		for _, a := range acc.actions {
+			if !policy.IsKnownAction(a) {
+				t.Errorf("route %s: %q is not an action of the policy language", name, a)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen < len(Operations()) {
+		t.Fatalf("walked %d routes, fewer than the %d operations", seen, len(Operations()))
+	}
+}
+
+// doAs sends a request signed by accessKey.
+func (g *testGateway) doAs(accessKey, secret, method, target string, body []byte, header ...string) *s3Response {
+	g.t.Helper()
+	r := httptest.NewRequestWithContext(g.t.Context(), method, "http://s3.test"+target, bytes.NewReader(body))
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	sum := sha256.Sum256(body)
+	r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+	r.ContentLength = int64(len(body))
+	return g.serve(signV4(r, accessKey, secret))
+}
+
+const userSecret = "user-secret-123"
+
+func newIAMGateway(t *testing.T) *testGateway {
+	t.Helper()
+	readonly, _ := policy.Builtin("readonly")
+	readwrite, _ := policy.Builtin("readwrite")
+	home, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::` + testBucket + `","Condition":{"StringLike":{"s3:prefix":"${aws:username}/*"}}},
+		{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:DeleteObject","s3:AbortMultipartUpload","s3:ListMultipartUploadParts"],
+		 "Resource":"arn:aws:s3:::` + testBucket + `/${aws:username}/*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := NewStaticCredentials([]*Identity{
+		{AccessKey: "reader", SecretKey: userSecret, Policies: []*policy.Policy{readonly}},
+		{AccessKey: "writer", SecretKey: userSecret, Policies: []*policy.Policy{readwrite}},
+		{AccessKey: "alice", SecretKey: userSecret, Policies: []*policy.Policy{home}},
+		{AccessKey: "nobody", SecretKey: userSecret},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTestGateway(t, func(c *Config) { c.Credentials = creds })
+}
+
+func TestUsersGetExactlyTheirPoliciesRights(t *testing.T) {
+	g := newIAMGateway(t)
+	for _, k := range []string{"a", "alice/a", "bob/a"} {
+		if res := g.do(http.MethodPut, objectTarget(testBucket, k, ""), []byte("data")); res.status != http.StatusOK {
+			t.Fatalf("root PUT %s: %v", k, res)
+		}
+	}
+	for _, tc := range []struct {
+		user, method, target string
+		header               []string
+		want                 int
+	}{
+		{"reader", http.MethodGet, objectTarget(testBucket, "a", ""), nil, http.StatusOK},
+		{"reader", http.MethodHead, objectTarget(testBucket, "a", ""), nil, http.StatusOK},
+		{"reader", http.MethodPut, objectTarget(testBucket, "b", ""), nil, http.StatusForbidden},
+		{"reader", http.MethodDelete, objectTarget(testBucket, "a", ""), nil, http.StatusForbidden},
+		{"reader", http.MethodGet, "/" + testBucket + "?list-type=2", nil, http.StatusForbidden}, // readonly has no s3:ListBucket
+		{"writer", http.MethodPut, objectTarget(testBucket, "w", ""), nil, http.StatusOK},
+		{"writer", http.MethodGet, "/" + testBucket + "?list-type=2", nil, http.StatusOK},
+		{"alice", http.MethodGet, objectTarget(testBucket, "alice/a", ""), nil, http.StatusOK},
+		{"alice", http.MethodGet, objectTarget(testBucket, "bob/a", ""), nil, http.StatusForbidden},
+		{"alice", http.MethodPut, objectTarget(testBucket, "alice/new", ""), nil, http.StatusOK},
+		{"alice", http.MethodPut, objectTarget(testBucket, "new", ""), nil, http.StatusForbidden},
+		{"alice", http.MethodGet, "/" + testBucket + "?list-type=2&prefix=alice%2F", nil, http.StatusOK},
+		{"alice", http.MethodGet, "/" + testBucket + "?list-type=2&prefix=bob%2F", nil, http.StatusForbidden},
+		{"alice", http.MethodGet, "/" + testBucket + "?list-type=2", nil, http.StatusForbidden},
+		{"alice", http.MethodPut, objectTarget(testBucket, "alice/copy", ""), []string{"X-Amz-Copy-Source", "/" + testBucket + "/alice/a"}, http.StatusOK},
+		{"alice", http.MethodPut, objectTarget(testBucket, "alice/copy", ""), []string{"X-Amz-Copy-Source", "/" + testBucket + "/bob/a"}, http.StatusForbidden},
+		{"alice", http.MethodPut, objectTarget(testBucket, "bob/copy", ""), []string{"X-Amz-Copy-Source", "/" + testBucket + "/alice/a"}, http.StatusForbidden},
+		{"alice", http.MethodPost, objectTarget(testBucket, "alice/mp", "uploads"), nil, http.StatusOK},
+		{"alice", http.MethodPost, objectTarget(testBucket, "bob/mp", "uploads"), nil, http.StatusForbidden},
+		{"alice", http.MethodGet, "/", nil, http.StatusForbidden},
+		{"nobody", http.MethodGet, objectTarget(testBucket, "a", ""), nil, http.StatusForbidden},
+	} {
+		t.Run(tc.user+" "+tc.method+" "+tc.target+" "+strings.Join(tc.header, "="), func(t *testing.T) {
+			var body []byte
+			if tc.method == http.MethodPut && len(tc.header) == 0 {
+				body = []byte("data")
+			}
+			res := g.doAs(tc.user, userSecret, tc.method, tc.target, body, tc.header...)
+			if res.status != tc.want {
+				t.Fatalf("got %v, want %d", res, tc.want)
+			}
+			if tc.want == http.StatusForbidden && tc.method != http.MethodHead && res.code() != "AccessDenied" {
+				t.Fatalf("got code %q, want AccessDenied", res.code())
+			}
+		})
+	}
+	t.Run("a wrong secret is still a signature error", func(t *testing.T) {
+		res := g.doAs("alice", "not-the-secret", http.MethodGet, objectTarget(testBucket, "alice/a", ""), nil)
+		if res.code() != "SignatureDoesNotMatch" {
+			t.Fatalf("got %v, want SignatureDoesNotMatch", res)
+		}
+	})
+	t.Run("DeleteObjects checks every key", func(t *testing.T) {
+		del := func(keys ...string) *s3Response {
+			var b strings.Builder
+			b.WriteString("<Delete>")
+			for _, k := range keys {
+				b.WriteString("<Object><Key>" + k + "</Key></Object>")
+			}
+			b.WriteString("</Delete>")
+			return g.doAs("alice", userSecret, http.MethodPost, "/"+testBucket+"?delete", []byte(b.String()), "Content-Type", "application/xml")
+		}
+		if res := del("alice/a", "bob/a"); res.status != http.StatusForbidden {
+			t.Fatalf("deleting another's key: got %v, want 403", res)
+		}
+		if _, _, ok := g.be.object(testBucket, "alice/a"); !ok {
+			t.Fatal("a refused DeleteObjects deleted alice/a")
+		}
+		// memS3 has no DeleteObjects: what counts is that the request
+		// was authorised and forwarded.
+		g.be.forget()
+		forwarded := func() bool {
+			for _, c := range g.be.calls() {
+				if c.Bucket == testBucket && c.Query.Has("delete") {
+					return true
+				}
+			}
+			return false
+		}
+		if res := del("alice/a"); res.code() == "AccessDenied" || !forwarded() {
+			t.Fatalf("deleting her own key: got %v, want it forwarded", res)
+		}
+	})
+}
+
+func TestBucketPolicyRefusesPutsNotEncryptedWithSSEKMS(t *testing.T) {
+	g := newIAMGateway(t)
+	doc := `{"Version":"2012-10-17","Statement":[
+		{"Sid":"DenyNotKMS","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::` + testBucket + `/*",
+		 "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}},
+		{"Sid":"DenyOtherKey","Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::` + testBucket + `/*",
+		 "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption-aws-kms-key-id":"` + otherKey + `"},
+		              "Null":{"s3:x-amz-server-side-encryption-aws-kms-key-id":"false"}}},
+		{"Sid":"ReaderMayRead","Effect":"Allow","Principal":{"AWS":["reader"]},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::` + testBucket + `"}]}`
+	if res := g.doAs("writer", userSecret, http.MethodPut, "/"+testBucket+"?policy", []byte(doc)); res.status != http.StatusNoContent {
+		t.Fatalf("PutBucketPolicy: %v", res)
+	}
+	if c := g.be.calls(); len(c) > 0 {
+		for _, call := range c {
+			if call.Bucket == testBucket && call.Query.Has("policy") {
+				t.Fatal("the bucket policy reached the backend")
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name, user string
+		header     []string
+		want       int
+	}{
+		{"unencrypted by a user", "writer", nil, http.StatusForbidden},
+		{"unencrypted by root", testRoot, nil, http.StatusForbidden},
+		{"SSE-S3", "writer", []string{"X-Amz-Server-Side-Encryption", "AES256"}, http.StatusForbidden},
+		{"SSE-KMS, default key", "writer", []string{"X-Amz-Server-Side-Encryption", "aws:kms"}, http.StatusOK},
+		{"SSE-KMS, the key", "writer", []string{"X-Amz-Server-Side-Encryption", "aws:kms", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", otherKey}, http.StatusOK},
+		{"SSE-KMS, another key", "writer", []string{"X-Amz-Server-Side-Encryption", "aws:kms", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "default-key"}, http.StatusForbidden},
+		{"SSE-KMS by root", testRoot, []string{"X-Amz-Server-Side-Encryption", "aws:kms"}, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			secret := userSecret
+			if tc.user == testRoot {
+				secret = testPassword
+			}
+			res := g.doAs(tc.user, secret, http.MethodPut, objectTarget(testBucket, "k", ""), []byte("data"), tc.header...)
+			if res.status != tc.want {
+				t.Fatalf("got %v, want %d", res, tc.want)
+			}
+		})
+	}
+	t.Run("a bucket default encryption does not satisfy it (AWS evaluates headers)", func(t *testing.T) {
+		conf := `<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>` + otherKey + `</KMSMasterKeyID></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>`
+		if res := g.do(http.MethodPut, "/"+testBucket+"?encryption", []byte(conf)); res.status != http.StatusOK {
+			t.Fatalf("PutBucketEncryption: %v", res)
+		}
+		if res := g.doAs("writer", userSecret, http.MethodPut, objectTarget(testBucket, "k", ""), []byte("data")); res.status != http.StatusForbidden {
+			t.Fatalf("got %v, want 403", res)
+		}
+	})
+	t.Run("multipart parts carry the upload's encryption", func(t *testing.T) {
+		res := g.doAs("writer", userSecret, http.MethodPost, objectTarget(testBucket, "mp", "uploads"), nil, "X-Amz-Server-Side-Encryption", "aws:kms", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", otherKey)
+		if res.status != http.StatusOK {
+			t.Fatalf("CreateMultipartUpload: %v", res)
+		}
+		id := between(string(res.body), "<UploadId>", "</UploadId>")
+		if res := g.doAs("writer", userSecret, http.MethodPut, objectTarget(testBucket, "mp", "partNumber=1&uploadId="+id), []byte("part")); res.status != http.StatusOK {
+			t.Fatalf("UploadPart: %v", res)
+		}
+		if res := g.doAs("writer", userSecret, http.MethodPost, objectTarget(testBucket, "mp2", "uploads"), nil); res.status != http.StatusForbidden {
+			t.Fatalf("unencrypted CreateMultipartUpload: got %v, want 403", res)
+		}
+	})
+	t.Run("the bucket policy allows what the user policy does not", func(t *testing.T) {
+		if res := g.doAs("reader", userSecret, http.MethodGet, "/"+testBucket+"?list-type=2", nil); res.status != http.StatusOK {
+			t.Fatalf("got %v, want 200", res)
+		}
+	})
+	t.Run("root can always read and remove the policy", func(t *testing.T) {
+		deny := `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + testBucket + `","arn:aws:s3:::` + testBucket + `/*"]}]}`
+		if res := g.do(http.MethodPut, "/"+testBucket+"?policy", []byte(deny)); res.status != http.StatusNoContent {
+			t.Fatalf("PutBucketPolicy: %v", res)
+		}
+		if res := g.do(http.MethodGet, "/"+testBucket+"?list-type=2", nil); res.status != http.StatusForbidden {
+			t.Fatalf("root list under deny-all: got %v, want 403", res)
+		}
+		if res := g.do(http.MethodGet, "/"+testBucket+"?policy", nil); res.status != http.StatusOK || string(res.body) != deny {
+			t.Fatalf("GetBucketPolicy: %v", res)
+		}
+		if res := g.do(http.MethodDelete, "/"+testBucket+"?policy", nil); res.status != http.StatusNoContent {
+			t.Fatalf("DeleteBucketPolicy: %v", res)
+		}
+		if res := g.do(http.MethodGet, "/"+testBucket+"?policy", nil); res.code() != "NoSuchBucketPolicy" {
+			t.Fatalf("GetBucketPolicy after delete: got %v, want NoSuchBucketPolicy", res)
+		}
+		if res := g.do(http.MethodGet, "/"+testBucket+"?list-type=2", nil); res.status != http.StatusOK {
+			t.Fatalf("root list after delete: got %v, want 200", res)
+		}
+	})
+	t.Run("malformed policies are refused", func(t *testing.T) {
+		for _, doc := range []string{`{`, `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::elsewhere/*"}]}`} {
+			if res := g.do(http.MethodPut, "/"+testBucket+"?policy", []byte(doc)); res.code() != "MalformedPolicy" || res.status != http.StatusBadRequest {
+				t.Fatalf("PutBucketPolicy %s: got %v, want 400 MalformedPolicy", doc, res)
+			}
+		}
+	})
+}
+
+func between(s, a, b string) string {
+	_, rest, _ := strings.Cut(s, a)
+	v, _, _ := strings.Cut(rest, b)
+	return v
+}
