@@ -191,18 +191,12 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 		return errAccessDenied()
 	}
 	ctx := r.Context()
-	if p.root && !acc.copySource && !acc.perKey {
-		// Root is bound only by its bucket's policy: no condition
-		// values to compute for a bucket without one.
-		if req.route == nil || req.bucket == "" {
-			return nil
-		}
-		bp, err := s.records.bucketPolicy(ctx, req.bucket)
-		if err != nil {
+	if p.root {
+		// Root is bound only by bucket policies: nothing to evaluate
+		// (no body to parse, no condition values) without one.
+		bound, err := s.rootBound(r, req, acc)
+		if err != nil || !bound {
 			return err
-		}
-		if bp == nil {
-			return nil
 		}
 	}
 	type target struct{ bucket, object string }
@@ -256,6 +250,27 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 		}
 	}
 	return nil
+}
+
+// rootBound reports whether a bucket policy could refuse root this
+// request: the request's bucket, or a copy's source bucket, has one.
+func (s *Server) rootBound(r *http.Request, req *s3Request, acc access) (bool, error) {
+	if req.route == nil || req.bucket == "" {
+		return false, nil
+	}
+	buckets := []string{req.bucket}
+	if acc.copySource {
+		if src, _, err := parseCopySource(r); err == nil && src.bucket != req.bucket {
+			buckets = append(buckets, src.bucket)
+		}
+	}
+	for _, b := range buckets {
+		bp, err := s.records.bucketPolicy(r.Context(), b)
+		if err != nil || bp != nil {
+			return true, err
+		}
+	}
+	return false, nil
 }
 
 func (s *Server) authorizeOne(ctx context.Context, p principal, action, bucket, object string, conditions map[string][]string) error {
