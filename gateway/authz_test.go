@@ -274,3 +274,42 @@ func between(s, a, b string) string {
 	v, _, _ := strings.Cut(rest, b)
 	return v
 }
+
+func TestAdminKMSAPINeedsKMSActions(t *testing.T) {
+	consoleAdmin, _ := policy.Builtin("consoleAdmin")
+	readwrite, _ := policy.Builtin("readwrite")
+	tenant, err := policy.Parse([]byte(`{"Statement":[{"Effect":"Allow","Action":["kms:CreateKey","kms:KeyStatus"],"Resource":"arn:minio:kms:::tenant-*"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := NewStaticCredentials([]*Identity{
+		{AccessKey: "admin", SecretKey: userSecret, Policies: []*policy.Policy{consoleAdmin}},
+		{AccessKey: "writer", SecretKey: userSecret, Policies: []*policy.Policy{readwrite}},
+		{AccessKey: "tenant", SecretKey: userSecret, Policies: []*policy.Policy{tenant}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGateway(t, func(c *Config) { c.Credentials = creds })
+	for _, tc := range []struct {
+		user, method, target string
+		want                 int
+	}{
+		{"admin", http.MethodPost, "/minio/kms/v1/key/create?key-id=a1", http.StatusOK},
+		{"admin", http.MethodGet, "/minio/kms/v1/key/list?pattern=*", http.StatusOK},
+		{"writer", http.MethodPost, "/minio/kms/v1/key/create?key-id=w1", http.StatusForbidden},
+		{"writer", http.MethodGet, "/minio/kms/v1/status", http.StatusForbidden},
+		{"tenant", http.MethodPost, "/minio/kms/v1/key/create?key-id=tenant-1", http.StatusOK},
+		{"tenant", http.MethodPost, "/minio/kms/v1/key/create?key-id=other", http.StatusForbidden},
+		{"tenant", http.MethodGet, "/minio/kms/v1/key/status?key-id=tenant-1", http.StatusOK},
+		{"tenant", http.MethodPost, "/minio/kms/v1/key/rotate?key-id=tenant-1", http.StatusForbidden},
+		{"tenant", http.MethodGet, "/minio/kms/v1/key/list?pattern=*", http.StatusForbidden},
+	} {
+		t.Run(tc.user+" "+tc.method+" "+tc.target, func(t *testing.T) {
+			res := g.doAs(tc.user, userSecret, tc.method, tc.target, nil)
+			if res.status != tc.want {
+				t.Fatalf("got %v, want %d", res, tc.want)
+			}
+		})
+	}
+}
