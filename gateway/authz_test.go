@@ -240,7 +240,7 @@ func TestBucketPolicyRefusesPutsNotEncryptedWithSSEKMS(t *testing.T) {
 		}
 	})
 	t.Run("root can always read and remove the policy", func(t *testing.T) {
-		deny := `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + testBucket + `","arn:aws:s3:::` + testBucket + `/*"]}]}`
+		deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + testBucket + `","arn:aws:s3:::` + testBucket + `/*"]}]}`
 		if res := g.do(http.MethodPut, "/"+testBucket+"?policy", []byte(deny)); res.status != http.StatusNoContent {
 			t.Fatalf("PutBucketPolicy: %v", res)
 		}
@@ -261,10 +261,15 @@ func TestBucketPolicyRefusesPutsNotEncryptedWithSSEKMS(t *testing.T) {
 		}
 	})
 	t.Run("malformed policies are refused", func(t *testing.T) {
-		for _, doc := range []string{`{`, `{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::elsewhere/*"}]}`} {
+		for _, doc := range []string{`{`, `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::elsewhere/*"}]}`,
+			`{"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::` + testBucket + `/*"}]}`} {
 			if res := g.do(http.MethodPut, "/"+testBucket+"?policy", []byte(doc)); res.code() != "MalformedPolicy" || res.status != http.StatusBadRequest {
 				t.Fatalf("PutBucketPolicy %s: got %v, want 400 MalformedPolicy", doc, res)
 			}
+		}
+		big := `{"Version":"2012-10-17","Id":"` + strings.Repeat("x", policy.MaxSize) + `"}`
+		if res := g.do(http.MethodPut, "/"+testBucket+"?policy", []byte(big)); res.code() != "PolicyTooLarge" {
+			t.Fatalf("PutBucketPolicy of %d bytes: got %v, want PolicyTooLarge", len(big), res)
 		}
 	})
 }

@@ -52,18 +52,26 @@ func (s *Server) putBucketPolicy(w http.ResponseWriter, r *http.Request, req *s3
 	if err := s.bucketExists(ctx, req.bucket); err != nil {
 		return err
 	}
+	// MinIO's order: a body is required, then bounded, then parsed.
+	if req.payload == nil || req.payload.Size == 0 {
+		return s3err.New(s3err.MissingContentLength, "")
+	}
+	if req.payload.Size > policy.MaxSize {
+		return s3err.New(s3err.PolicyTooLarge, "")
+	}
 	data, err := readXMLBody(req, policy.MaxSize)
+	if s3err.HasCode(err, s3err.MaxMessageLengthExceeded) {
+		return s3err.New(s3err.PolicyTooLarge, "")
+	}
 	if err != nil {
-		if s3err.HasCode(err, s3err.MaxMessageLengthExceeded) {
-			return s3err.New(s3err.MalformedPolicy, "Policy exceeds the maximum allowed document size.")
-		}
 		return err
 	}
-	if len(data) == 0 {
-		return s3err.New(s3err.MalformedPolicy, "Policy document is empty.")
-	}
-	if _, err := policy.ParseBucketPolicy(data, req.bucket); err != nil {
+	p, err := policy.ParseBucketPolicy(data, req.bucket)
+	if err != nil {
 		return &s3err.Error{Code: s3err.MalformedPolicy, Message: err.Error(), Err: err}
+	}
+	if p.Version == "" {
+		return s3err.New(s3err.MalformedPolicy, "The policy must contain a valid version string")
 	}
 	if err := s.records.put(ctx, bucketPolicyRecord(req.bucket), data); err != nil {
 		return err

@@ -45,7 +45,7 @@
 // Config.DisableMD5ETags every ETag is the backend's and the backend
 // evaluates conditions.
 //
-// The gateway keeps only caches: bucket encryption configurations
-// (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
+// The gateway keeps only caches: bucket encryption configurations and
+// bucket policies (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
 // Any number of replicas over one backend and one KMS behave as one.
 package gateway

@@ -64,6 +64,7 @@ var (
 	NoSuchKey                                 = Code{"NoSuchKey", http.StatusNotFound, "The specified key does not exist."}
 	NoSuchUpload                              = Code{"NoSuchUpload", http.StatusNotFound, "The specified multipart upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."}
 	NotImplemented                            = Code{"NotImplemented", http.StatusNotImplemented, "A header you provided implies functionality that is not implemented"}
+	PolicyTooLarge                            = Code{"PolicyTooLarge", http.StatusBadRequest, "Policy exceeds the maximum allowed document size."}
 	PreconditionFailed                        = Code{"PreconditionFailed", http.StatusPreconditionFailed, "At least one of the pre-conditions you specified did not hold"}
 	RequestTimeout                            = Code{"RequestTimeout", http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."}
 	RequestTimeTooSkewed                      = Code{"RequestTimeTooSkewed", http.StatusForbidden, "The difference between the request time and the server's time is too large."}
