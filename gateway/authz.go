@@ -31,6 +31,9 @@ type access struct {
 
 func act(actions ...string) access { return access{actions: actions} }
 
+// s3 reports an S3 operation (not the admin API's).
+func (a access) s3() bool { return policy.Namespace(a.actions[0]) == "s3" }
+
 // operationAccess maps every operation s3seal serves (route names, admin
 // endpoint names) to the actions it needs, as MinIO's handlers check them.
 // A test fails for any route missing here, so no operation can skip
@@ -204,7 +207,7 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 	switch {
 	case acc.kmsKey:
 		targets = []target{{r.URL.Query().Get("key-id"), ""}}
-	case req.route == nil:
+	case !acc.s3():
 		// Admin endpoints that are not about one key.
 		targets = []target{{}}
 	case acc.perKey:
@@ -255,7 +258,7 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 // rootBound reports whether a bucket policy could refuse root this
 // request: the request's bucket, or a copy's source bucket, has one.
 func (s *Server) rootBound(r *http.Request, req *s3Request, acc access) (bool, error) {
-	if req.route == nil || req.bucket == "" {
+	if !acc.s3() || req.bucket == "" {
 		return false, nil
 	}
 	buckets := []string{req.bucket}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -316,5 +317,24 @@ func TestAdminKMSAPINeedsKMSActions(t *testing.T) {
 				t.Fatalf("got %v, want %d", res, tc.want)
 			}
 		})
+	}
+}
+
+func TestPostObjectIsAuthorisedLikePutObject(t *testing.T) {
+	g := newPostServer(t)
+	deny := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::photos/*",
+		"Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}`
+	if res := g.do(http.MethodPut, "/photos?policy", []byte(deny)); res.status != http.StatusNoContent {
+		t.Fatalf("PutBucketPolicy: %v", res)
+	}
+	exp := time.Now().Add(time.Hour)
+	conds := []string{`["starts-with", "$key", ""]`, `["starts-with", "$x-amz-server-side-encryption", ""]`}
+	w := submitForm(t, g.s, "http://s3.test/photos", signedForm("photos", exp, conds[:1], map[string]string{"key": "plain.jpg"}), "data")
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "AccessDenied") {
+		t.Fatalf("unencrypted form upload: got %d %s, want 403 AccessDenied", w.Code, w.Body)
+	}
+	w = submitForm(t, g.s, "http://s3.test/photos", signedForm("photos", exp, conds, map[string]string{"key": "kms.jpg", "x-amz-server-side-encryption": "aws:kms"}), "data")
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("SSE-KMS form upload: got %d %s, want 204", w.Code, w.Body)
 	}
 }
