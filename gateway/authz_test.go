@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/s3seal/s3seal/gateway/policy"
+	"github.com/s3seal/s3seal/kmsclient"
+	"github.com/s3seal/s3seal/kmsclient/mem"
 )
 
 func TestEveryOperationNamesItsActions(t *testing.T) {
@@ -336,5 +339,37 @@ func TestPostObjectIsAuthorisedLikePutObject(t *testing.T) {
 	w = submitForm(t, g.s, "http://s3.test/photos", signedForm("photos", exp, conds, map[string]string{"key": "kms.jpg", "x-amz-server-side-encryption": "aws:kms"}), "data")
 	if w.Code != http.StatusNoContent {
 		t.Fatalf("SSE-KMS form upload: got %d %s, want 204", w.Code, w.Body)
+	}
+}
+
+func BenchmarkAuthorizeUserPut(b *testing.B) {
+	home, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::bkt/${aws:username}/*"}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	creds, _ := NewStaticCredentials([]*Identity{{AccessKey: "alice", SecretKey: userSecret, Policies: []*policy.Policy{home}}})
+	be := newMemS3(testBucket)
+	srv := httptest.NewServer(be)
+	b.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	g, err := New(Config{
+		Backend:  BackendConfig{URL: u, AccessKey: "backend-user", SecretKey: "backend-secret"},
+		RootUser: testRoot, RootPassword: testPassword, Credentials: creds,
+		KMS: kmsclient.New(&mem.Store{}, kmsclient.Config{}), DefaultKey: "default-key",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := g.Init(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPut, "http://s3.test/bkt/alice/x", nil)
+	r.Header.Set("X-Amz-Server-Side-Encryption", "aws:kms")
+	req := &s3Request{operation: "PutObject", bucket: testBucket, object: "alice/x", accessKey: "alice"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := g.authorize(r, req, "PutObject"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -378,3 +378,21 @@ func TestMatchWildcard(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkEvaluatePrefixPolicy(b *testing.B) {
+	p, err := Parse([]byte(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::home","Condition":{"StringLike":{"s3:prefix":["","${aws:username}/*"]}}},
+		{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::home/${aws:username}/*"},
+		{"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::home/*","Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := Args{Account: "alice", Action: "s3:PutObject", Bucket: "home", Object: "alice/reports/2026/q4.csv",
+		Conditions: map[string][]string{"aws:username": {"alice"}, "s3:x-amz-server-side-encryption": {"aws:kms"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p.Evaluate(args) != Allowed {
+			b.Fatal("not allowed")
+		}
+	}
+}
