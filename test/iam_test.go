@@ -2,12 +2,15 @@ package test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -312,4 +315,51 @@ func TestBucketPolicyRefusesPutsWithoutSSEKMS(t *testing.T) {
 			t.Fatalf("PUT after the policy is gone: %v", err)
 		}
 	})
+}
+
+func TestBucketPolicyChangeReachesEveryReplicaWithinTheCacheBound(t *testing.T) {
+	gw1, _ := startIAMGateway(t)
+	gw2 := harness.StartGateway(t, gw1.Backend,
+		harness.WithGatewayConfig(iamConfig),
+		harness.WithGatewayEnv("READER_SECRET", readerSecret),
+		harness.WithGatewayEnv("WRITER_SECRET", writerSecret),
+		harness.WithGatewayEnv("ALICE_SECRET", aliceSecret),
+		harness.WithGatewayEnv("S3SEAL_KMS_DIR", gw1.KMSDir),
+	)
+	ctx := t.Context()
+	const bucket = "replicated"
+	c1 := harness.S3Client(gw1.Endpoint, "writer", writerSecret)
+	c2 := harness.S3Client(gw2.Endpoint, "writer", writerSecret)
+	if _, err := c1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	plainPut := func(c *s3.Client) error {
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("o"), Body: strings.NewReader("x")})
+		return err
+	}
+	// Replica 2 now caches "no policy".
+	if err := plainPut(c2); err != nil {
+		t.Fatalf("PUT before any policy: %v", err)
+	}
+	policyDoc := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::replicated/*",
+		"Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}}]}`
+	if _, err := c1.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policyDoc)}); err != nil {
+		t.Fatalf("PutBucketPolicy: %v", err)
+	}
+	set := time.Now()
+	if err := plainPut(c1); !isAccessDenied(err) {
+		t.Fatalf("replica 1 right after the change: %v, want AccessDenied", err)
+	}
+	harness.Eventually(t, 10*time.Second, func(context.Context) error {
+		if err := plainPut(c2); !isAccessDenied(err) {
+			return fmt.Errorf("replica 2 still accepts a plain PUT (%v)", err)
+		}
+		return nil
+	})
+	took := time.Since(set)
+	t.Logf("replica 2 enforced the new policy after %v", took.Round(10*time.Millisecond))
+	// The documented bound: BucketConfigTTL (5 s), plus polling slack.
+	if took > 6*time.Second {
+		t.Errorf("replica 2 took %v, more than the documented 5 s bound", took)
+	}
 }
