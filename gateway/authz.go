@@ -227,7 +227,14 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 			if conditions == nil {
 				conditions = s.conditionValues(ctx, r, req, p)
 			}
-			if err := s.authorizeOne(ctx, p, action, t.bucket, t.object, conditions); err != nil {
+			err := s.authorizeOne(ctx, p, action, t.bucket, t.object, conditions)
+			if err != nil && operation == "ListBuckets" {
+				// As MinIO: without s3:ListAllMyBuckets a user sees the
+				// buckets its policies let it list or locate.
+				req.bucketFilter = s.bucketFilter(p, conditions)
+				return nil
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -253,6 +260,35 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 		}
 	}
 	return nil
+}
+
+// bucketFilter reports the buckets a user may see in ListBuckets: those
+// its identity policies allow s3:ListBucket (for the prefix "" and the
+// delimiter "/") or s3:GetBucketLocation on, as MinIO filters them.
+func (s *Server) bucketFilter(p principal, conditions map[string][]string) func(bucket string) bool {
+	c := make(map[string][]string, len(conditions)+2)
+	for k, v := range conditions {
+		c[k] = v
+	}
+	c["s3:prefix"], c["s3:delimiter"] = []string{""}, []string{"/"}
+	return func(bucket string) bool {
+		for _, action := range []string{"s3:ListBucket", "s3:GetBucketLocation"} {
+			args := policy.Args{Account: p.accessKey, Action: action, Bucket: bucket, Conditions: c}
+			allowed, denied := false, false
+			for _, pol := range p.identity.Policies {
+				switch pol.Evaluate(args) {
+				case policy.Denied:
+					denied = true
+				case policy.Allowed:
+					allowed = true
+				}
+			}
+			if allowed && !denied {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // rootBound reports whether a bucket policy could refuse root this

@@ -260,6 +260,9 @@ type s3Request struct {
 	// documents name it.
 	copySource string
 	keyID      string // KMS key used, for audit
+	// bucketFilter, if set, is the buckets a ListBuckets may show (a
+	// user without s3:ListAllMyBuckets).
+	bucketFilter func(bucket string) bool
 	encrypted  bool   // object data went through the crypto pipeline
 }
 
