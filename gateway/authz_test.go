@@ -399,3 +399,37 @@ func BenchmarkAuthorizeUserPut(b *testing.B) {
 		}
 	}
 }
+
+func TestConditionKeysComeFromTheRequest(t *testing.T) {
+	g := newIAMGateway(t)
+	// httptest requests come from 192.0.2.1 over plain http.
+	for _, tc := range []struct {
+		name, condition, target string
+		header                  []string
+		wantDenied              bool
+	}{
+		{"insecure transport", `{"Bool":{"aws:SecureTransport":"false"}}`, "/" + testBucket + "?list-type=2", nil, true},
+		{"source ip inside", `{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}`, "/" + testBucket + "?list-type=2", nil, true},
+		{"source ip outside", `{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}`, "/" + testBucket + "?list-type=2", nil, false},
+		{"user agent", `{"StringLike":{"aws:UserAgent":"evil-*"}}`, "/" + testBucket + "?list-type=2", []string{"User-Agent", "evil-bot/1.0"}, true},
+		{"referer", `{"StringEquals":{"aws:Referer":"https://a.example/"}}`, "/" + testBucket + "?list-type=2", []string{"Referer", "https://a.example/"}, true},
+		{"username", `{"StringEquals":{"aws:username":"writer"}}`, "/" + testBucket + "?list-type=2", nil, true},
+		{"prefix", `{"StringLike":{"s3:prefix":"secret/*"}}`, "/" + testBucket + "?list-type=2&prefix=secret%2Fx", nil, true},
+		{"prefix elsewhere", `{"StringLike":{"s3:prefix":"secret/*"}}`, "/" + testBucket + "?list-type=2&prefix=public%2F", nil, false},
+		{"delimiter", `{"StringEquals":{"s3:delimiter":"/"}}`, "/" + testBucket + "?list-type=2&delimiter=%2F", nil, true},
+		{"max-keys", `{"NumericGreaterThan":{"s3:max-keys":"100"}}`, "/" + testBucket + "?list-type=2&max-keys=1000", nil, true},
+		{"max-keys small", `{"NumericGreaterThan":{"s3:max-keys":"100"}}`, "/" + testBucket + "?list-type=2&max-keys=10", nil, false},
+		{"current time", `{"DateGreaterThan":{"aws:CurrentTime":"2000-01-01T00:00:00Z"}}`, "/" + testBucket + "?list-type=2", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::` + testBucket + `","Condition":` + tc.condition + `}]}`
+			if res := g.do(http.MethodPut, "/"+testBucket+"?policy", []byte(doc)); res.status != http.StatusNoContent {
+				t.Fatalf("PutBucketPolicy: %v", res)
+			}
+			res := g.doAs("writer", userSecret, http.MethodGet, tc.target, nil, tc.header...)
+			if denied := res.code() == "AccessDenied"; denied != tc.wantDenied {
+				t.Fatalf("got %v, want denied=%v", res, tc.wantDenied)
+			}
+		})
+	}
+}
