@@ -307,6 +307,20 @@ func TestBucketPolicyRefusesPutsWithoutSSEKMS(t *testing.T) {
 			t.Errorf("kms.txt: %v, SSE %q", err, info.Metadata.Get("X-Amz-Server-Side-Encryption"))
 		}
 	})
+	t.Run("mc anonymous set download: its Allow lets a readonly user list", func(t *testing.T) {
+		ro := harness.MC(t, t.TempDir())
+		ro.AliasSet(t, "ro", gw.Endpoint, "reader", readerSecret)
+		if r := ro.JSON(t, "ls", "ro/kmsonly/"); r.ExitCode == 0 {
+			t.Fatalf("readonly user listed before the bucket policy allowed it: %v", r)
+		}
+		mc.Must(t, "anonymous", "set", "download", "w/kmsonly")
+		if r := mc.Must(t, "anonymous", "get", "w/kmsonly"); !strings.Contains(string(r.Stdout), "download") {
+			t.Errorf("mc anonymous get: %s, want download", r.Stdout)
+		}
+		if r := ro.Must(t, "ls", "ro/kmsonly/"); !strings.Contains(string(r.Stdout), "kms.txt") {
+			t.Errorf("mc ls as the readonly user: %s, want kms.txt listed", r.Stdout)
+		}
+	})
 	t.Run("root removes the policy and plain PUTs pass again", func(t *testing.T) {
 		if err := root.SetBucketPolicy(ctx, bucket, ""); err != nil {
 			t.Fatalf("delete policy: %v", err)
