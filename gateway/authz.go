@@ -326,6 +326,9 @@ func (s *Server) authorizeOne(ctx context.Context, p principal, action, bucket, 
 				decision = policy.Allowed
 			}
 		}
+		if sp := p.identity.SessionPolicy; sp != nil && sp.Evaluate(args) != policy.Allowed {
+			return errAccessDenied()
+		}
 	}
 	if bucket != "" && policy.Namespace(action) == "s3" && !(p.root && bucketPolicyActions[action]) {
 		bp, err := s.records.bucketPolicy(ctx, bucket)

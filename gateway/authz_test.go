@@ -433,3 +433,23 @@ func TestConditionKeysComeFromTheRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestSessionPolicyNarrowsAnIdentity(t *testing.T) {
+	readwrite, _ := policy.Builtin("readwrite")
+	readonly, _ := policy.Builtin("readonly")
+	creds, err := NewStaticCredentials([]*Identity{{AccessKey: "narrowed", SecretKey: userSecret,
+		Policies: []*policy.Policy{readwrite}, SessionPolicy: readonly}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newTestGateway(t, func(c *Config) { c.Credentials = creds })
+	if res := g.do(http.MethodPut, objectTarget(testBucket, "k", ""), []byte("data")); res.status != http.StatusOK {
+		t.Fatalf("root PUT: %v", res)
+	}
+	if res := g.doAs("narrowed", userSecret, http.MethodGet, objectTarget(testBucket, "k", ""), nil); res.status != http.StatusOK {
+		t.Errorf("GET allowed by both: got %v", res)
+	}
+	if res := g.doAs("narrowed", userSecret, http.MethodPut, objectTarget(testBucket, "k", ""), []byte("x")); res.code() != "AccessDenied" {
+		t.Errorf("PUT outside the session policy: got %v, want AccessDenied", res)
+	}
+}

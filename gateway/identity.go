@@ -16,6 +16,10 @@ type Identity struct {
 	Policies []*policy.Policy
 	// PolicyNames name them, for logs and audit.
 	PolicyNames []string
+	// SessionPolicy, if set, narrows the identity: a request must be
+	// allowed by it as well (STS session policies, access keys that
+	// narrow their user's rights). nil: no narrowing.
+	SessionPolicy *policy.Policy
 }
 
 // CredentialStore looks up the access keys clients sign with, other than
