@@ -263,7 +263,7 @@ type s3Request struct {
 	// bucketFilter, if set, is the buckets a ListBuckets may show (a
 	// user without s3:ListAllMyBuckets).
 	bucketFilter func(bucket string) bool
-	encrypted  bool   // object data went through the crypto pipeline
+	encrypted    bool // object data went through the crypto pipeline
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error
