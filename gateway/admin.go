@@ -14,7 +14,8 @@ import (
 )
 
 // The admin KMS API as MinIO serves it to madmin-go (mc admin kms key ...).
-// Every authenticated user is the root user, so every one may use it.
+// Each endpoint needs its kms: action (operationAccess): root may use all
+// of them, other users as their policies allow (consoleAdmin: all).
 //
 // Key rotation has no verb in MinIO's admin API (madmin-go has none), so
 // s3seal adds POST /minio/kms/v1/key/rotate?key-id=KEY beside key/create,
@@ -35,7 +36,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 		{"KMSStatus", http.MethodGet, []string{"/minio/kms/v1/status", "/minio/admin/v3/kms/status"}, s.kmsStatus},
 	} {
 		for _, p := range rt.paths {
-			r.Handle(p, s.serveAdmin(rt.name, rt.h)).Methods(rt.method)
+			r.Handle(p, s.serveAdmin(rt.name, rt.h)).Methods(rt.method).Name(rt.name)
 		}
 	}
 }

@@ -229,7 +229,8 @@ func (s *Server) deleteBucketEncryption(w http.ResponseWriter, r *http.Request, 
 }
 
 // deleteBucket passes through and, once the bucket is gone, forgets its
-// encryption configuration so a new bucket of that name starts clean.
+// encryption configuration and policy so a new bucket of that name starts
+// clean.
 func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	rec := &statusRecorder{ResponseWriter: w}
 	if err := s.passthrough(rec, r, req); err != nil {
@@ -238,6 +239,10 @@ func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request, req *s3Req
 	if rec.status == http.StatusNoContent {
 		if err := s.records.deleteBucketSSE(r.Context(), req.bucket); err != nil {
 			s.log.Warn("forget encryption configuration of deleted bucket")
+		}
+		s.records.policies.drop(req.bucket)
+		if err := s.records.delete(r.Context(), bucketPolicyRecord(req.bucket)); err != nil && !errors.Is(err, errRecordNotFound) {
+			s.log.Warn("forget policy of deleted bucket")
 		}
 	}
 	return nil

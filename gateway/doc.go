@@ -9,7 +9,9 @@
 // Request path: idle deadlines (deadline.go) → canonical query
 // (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
 // precedence) → authenticate (the verified, decoded payload replaces the
-// body) → handler → backend request (minio-go's signer, UNSIGNED-PAYLOAD) →
+// body; secrets from root or the CredentialStore) → authorise (authz.go:
+// the operation's actions against the caller's identity policies and the
+// bucket's policy, package policy) → handler → backend request (minio-go's signer, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
 // them as S3 XML (admin routes: JSON).
 //
@@ -26,7 +28,8 @@
 //     in X-Amz-Meta-S3seal-* metadata (package crypto documents the format);
 //   - the system bucket (Config.SystemBucket, default s3seal-system, hidden
 //     from clients): bucket encryption configurations, multipart upload keys
-//     and multipart layouts, each an object encrypted like user data under
+//     and multipart layouts, bucket policies (enforced by s3seal, never
+//     given to the backend), each an object encrypted like user data under
 //     the default key and sealed to its name, so backend access can neither
 //     read, alter nor move one; and the listing index, empty objects whose
 //     authenticated names carry plaintext sizes and encrypted client ETags.
@@ -42,7 +45,7 @@
 // Config.DisableMD5ETags every ETag is the backend's and the backend
 // evaluates conditions.
 //
-// The gateway keeps only caches: bucket encryption configurations
-// (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
+// The gateway keeps only caches: bucket encryption configurations and
+// bucket policies (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
 // Any number of replicas over one backend and one KMS behave as one.
 package gateway

@@ -208,9 +208,9 @@ var mayForward = map[string][]string{
 	"PutBucketEncryption":       {"HeadBucket"},
 	"DeleteBucketEncryption":    {"HeadBucket"},
 	"GetBucketLocation":         {"GetBucket:location"},
-	"GetBucketPolicy":           {"GetBucket:policy"},
-	"PutBucketPolicy":           {"PutBucket:policy"},
-	"DeleteBucketPolicy":        {"DeleteBucket:policy"},
+	"GetBucketPolicy":           {"HeadBucket"}, // s3seal keeps bucket policies
+	"PutBucketPolicy":           {"HeadBucket"},
+	"DeleteBucketPolicy":        {"HeadBucket"},
 	"GetBucketTagging":          {"GetBucket:tagging"},
 	"PutBucketTagging":          {"PutBucket:tagging"},
 	"DeleteBucketTagging":       {"DeleteBucket:tagging"},

@@ -194,20 +194,36 @@ func parseListingEntries(body []byte) []listingEntry {
 	return out
 }
 
-var bucketEntryPattern = regexp.MustCompile(`(?s)<Bucket>.*?</Bucket>`)
+var (
+	bucketEntryPattern = regexp.MustCompile(`(?s)<Bucket>.*?</Bucket>`)
+	bucketNamePattern  = regexp.MustCompile(`<Name>([^<]*)</Name>`)
+)
 
-// listBuckets hides the system bucket.
+// listBuckets hides the system bucket and, for a user without
+// s3:ListAllMyBuckets, the buckets it may neither list nor locate.
 func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	resp, body, err := s.fetchListing(w, r, req)
 	if resp == nil {
 		return err
 	}
 	name := []byte("<Name>" + s.cfg.SystemBucket + "</Name>")
+	shown := 0
 	body = bucketEntryPattern.ReplaceAllFunc(body, func(b []byte) []byte {
 		if bytes.Contains(b, name) {
 			return nil
 		}
+		if req.bucketFilter != nil {
+			m := bucketNamePattern.FindSubmatch(b)
+			if m == nil || !req.bucketFilter(string(m[1])) {
+				return nil
+			}
+		}
+		shown++
 		return b
 	})
+	if req.bucketFilter != nil && shown == 0 && resp.StatusCode == http.StatusOK {
+		resp.Body.Close()
+		return errAccessDenied()
+	}
 	return writeListing(w, resp, body)
 }

@@ -38,7 +38,13 @@ func TestOperationsS3sealDoesNotChangePassThroughResigned(t *testing.T) {
 			if res.status != tc.wantStatus || res.code() != tc.wantCode {
 				t.Fatalf("got %v (code %q), want %d %q", res, res.code(), tc.wantStatus, tc.wantCode)
 			}
-			calls := g.be.calls()
+			// s3seal's own records (a bucket policy lookup) aside.
+			var calls []backendCall
+			for _, c := range g.be.calls() {
+				if c.Bucket != "s3seal-system" {
+					calls = append(calls, c)
+				}
+			}
 			if len(calls) != 1 {
 				t.Fatalf("backend got %d requests, want 1", len(calls))
 			}

@@ -474,6 +474,16 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	fields["key"] = key
 	fields["bucket"] = req.bucket // the path's bucket, whatever the form says
 	req.object = key
+	// The form's SSE fields are the request's headers for the policy
+	// conditions, as they are for the upload.
+	for _, f := range []string{"x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"} {
+		if v, ok := fields[f]; ok {
+			r.Header.Set(f, v)
+		}
+	}
+	if err := s.authorize(r, req, "PostObject"); err != nil {
+		return err
+	}
 	doc, err := base64.StdEncoding.DecodeString(fields["policy"])
 	if err != nil {
 		return invalidPolicy("Policy is not valid base64.")

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/policy"
 	"github.com/s3seal/s3seal/gateway/s3err"
 	"github.com/s3seal/s3seal/gateway/sigv4"
 )
@@ -38,6 +39,7 @@ type records struct {
 
 	indexKey []byte                      // authenticates listing-index entries; set by Init
 	sse      *ttlCache[*bucketSSEConfig] // nil value: no configuration
+	policies *ttlCache[*policy.Policy]   // bucket policies; nil value: none
 	layouts  *ttlCache[partLayout]
 	uploads  *ttlCache[*uploadState]
 }

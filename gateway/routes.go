@@ -201,7 +201,7 @@ func (s *Server) routeTable() []route {
 
 		// Buckets.
 		{name: "GetBucketLocation", method: get, path: bucketPath, queries: q("location"), handler: pass},
-		{name: "GetBucketPolicy", method: get, path: bucketPath, queries: q("policy"), handler: pass},
+		{name: "GetBucketPolicy", method: get, path: bucketPath, queries: q("policy"), handler: s.getBucketPolicy},
 		{name: "GetBucketLifecycle", method: get, path: bucketPath, queries: q("lifecycle"), handler: pass},
 		{name: "GetBucketEncryption", method: get, path: bucketPath, queries: q("encryption"), handler: s.getBucketEncryption},
 		{name: "GetBucketObjectLockConfig", method: get, path: bucketPath, queries: q("object-lock"), handler: pass},
@@ -232,8 +232,7 @@ func (s *Server) routeTable() []route {
 		{name: "PutBucketLifecycle", method: put, path: bucketPath, queries: q("lifecycle"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketReplication", method: put, path: bucketPath, queries: q("replication"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketEncryption", method: put, path: bucketPath, queries: q("encryption"), handler: s.putBucketEncryption, maxBody: maxXMLBody},
-		{name: "PutBucketPolicy", method: put, path: bucketPath, queries: q("policy"), handler: pass,
-			headers: []string{"content-type", "x-amz-confirm-remove-self-bucket-access"}, maxBody: configBody},
+		{name: "PutBucketPolicy", method: put, path: bucketPath, queries: q("policy"), handler: s.putBucketPolicy, maxBody: configBody},
 		{name: "PutBucketObjectLockConfig", method: put, path: bucketPath, queries: q("object-lock"), handler: pass,
 			headers: []string{"content-type", "x-amz-bucket-object-lock-token"}, maxBody: configBody},
 		{name: "PutBucketTagging", method: put, path: bucketPath, queries: q("tagging"), handler: pass, headers: configHeaders, maxBody: configBody},
@@ -253,7 +252,7 @@ func (s *Server) routeTable() []route {
 			direct: s.handlePostPolicy()},
 		{name: "DeleteObjects", method: post, path: bucketPath, queries: q("delete"), handler: pass,
 			headers: []string{"x-amz-bypass-governance-retention", "x-amz-mfa"}, maxBody: deleteListBody},
-		{name: "DeleteBucketPolicy", method: del, path: bucketPath, queries: q("policy"), handler: pass},
+		{name: "DeleteBucketPolicy", method: del, path: bucketPath, queries: q("policy"), handler: s.deleteBucketPolicy},
 		{name: "DeleteBucketReplication", method: del, path: bucketPath, queries: q("replication"), handler: pass},
 		{name: "DeleteBucketLifecycle", method: del, path: bucketPath, queries: q("lifecycle"), handler: pass},
 		{name: "DeleteBucketEncryption", method: del, path: bucketPath, queries: q("encryption"), handler: s.deleteBucketEncryption},

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/s3seal/s3seal/crypto"
+	"github.com/s3seal/s3seal/gateway/policy"
 	"github.com/s3seal/s3seal/gateway/s3err"
 	"github.com/s3seal/s3seal/gateway/sigv4"
 	"github.com/s3seal/s3seal/kmsclient"
@@ -45,8 +46,12 @@ type Config struct {
 	// Region is the region clients must sign for; requests signed for the
 	// empty region (mc admin) are accepted too. Zero: any region.
 	Region string
-	// RootUser and RootPassword are the credentials clients sign with.
+	// RootUser and RootPassword are the root credentials: root may do
+	// everything its buckets' policies do not deny.
 	RootUser, RootPassword string
+	// Credentials holds the other access keys clients sign with and their
+	// policies. nil: only root.
+	Credentials CredentialStore
 	// Domain enables virtual-hosted-style requests (bucket.Domain).
 	Domain string
 	KMS    KMS
@@ -63,7 +68,7 @@ type Config struct {
 	// SystemBucket holds s3seal's own records on the backend. Zero: s3seal-system.
 	SystemBucket string
 	// BucketConfigTTL bounds how long a replica caches a bucket's encryption
-	// configuration. Zero: 5s.
+	// configuration and bucket policy. Zero: 5s.
 	BucketConfigTTL time.Duration
 	// BodyReadIdleTimeout fails a request whose body sends no byte for
 	// this long with 400 RequestTimeout; a body that keeps arriving, however
@@ -172,9 +177,10 @@ func New(cfg Config) (*Server, error) {
 		unseal: func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error) {
 			return s.unsealObject(ctx, meta, cfg.SystemBucket, name, nil)
 		},
-		sse:     newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
-		layouts: newTTLCache[partLayout](4096, time.Hour),
-		uploads: newTTLCache[*uploadState](1024, 10*time.Minute),
+		sse:      newTTLCache[*bucketSSEConfig](4096, cfg.BucketConfigTTL),
+		policies: newTTLCache[*policy.Policy](4096, cfg.BucketConfigTTL),
+		layouts:  newTTLCache[partLayout](4096, time.Hour),
+		uploads:  newTTLCache[*uploadState](1024, 10*time.Minute),
 	}
 	for _, b := range cfg.PlaintextBuckets {
 		s.plaintext[b] = true
@@ -184,12 +190,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.verifier = &sigv4.Verifier{
 		Region: cfg.Region,
-		Secret: func(ak string) (string, bool) {
-			if ak == cfg.RootUser {
-				return cfg.RootPassword, true
-			}
-			return "", false
-		},
+		Secret: s.lookupSecret,
 	}
 	// Virtual-hosted-style requests are rewritten before routing: mux
 	// middlewares only run after a route matched.
@@ -259,7 +260,10 @@ type s3Request struct {
 	// documents name it.
 	copySource string
 	keyID      string // KMS key used, for audit
-	encrypted  bool   // object data went through the crypto pipeline
+	// bucketFilter, if set, is the buckets a ListBuckets may show (a
+	// user without s3:ListAllMyBuckets).
+	bucketFilter func(bucket string) bool
+	encrypted    bool // object data went through the crypto pipeline
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error
@@ -358,6 +362,11 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 				if err := checkNames(req.bucket, req.object, rt.strictBucketName); err != nil {
 					return err
 				}
+			}
+			if err := s.authorize(r, req, name); err != nil {
+				return err
+			}
+			if rt != nil {
 				r.URL.RawQuery = rt.backendQuery(r.URL.RawQuery)
 			}
 			return h(w, r, req)

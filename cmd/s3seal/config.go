@@ -19,13 +19,18 @@ import (
 // speaks KES's configuration vocabulary. Environment variables (envVars)
 // override it.
 type fileConfig struct {
-	Version          string        `yaml:"version"`
-	Address          string        `yaml:"address"`
-	Domain           string        `yaml:"domain"`
-	Region           string        `yaml:"region"`
-	Root             rootConfig    `yaml:"root"`
-	Backend          backendConfig `yaml:"backend"`
-	PlaintextBuckets []string      `yaml:"plaintext_buckets"`
+	Version string     `yaml:"version"`
+	Address string     `yaml:"address"`
+	Domain  string     `yaml:"domain"`
+	Region  string     `yaml:"region"`
+	Root    rootConfig `yaml:"root"`
+	// Users are static users besides root; Policies are custom policies
+	// (JSON documents) by name, for users to name beside MinIO's canned
+	// ones.
+	Users            []userConfig      `yaml:"users"`
+	Policies         map[string]string `yaml:"policies"`
+	Backend          backendConfig     `yaml:"backend"`
+	PlaintextBuckets []string          `yaml:"plaintext_buckets"`
 	// LegacyPlaintextReadBuckets serve objects without s3seal metadata as
 	// stored (a migration); writes are still encrypted.
 	LegacyPlaintextReadBuckets []string       `yaml:"legacy_plaintext_read_buckets"`
@@ -410,6 +415,9 @@ func validate(c *fileConfig) error {
 	}
 	if c.Backend.SessionToken != "" && c.Backend.AccessKey == "" {
 		return errors.New("S3SEAL_BACKEND_SESSION_TOKEN (backend.session_token) needs S3SEAL_BACKEND_ACCESS_KEY and S3SEAL_BACKEND_SECRET_KEY")
+	}
+	if _, err := staticCredentials(c); err != nil {
+		return err
 	}
 	u, err := url.Parse(c.Backend.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

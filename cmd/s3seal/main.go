@@ -193,6 +193,15 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	if err != nil {
 		return err
 	}
+	creds, err := staticCredentials(cfg)
+	if err != nil {
+		return err
+	}
+	var credentials gateway.CredentialStore
+	if len(creds) > 0 {
+		credentials = creds
+		log.Info("static users", zap.Int("count", len(creds)))
+	}
 	gw, err := gateway.New(gateway.Config{
 		Backend: gateway.BackendConfig{
 			URL: backendURL, AccessKey: cfg.Backend.AccessKey, SecretKey: cfg.Backend.SecretKey, SessionToken: cfg.Backend.SessionToken,
@@ -201,6 +210,7 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		Region:                     cfg.Region,
 		RootUser:                   cfg.Root.User,
 		RootPassword:               cfg.Root.Password,
+		Credentials:                credentials,
 		Domain:                     cfg.Domain,
 		KMS:                        kms,
 		DefaultKey:                 cfg.KMS.DefaultKey,
