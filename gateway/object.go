@@ -133,6 +133,13 @@ type storedObject struct {
 type partLayout struct {
 	sizes   crypto.Layout
 	numbers []int // nil: one stream under the object key
+
+	// Of multipart objects completed with part records: the client's
+	// ETag (unquoted; empty: the backend's is the client's) and checksums.
+	etag          string
+	checksum      checksumMode
+	checksumValue string   // the object's
+	partChecksums []string // by position, as sizes
 }
 
 // keyFor returns the stream key of each planned segment's part.
@@ -314,7 +321,9 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	setSSEHeaders(h, st.meta)
 	size := layout.sizes.Size()
 	status := http.StatusOK
-	if !st.meta.Multipart && r.Header.Get("Range") == "" {
+	if st.meta.Multipart {
+		setMultipartHeaders(h, r, layout, part, r.Header.Get("Range") == "")
+	} else if r.Header.Get("Range") == "" {
 		setStoredChecksum(h, r, st.resp.Header, key)
 	}
 	if part != 0 {
@@ -503,6 +512,10 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
 	h.Del("Content-Range")
+	if st.meta.Multipart {
+		part, _ := strconv.Atoi(r.URL.Query().Get("partNumber"))
+		setMultipartHeaders(h, r, layout, part, status != http.StatusPartialContent || part != 0)
+	}
 	if status == http.StatusPartialContent {
 		h.Set("Content-Range", contentRange(off, n, layout.sizes.Size()))
 	} else if !st.meta.Multipart {
