@@ -35,7 +35,6 @@ func TestCRCCombineEqualsTheCRCOfTheWhole(t *testing.T) {
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-
 // algSum returns the base64 checksum of b.
 func algSum(name string, b []byte) string {
 	h := checksumAlgorithmNamed(name).new()
