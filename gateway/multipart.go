@@ -455,6 +455,7 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 			numbers[i] = p.number
 		}
 		s.forgetUpload(ctx, req.bucket, uploadID, numbers)
+		result.XMLName = xml.Name{Local: "CompleteMultipartUploadResult"} // the namespace once, as Xmlns
 		result.Xmlns = "http://s3.amazonaws.com/doc/2006-03-01/"
 		result.ETag = `"` + layout.etag + `"`
 		result.xmlChecksums, result.ChecksumType = xmlChecksums{}, ""

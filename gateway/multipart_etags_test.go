@@ -69,6 +69,9 @@ func TestReuploadedIdenticalPartKeepsItsETag(t *testing.T) {
 			}
 			var doc struct{ ETag string }
 			_ = xml.Unmarshal(res.body, &doc)
+			if n := strings.Count(string(res.body), "xmlns="); n != 1 {
+				t.Errorf("Complete result with %d xmlns attributes: %s", n, res.body)
+			}
 			if want := awsMultipartETag(first); doc.ETag != want {
 				t.Errorf("Complete ETag %s, want %s", doc.ETag, want)
 			}
