@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func md5Hex(b []byte) string {
@@ -251,4 +252,59 @@ func TestListPartsShowsWhatTheClientWasTold(t *testing.T) {
 func sha256B64(b []byte) string {
 	sum := sha256.Sum256(b)
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func TestReadPreconditionsUseTheClientETag(t *testing.T) {
+	g := newTestGateway(t, nil)
+	data := testData(5<<20 + 3)
+	res := g.multipartPut(testBucket, "mp", splitParts(data, 5<<20, 3))
+	var doc struct{ ETag string }
+	_ = xml.Unmarshal(res.body, &doc)
+	backendETag := g.be.objectETag(t, testBucket, "mp")
+	if backendETag == "" || backendETag == doc.ETag {
+		t.Fatalf("backend and client ETag are both %s", doc.ETag)
+	}
+	single := g.put(testBucket, "single", []byte("hello")).header.Get("ETag")
+	future := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	past := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	for _, tc := range []struct {
+		key          string
+		header       []string
+		getStatus    int
+		headStatusIs int // 0: as GET
+	}{
+		{"mp", []string{"If-Match", doc.ETag}, http.StatusOK, 0},
+		{"mp", []string{"If-Match", "*"}, http.StatusOK, 0},
+		{"mp", []string{"If-Match", backendETag}, http.StatusPreconditionFailed, 0},
+		{"mp", []string{"If-None-Match", doc.ETag}, http.StatusNotModified, 0},
+		{"mp", []string{"If-None-Match", backendETag}, http.StatusOK, 0},
+		{"mp", []string{"If-Modified-Since", future}, http.StatusNotModified, 0},
+		{"mp", []string{"If-Modified-Since", past}, http.StatusOK, 0},
+		{"mp", []string{"If-Unmodified-Since", past}, http.StatusPreconditionFailed, 0},
+		{"mp", []string{"If-Match", doc.ETag, "If-Unmodified-Since", past}, http.StatusOK, 0},
+		{"mp", []string{"If-None-Match", `"other"`, "If-Modified-Since", future}, http.StatusOK, 0},
+		{"mp", []string{"If-Match", doc.ETag, "Range", "bytes=0-9"}, http.StatusPartialContent, 0},
+		{"single", []string{"If-Match", single}, http.StatusOK, 0},
+		{"single", []string{"If-None-Match", single}, http.StatusNotModified, 0},
+	} {
+		for _, method := range []string{http.MethodGet, http.MethodHead} {
+			res := g.do(method, objectTarget(testBucket, tc.key, ""), nil, tc.header...)
+			if res.status != tc.getStatus {
+				t.Errorf("%s %s %q: %d, want %d", method, tc.key, tc.header, res.status, tc.getStatus)
+			}
+			if res.status == http.StatusNotModified && res.header.Get("ETag") == "" {
+				t.Errorf("%s %s %q: 304 without an ETag", method, tc.key, tc.header)
+			}
+		}
+	}
+}
+
+// objectETag returns the backend's ETag of an object.
+func (m *memS3) objectETag(t *testing.T, bucket, key string) string {
+	t.Helper()
+	var etag string
+	if !m.alter(bucket, key, func(o *memObject) { etag = o.etag }) {
+		t.Fatalf("no object %s/%s", bucket, key)
+	}
+	return etag
 }

@@ -163,19 +163,9 @@ func (l partLayout) decrypt(body io.Reader, segs []crypto.Segment, k crypto.Obje
 	return crypto.DecryptSegments(body, segs, l.keyFor(k))
 }
 
-// readHeaders are the request headers a read forwards to the backend.
-// Conditions are evaluated there: client-visible ETags are the backend's.
-var readHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
-
-func readHeader(r *http.Request) http.Header {
-	h := http.Header{}
-	for _, k := range readHeaders {
-		if v := r.Header.Values(k); len(v) > 0 {
-			h[k] = v
-		}
-	}
-	return h
-}
+// readHeader returns the request headers a read forwards to the backend:
+// none. Preconditions are evaluated by s3seal (see conditions.go).
+func readHeader(*http.Request) http.Header { return http.Header{} }
 
 // objectQuery keeps the query parameters a backend read understands:
 // versionId and the response-* overrides.
@@ -211,6 +201,9 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	case st.meta == nil && ssec != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, errNotSSEC
 	case st.meta == nil && r.Method == http.MethodHead:
+		if answered, err := checkPreconditions(w, r, st.etag, st.resp.Header.Get("Last-Modified")); answered {
+			return nil, crypto.ObjectKey{}, partLayout{}, err
+		}
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, s.passthrough(w, r, req)
@@ -221,6 +214,9 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	}
 	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
 	if err != nil {
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	}
+	if answered, err := checkPreconditions(w, r, clientETag(st, layout), st.resp.Header.Get("Last-Modified")); answered {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	return st, key, layout, nil
@@ -479,6 +475,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 		if ssec != nil {
 			return errNotSSEC
 		}
+		if answered, err := checkPreconditions(w, r, resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")); answered {
+			return err
+		}
 		return relay(w, r, resp)
 	}
 	st := &storedObject{resp: resp, meta: meta, etag: resp.Header.Get("ETag")}
@@ -488,6 +487,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	}
 	layout, err := s.objectLayout(ctx, req.bucket, req.object, meta, st.etag, resp.ContentLength)
 	if err != nil {
+		return err
+	}
+	if answered, err := checkPreconditions(w, r, clientETag(st, layout), resp.Header.Get("Last-Modified")); answered {
 		return err
 	}
 	req.keyID, req.encrypted = meta.KeyID, true

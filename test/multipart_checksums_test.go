@@ -3,6 +3,7 @@ package test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -56,7 +57,13 @@ func TestMultipartChecksumsWithRealClients(t *testing.T) {
 				if aws.ToString(head.ETag) != aws.ToString(out.ETag) {
 					t.Errorf("HeadObject ETag %s, want Complete's %s", aws.ToString(head.ETag), aws.ToString(out.ETag))
 				}
-				get, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
+				if _, err := c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), IfMatch: out.ETag}); err != nil {
+					t.Errorf("HeadObject If-Match Complete's ETag: %v", err)
+				}
+				if _, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), IfNoneMatch: out.ETag}); !strings.Contains(fmt.Sprint(err), "304") {
+					t.Errorf("GetObject If-None-Match Complete's ETag: %v, want 304", err)
+				}
+				get, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled, IfMatch: out.ETag})
 				if err != nil {
 					t.Fatal(err)
 				}

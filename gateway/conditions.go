@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/s3seal/s3seal/gateway/s3err"
+)
+
+// Read preconditions (If-Match, If-None-Match, If-Modified-Since,
+// If-Unmodified-Since) are evaluated by s3seal, never forwarded: the ETag a
+// client knows of a multipart object is the one CompleteMultipartUpload
+// answered, not the backend's ETag of the ciphertext.
+
+// preconditionStatus evaluates the read preconditions of r, in RFC 9110's
+// order (13.2.2), against the object as the client sees it: 0 to proceed,
+// else http.StatusPreconditionFailed or http.StatusNotModified.
+func preconditionStatus(r *http.Request, etag, lastModified string) int {
+	lm, lmErr := http.ParseTime(lastModified)
+	if v := r.Header.Values("If-Match"); len(v) > 0 {
+		if !etagListMatches(v, etag) {
+			return http.StatusPreconditionFailed
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Unmodified-Since")); err == nil && lmErr == nil && lm.After(t) {
+		return http.StatusPreconditionFailed
+	}
+	if v := r.Header.Values("If-None-Match"); len(v) > 0 {
+		if etagListMatches(v, etag) {
+			return http.StatusNotModified
+		}
+	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && lmErr == nil && !lm.After(t) {
+		return http.StatusNotModified
+	}
+	return 0
+}
+
+// etagListMatches reports whether any entity tag of the header values
+// (comma-separated, quoted or not, "*" for any) is etag.
+func etagListMatches(values []string, etag string) bool {
+	etag = strings.Trim(etag, `"`)
+	for _, v := range values {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.Trim(strings.TrimPrefix(strings.TrimSpace(t), "W/"), `"`)
+			if t == "*" || t == etag {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkPreconditions answers a read whose preconditions do not hold and
+// reports whether it did: 412 as an S3 error, 304 with the ETag and
+// Last-Modified and no body.
+func checkPreconditions(w http.ResponseWriter, r *http.Request, etag, lastModified string) (answered bool, err error) {
+	switch preconditionStatus(r, etag, lastModified) {
+	case http.StatusPreconditionFailed:
+		return true, s3err.New(s3err.PreconditionFailed, "")
+	case http.StatusNotModified:
+		h := w.Header()
+		h.Set("ETag", `"`+strings.Trim(etag, `"`)+`"`)
+		if lastModified != "" {
+			h.Set("Last-Modified", lastModified)
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return true, nil
+	}
+	return false, nil
+}
+
+// clientETag is the ETag the client knows of a stored object: for a
+// multipart object completed with part records the one Complete
+// answered, else the backend's.
+func clientETag(st *storedObject, layout partLayout) string {
+	if layout.etag != "" {
+		return `"` + layout.etag + `"`
+	}
+	return st.etag
+}
