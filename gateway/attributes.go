@@ -129,20 +129,19 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, req
 		}
 	}
 	if want["Checksum"] {
-		switch alg, value, ok := openStoredChecksum(st.resp.Header, key); {
+		switch alg, value, ok := openStoredChecksum(st, key); {
 		case st.meta.Multipart && layout.checksumValue != "":
 			c := &attributesChecksum{ChecksumType: layout.checksum.Type}
 			// The document's value carries no "-N": the part count is in
 			// ObjectParts.
 			v, _, _ := strings.Cut(layout.checksumValue, "-")
 			c.xmlChecksums = checksumSet{layout.checksum.Algorithm: v}.xml()
-			if !c.xmlChecksums.empty() {
+			if c.ChecksumMD5 == "" && !c.xmlChecksums.empty() {
 				doc.Checksum = c
 			}
 		case !st.meta.Multipart && ok:
-			// An algorithm the document has no element for (MD5) leaves
-			// it empty.
-			if c := (checksumSet{alg: value}).xml(); !c.empty() {
+			// S3's document has no MD5 element.
+			if c := (checksumSet{alg: value}).xml(); c.ChecksumMD5 == "" && !c.empty() {
 				doc.Checksum = &attributesChecksum{xmlChecksums: c, ChecksumType: "FULL_OBJECT"}
 			}
 		}
@@ -185,7 +184,7 @@ func objectParts(layout partLayout, marker, max int) *attributesParts {
 			break
 		}
 		part := attributesPart{PartNumber: n, Size: size}
-		if layout.partChecksums != nil {
+		if layout.partChecksums != nil && layout.checksum.Algorithm != "MD5" {
 			part.xmlChecksums = checksumSet{layout.checksum.Algorithm: layout.partChecksums[i]}.xml()
 		}
 		p.Parts = append(p.Parts, part)

@@ -231,19 +231,21 @@ func (c checksumSet) setHeaders(h http.Header, typ string) {
 }
 
 // xmlChecksums is the checksum elements of S3 documents (CompleteMultipart
-// UploadResult, ListParts' Part, GetObjectAttributes). MD5 has none.
+// UploadResult, ListParts' Part, GetObjectAttributes). ChecksumMD5 is not
+// S3's: minio-go reads it (and other clients ignore it).
 type xmlChecksums struct {
 	ChecksumCRC32     string `xml:",omitempty"`
 	ChecksumCRC32C    string `xml:",omitempty"`
 	ChecksumCRC64NVME string `xml:",omitempty"`
 	ChecksumSHA1      string `xml:",omitempty"`
 	ChecksumSHA256    string `xml:",omitempty"`
+	ChecksumMD5       string `xml:",omitempty"`
 }
 
 func (c checksumSet) xml() xmlChecksums {
 	return xmlChecksums{
 		ChecksumCRC32: c["CRC32"], ChecksumCRC32C: c["CRC32C"], ChecksumCRC64NVME: c["CRC64NVME"],
-		ChecksumSHA1: c["SHA1"], ChecksumSHA256: c["SHA256"],
+		ChecksumSHA1: c["SHA1"], ChecksumSHA256: c["SHA256"], ChecksumMD5: c["MD5"],
 	}
 }
 
@@ -260,6 +262,8 @@ func (c xmlChecksums) get(name string) string {
 		return c.ChecksumSHA1
 	case "SHA256":
 		return c.ChecksumSHA256
+	case "MD5":
+		return c.ChecksumMD5
 	}
 	return ""
 }

@@ -47,13 +47,23 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		// so GET and HEAD can answer with it as S3 does.
 		checksum = &p.Checksum
 	}
-	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, forwardEncryptedHeader(r.Header), body, size, checksum)
+	h := forwardEncryptedHeader(r.Header)
+	trailing := checksum == nil && req.payload != nil && req.payload.Checksum.Algorithm != ""
+	if trailing {
+		h.Set(hdrTrailingChecksum, "record")
+	}
+	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, h, body, size, checksum)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return relay(w, r, resp)
+	}
+	if trailing {
+		if err := s.recordTrailingChecksum(r.Context(), req, resp.Header.Get("ETag")); err != nil {
+			return err
+		}
 	}
 	req.keyID, req.encrypted = meta.KeyID, true
 	return s.writeWriteResponse(w, resp, meta, req)
@@ -125,6 +135,9 @@ type storedObject struct {
 	resp *http.Response
 	meta *crypto.Metadata // nil: not encrypted by s3seal
 	etag string
+	// trailingChecksum is a trailing checksum of a single-part object
+	// ("CRC32C:value", see trailing.go), if loaded.
+	trailingChecksum string
 }
 
 // partLayout is an encrypted object's layout: the plaintext size of each
@@ -217,6 +230,9 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	if answered, err := checkPreconditions(w, r, clientETag(st, layout), st.resp.Header.Get("Last-Modified")); answered {
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	}
+	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	return st, key, layout, nil
@@ -320,7 +336,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if st.meta.Multipart {
 		setMultipartHeaders(h, r, layout, part, r.Header.Get("Range") == "")
 	} else if r.Header.Get("Range") == "" {
-		setStoredChecksum(h, r, st.resp.Header, key)
+		setStoredChecksum(h, r, st, key)
 	}
 	if part != 0 {
 		off, partSize, err := partRange(layout.sizes, part)
@@ -492,6 +508,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	if answered, err := checkPreconditions(w, r, clientETag(st, layout), resp.Header.Get("Last-Modified")); answered {
 		return err
 	}
+	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
+		return err
+	}
 	req.keyID, req.encrypted = meta.KeyID, true
 	size := layout.sizes.Size()
 	var segs []crypto.Segment
@@ -521,7 +540,7 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	if status == http.StatusPartialContent {
 		h.Set("Content-Range", contentRange(off, n, layout.sizes.Size()))
 	} else if !st.meta.Multipart {
-		setStoredChecksum(h, r, st.resp.Header, key)
+		setStoredChecksum(h, r, st, key)
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	if n == 0 {
@@ -560,11 +579,11 @@ const (
 
 // setStoredChecksum answers x-amz-checksum-mode: ENABLED with the checksum
 // the client uploaded, for whole-object reads of single-part objects.
-func setStoredChecksum(h http.Header, r *http.Request, stored http.Header, key crypto.ObjectKey) {
+func setStoredChecksum(h http.Header, r *http.Request, st *storedObject, key crypto.ObjectKey) {
 	if !strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		return
 	}
-	if alg, value, ok := openStoredChecksum(stored, key); ok {
+	if alg, value, ok := openStoredChecksum(st, key); ok {
 		h.Set("X-Amz-Checksum-"+alg, value)
 		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
 	}
@@ -574,9 +593,12 @@ func setStoredChecksum(h http.Header, r *http.Request, stored http.Header, key c
 // object (algorithm as in CRC32C, base64 value); ok is false when there is
 // none, or none that authenticates: a checksum s3seal cannot vouch for is
 // never answered.
-func openStoredChecksum(stored http.Header, key crypto.ObjectKey) (alg, value string, ok bool) {
-	raw, err := base64.StdEncoding.DecodeString(stored.Get(hdrSealedChecksum))
+func openStoredChecksum(st *storedObject, key crypto.ObjectKey) (alg, value string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(st.resp.Header.Get(hdrSealedChecksum))
 	if err != nil || len(raw) == 0 {
+		if st.trailingChecksum != "" {
+			return strings.Cut(st.trailingChecksum, ":")
+		}
 		return "", "", false
 	}
 	v, err := key.OpenValue(checksumLabel, raw)
