@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -155,6 +157,10 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	}
 	head, srcMeta, srcETag := so.head, so.meta, so.etag
 	h := destinationHeader(r, head.Header, replace)
+	want, err := requestedChecksumAlgorithm(r.Header)
+	if err != nil {
+		return err
+	}
 
 	switch {
 	case srcMeta == nil && enc == nil:
@@ -170,16 +176,22 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if err != nil {
 			return err
 		}
-		var layout partLayout
-		if srcMeta.Multipart {
-			if layout, err = s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength); err != nil {
-				return err
-			}
-			if ragged(layout.sizes) {
-				// The copy would list with a wrong size under its new,
-				// single-part-looking ETag: re-encrypt as one stream.
-				return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
-			}
+		layout, err := s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength)
+		if err != nil {
+			return err
+		}
+		sum, err := s.copyChecksum(ctx, r, so, key, layout, want)
+		if err != nil {
+			return err
+		}
+		if srcMeta.Multipart && ragged(layout.sizes) || sum.compute != nil {
+			// A ragged layout would list with a wrong size under the
+			// copy's new, single-part-looking ETag; another checksum
+			// needs the plaintext: re-encrypt as one stream.
+			return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h, sum)
+		}
+		if !srcMeta.Multipart && sum.carry != "" {
+			h.Set(hdrTrailingChecksum, "record")
 		}
 		meta, err := s.reseal(ctx, key, enc, req.bucket, req.object)
 		if err != nil {
@@ -198,33 +210,62 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if resp == nil {
 			return err
 		}
-		if meta.Multipart {
-			var res struct {
-				XMLName xml.Name
-				ETag    string `xml:"ETag"`
-			}
-			if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
-				if err := s.records.putLayout(ctx, req.bucket, req.object, strings.Trim(res.ETag, `"`), layout); err != nil {
+		var res struct {
+			XMLName      xml.Name
+			ETag         string `xml:"ETag"`
+			LastModified string `xml:"LastModified"`
+		}
+		if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
+			backendETag := strings.Trim(res.ETag, `"`)
+			if meta.Multipart {
+				// The layout, with the client's ETag and checksums of the
+				// source, describes the copy as well.
+				if err := s.records.putLayout(ctx, req.bucket, req.object, backendETag, layout); err != nil {
+					return err
+				}
+				if layout.etag != "" {
+					res.ETag = `"` + layout.etag + `"`
+				}
+				if layout.checksumValue != "" {
+					sum.carry, sum.typ = layout.checksum.Algorithm+":"+layout.checksumValue, layout.checksum.Type
+				}
+			} else if sum.carry != "" {
+				if err := s.records.put(ctx, trailingChecksumRecord(req.bucket, req.object, backendETag), []byte(sum.carry)); err != nil {
 					return err
 				}
 			}
+			body = copyObjectResult(res.LastModified, res.ETag, sum)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
 		return s.writeWriteResponse(w, resp, meta, req)
 	default:
-		return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
+		if want != nil {
+			return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h, copySum{compute: want, typ: checksumFullObject})
+		}
+		return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h, copySum{})
 	}
 }
 
 // copyThrough copies by streaming: plaintext to encrypted or encrypted to
 // an operator-configured plaintext bucket.
-func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header) error {
-	body, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
+func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header, sum copySum) error {
+	src, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
 	if err != nil {
 		return err
 	}
-	defer body.Close()
+	defer src.Close()
+	var body io.Reader = src
+	var hash hash.Hash
+	if enc == nil {
+		sum = copySum{} // a plaintext destination: the backend's business
+	} else if sum.compute != nil {
+		hash = sum.compute.new()
+		body = io.TeeReader(src, hash)
+	}
+	if sum.carry != "" || hash != nil {
+		h.Set(hdrTrailingChecksum, "record")
+	}
 	var resp *http.Response
 	meta := &crypto.Metadata{}
 	if enc != nil {
@@ -243,8 +284,15 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	if resp.StatusCode != http.StatusOK {
 		return relay(w, r, resp)
 	}
-	result := fmt.Sprintf(`%s<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>%s</LastModified><ETag>%s</ETag></CopyObjectResult>`,
-		xml.Header, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), xmlEscape(resp.Header.Get("ETag")))
+	if hash != nil {
+		sum.carry = sum.compute.name + ":" + base64.StdEncoding.EncodeToString(hash.Sum(nil))
+	}
+	if sum.carry != "" {
+		if err := s.records.put(ctx, trailingChecksumRecord(req.bucket, req.object, resp.Header.Get("ETag")), []byte(sum.carry)); err != nil {
+			return err
+		}
+	}
+	result := copyObjectResult(time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), resp.Header.Get("ETag"), sum)
 	if v := resp.Header.Get("X-Amz-Version-Id"); v != "" {
 		w.Header().Set("X-Amz-Version-Id", v)
 	}
@@ -254,7 +302,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	setSSEHeaders(w.Header(), meta)
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(result)))
-	_, err = io.WriteString(w, result)
+	_, err = w.Write(result)
 	return err
 }
 
@@ -272,8 +320,8 @@ type sourceObject struct {
 	etag string
 }
 
-// statCopySource HEADs the copy source, evaluating the client's
-// x-amz-copy-source-if-* conditions. A source without s3seal metadata is
+// statCopySource HEADs the copy source and evaluates the client's
+// x-amz-copy-source-if-* conditions (both failures are 412, as in S3). A source without s3seal metadata is
 // refused unless its bucket allows that (checkUnsealed).
 func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Request, src copySource) (*sourceObject, error) {
 	if src.bucket == s.cfg.SystemBucket {
@@ -283,7 +331,7 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 	if src.versionID != "" {
 		q.Set("versionId", src.versionID)
 	}
-	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: copySourceConditions(r)})
+	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode()})
 	if err != nil {
 		return nil, backendError(err)
 	}
@@ -313,7 +361,23 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 			return nil, err
 		}
 	}
-	return &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}, nil
+	so := &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}
+	// The conditions name the ETag the client knows: for a multipart
+	// source the one Complete answered, kept in its layout.
+	clientETag := so.etag
+	if meta != nil && meta.Multipart {
+		layout, err := s.objectLayout(ctx, src.bucket, src.object, meta, so.etag, head.ContentLength)
+		if err != nil {
+			return nil, err
+		}
+		if layout.etag != "" {
+			clientETag = `"` + layout.etag + `"`
+		}
+	}
+	if preconditionStatus(&http.Request{Header: copySourceConditions(r)}, clientETag, head.Header.Get("Last-Modified")) != 0 {
+		return nil, s3err.New(s3err.PreconditionFailed, "")
+	}
+	return so, nil
 }
 
 // openSource streams the plaintext of so, or of [off, off+n) of it when
