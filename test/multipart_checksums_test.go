@@ -2,6 +2,8 @@ package test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,6 +75,48 @@ func TestMultipartChecksumsWithRealClients(t *testing.T) {
 					t.Errorf("GetObject with checksum validation: %d bytes, %v", len(body), err)
 				}
 			})
+		}
+	})
+
+	t.Run("aws-sdk-go-v2 CopyObject with a checksum algorithm", func(t *testing.T) {
+		c := gw.S3(t)
+		const bucket = "mp-checksums-sdk" // the upload manager's objects
+		sha := sha256.Sum256(data)
+		for _, tc := range []struct {
+			src  string
+			alg  types.ChecksumAlgorithm
+			want string // the copy's checksum, "" to take the source's
+		}{
+			{"obj-CRC32", types.ChecksumAlgorithmSha256, "SHA256=" + base64.StdEncoding.EncodeToString(sha[:]) + " "},
+			{"obj-CRC64NVME", "", ""},
+		} {
+			src, err := c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(tc.src), ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.want
+			if want == "" {
+				want = objectChecksumOf(src.ChecksumCRC32, src.ChecksumCRC32C, src.ChecksumCRC64NVME, src.ChecksumSHA1, src.ChecksumSHA256)
+			}
+			out, err := c.CopyObject(t.Context(), &s3.CopyObjectInput{Bucket: aws.String(bucket), Key: aws.String("copy-" + tc.src),
+				CopySource: aws.String(bucket + "/" + tc.src), ChecksumAlgorithm: tc.alg})
+			if err != nil {
+				t.Fatalf("CopyObject: %v", err)
+			}
+			r := out.CopyObjectResult
+			if got := objectChecksumOf(r.ChecksumCRC32, r.ChecksumCRC32C, r.ChecksumCRC64NVME, r.ChecksumSHA1, r.ChecksumSHA256); got != want {
+				t.Errorf("CopyObject of %s with %q: checksum %q, want %q", tc.src, tc.alg, got, want)
+			}
+			get, err := c.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("copy-" + tc.src), ChecksumMode: types.ChecksumModeEnabled})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(get.Body)
+			get.Body.Close()
+			got := objectChecksumOf(get.ChecksumCRC32, get.ChecksumCRC32C, get.ChecksumCRC64NVME, get.ChecksumSHA1, get.ChecksumSHA256)
+			if err != nil || !bytes.Equal(body, data) || got != want {
+				t.Errorf("GetObject of the copy (validated): %d bytes, checksum %q, %v; want %q", len(body), got, err, want)
+			}
 		}
 	})
 
