@@ -23,14 +23,24 @@
 //   - object data: DARE ciphertext; the sealed object key and the KMS key id
 //     in X-Amz-Meta-S3seal-* metadata (package crypto documents the format);
 //   - the system bucket (Config.SystemBucket, default s3seal-system, hidden
-//     from clients): bucket encryption configurations, multipart upload keys
-//     and multipart layouts, each an object encrypted like user data under
-//     the default key and sealed to its name, so backend access can neither
-//     read, alter nor move one.
+//     from clients): bucket encryption configurations, multipart upload keys,
+//     part records, multipart layouts and checksum records, each an object
+//     encrypted like user data under the default key and sealed to its name,
+//     so backend access can neither read, alter nor move one.
 //
-// ETags are the backend's ETags of the ciphertext: stable, opaque, the same
-// in HEAD, GET and listings, and conditional requests are evaluated by the
-// backend. They are not the MD5 of the plaintext for any encryption mode.
+// Single-part ETags are the backend's ETags of the ciphertext. Multipart
+// uploads answer S3's ETags (parts.go): a part's ETag depends on its
+// plaintext only (its MD5 for SSE-S3, a MAC of the MD5 under the upload's
+// key otherwise), and the object's is the MD5 of the part ETags, "-N", kept
+// in the layout; HEAD and GET answer it. Read and copy-source preconditions
+// are evaluated by s3seal against the ETag the client knows
+// (conditions.go), never by the backend.
+//
+// Checksums (checksum.go) describe plaintext and are kept sealed: a
+// header checksum in the object's metadata, a trailing one or a copy's in a
+// checksum record (trailing.go, copychecksum.go), part checksums in part
+// records, a multipart object's (COMPOSITE or FULL_OBJECT, combined from
+// the parts) in its layout.
 //
 // The gateway keeps only caches: bucket encryption configurations
 // (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
