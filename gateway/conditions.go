@@ -14,18 +14,19 @@ import (
 
 // preconditionStatus evaluates the read preconditions of r, in RFC 9110's
 // order (13.2.2), against the object as the client sees it: 0 to proceed,
-// else http.StatusPreconditionFailed or http.StatusNotModified.
-func preconditionStatus(r *http.Request, etag, lastModified string) int {
+// else http.StatusPreconditionFailed or http.StatusNotModified. etags are
+// the ETags the object version is known by (see objectETags).
+func preconditionStatus(r *http.Request, etags []string, lastModified string) int {
 	lm, lmErr := http.ParseTime(lastModified)
 	if v := r.Header.Values("If-Match"); len(v) > 0 {
-		if !etagListMatches(v, etag) {
+		if !etagListMatches(v, etags) {
 			return http.StatusPreconditionFailed
 		}
 	} else if t, err := http.ParseTime(r.Header.Get("If-Unmodified-Since")); err == nil && lmErr == nil && lm.After(t) {
 		return http.StatusPreconditionFailed
 	}
 	if v := r.Header.Values("If-None-Match"); len(v) > 0 {
-		if etagListMatches(v, etag) {
+		if etagListMatches(v, etags) {
 			return http.StatusNotModified
 		}
 	} else if t, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && lmErr == nil && !lm.After(t) {
@@ -35,14 +36,18 @@ func preconditionStatus(r *http.Request, etag, lastModified string) int {
 }
 
 // etagListMatches reports whether any entity tag of the header values
-// (comma-separated, quoted or not, "*" for any) is etag.
-func etagListMatches(values []string, etag string) bool {
-	etag = strings.Trim(etag, `"`)
+// (comma-separated, quoted or not, "*" for any) is one of etags.
+func etagListMatches(values []string, etags []string) bool {
 	for _, v := range values {
 		for t := range strings.SplitSeq(v, ",") {
 			t = strings.Trim(strings.TrimPrefix(strings.TrimSpace(t), "W/"), `"`)
-			if t == "*" || t == etag {
+			if t == "*" {
 				return true
+			}
+			for _, etag := range etags {
+				if t == strings.Trim(etag, `"`) {
+					return true
+				}
 			}
 		}
 	}
@@ -52,13 +57,13 @@ func etagListMatches(values []string, etag string) bool {
 // checkPreconditions answers a read whose preconditions do not hold and
 // reports whether it did: 412 as an S3 error, 304 with the ETag and
 // Last-Modified and no body.
-func checkPreconditions(w http.ResponseWriter, r *http.Request, etag, lastModified string) (answered bool, err error) {
-	switch preconditionStatus(r, etag, lastModified) {
+func checkPreconditions(w http.ResponseWriter, r *http.Request, etags []string, lastModified string) (answered bool, err error) {
+	switch preconditionStatus(r, etags, lastModified) {
 	case http.StatusPreconditionFailed:
 		return true, s3err.New(s3err.PreconditionFailed, "")
 	case http.StatusNotModified:
 		h := w.Header()
-		h.Set("ETag", `"`+strings.Trim(etag, `"`)+`"`)
+		h.Set("ETag", `"`+strings.Trim(etags[0], `"`)+`"`)
 		if lastModified != "" {
 			h.Set("Last-Modified", lastModified)
 		}
@@ -68,12 +73,14 @@ func checkPreconditions(w http.ResponseWriter, r *http.Request, etag, lastModifi
 	return false, nil
 }
 
-// clientETag is the ETag the client knows of a stored object: for a
-// multipart object completed with part records the one Complete
-// answered, else the backend's.
-func clientETag(st *storedObject, layout partLayout) string {
+// objectETags are the ETags a client may know a stored object version by,
+// the one reads answer first: for a multipart object completed with part
+// records the one Complete answered, and the backend's, which listings
+// show until the listing index carries client ETags (clients such as the
+// AWS CLI send a listed ETag as If-Match); else the backend's.
+func objectETags(backendETag string, layout partLayout) []string {
 	if layout.etag != "" {
-		return `"` + layout.etag + `"`
+		return []string{`"` + layout.etag + `"`, backendETag}
 	}
-	return st.etag
+	return []string{backendETag}
 }

@@ -362,19 +362,17 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 		}
 	}
 	so := &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}
-	// The conditions name the ETag the client knows: for a multipart
-	// source the one Complete answered, kept in its layout.
-	clientETag := so.etag
+	// The conditions name an ETag the client knows: for a multipart
+	// source also the one Complete answered, kept in its layout.
+	etags := []string{so.etag}
 	if meta != nil && meta.Multipart {
 		layout, err := s.objectLayout(ctx, src.bucket, src.object, meta, so.etag, head.ContentLength)
 		if err != nil {
 			return nil, err
 		}
-		if layout.etag != "" {
-			clientETag = `"` + layout.etag + `"`
-		}
+		etags = objectETags(so.etag, layout)
 	}
-	if preconditionStatus(&http.Request{Header: copySourceConditions(r)}, clientETag, head.Header.Get("Last-Modified")) != 0 {
+	if preconditionStatus(&http.Request{Header: copySourceConditions(r)}, etags, head.Header.Get("Last-Modified")) != 0 {
 		return nil, s3err.New(s3err.PreconditionFailed, "")
 	}
 	return so, nil

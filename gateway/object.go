@@ -214,7 +214,7 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	case st.meta == nil && ssec != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, errNotSSEC
 	case st.meta == nil && r.Method == http.MethodHead:
-		if answered, err := checkPreconditions(w, r, st.etag, st.resp.Header.Get("Last-Modified")); answered {
+		if answered, err := checkPreconditions(w, r, []string{st.etag}, st.resp.Header.Get("Last-Modified")); answered {
 			return nil, crypto.ObjectKey{}, partLayout{}, err
 		}
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
@@ -229,7 +229,7 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	if err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
-	if answered, err := checkPreconditions(w, r, clientETag(st, layout), st.resp.Header.Get("Last-Modified")); answered {
+	if answered, err := checkPreconditions(w, r, objectETags(st.etag, layout), st.resp.Header.Get("Last-Modified")); answered {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
@@ -491,7 +491,7 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 		if ssec != nil {
 			return errNotSSEC
 		}
-		if answered, err := checkPreconditions(w, r, resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")); answered {
+		if answered, err := checkPreconditions(w, r, []string{resp.Header.Get("ETag")}, resp.Header.Get("Last-Modified")); answered {
 			return err
 		}
 		return relay(w, r, resp)
@@ -505,7 +505,7 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	if err != nil {
 		return err
 	}
-	if answered, err := checkPreconditions(w, r, clientETag(st, layout), resp.Header.Get("Last-Modified")); answered {
+	if answered, err := checkPreconditions(w, r, objectETags(st.etag, layout), resp.Header.Get("Last-Modified")); answered {
 		return err
 	}
 	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
