@@ -5,7 +5,7 @@ GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build run test test-unit test-e2e peers bench soak fuzz image fmt vet clean
+.PHONY: build run test test-unit test-e2e peers compat bench soak fuzz image fmt vet clean
 
 build: ## bin/s3seal
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/s3seal ./cmd/s3seal
@@ -30,6 +30,14 @@ test-e2e: build peers ## the test/ module: real servers and clients
 	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -count=1 -timeout 25m -p 2 ./...
 
 test: vet test-unit test-e2e ## everything CI runs; installs what it needs first
+
+COMPAT_OUT := $(CURDIR)/.data/compat-results.json
+compat: build peers ## the client compatibility matrix (TestCompatibility); rewrites docs/COMPATIBILITY.md, failing cells included
+	@mkdir -p $(dir $(COMPAT_OUT)) && rm -f $(COMPAT_OUT)
+	@# The document is written even when cells fail (they are what it
+	@# reports); make still fails then.
+	cd test && { S3SEAL_BIN=$(CURDIR)/bin/s3seal S3SEAL_COMPAT_OUT=$(COMPAT_OUT) $(GO) test -run '^TestCompatibility$$' -count=1 -timeout 15m .; status=$$?; \
+	  $(GO) run ./compatgen -in $(COMPAT_OUT) -out $(CURDIR)/docs/COMPATIBILITY.md -command 'make compat' && exit $$status; }
 
 bench: build ## throughput and memory, direct vs through s3seal; writes BENCHMARKS.md
 	./test/install-peers.sh minio

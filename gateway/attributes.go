@@ -114,10 +114,7 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, req
 	req.keyID = st.meta.KeyID
 	doc := objectAttributes{Xmlns: "http://s3.amazonaws.com/doc/2006-03-01/"}
 	if want["ETag"] {
-		doc.ETag = strings.Trim(st.etag, `"`)
-		if layout.etag != "" {
-			doc.ETag = layout.etag
-		}
+		doc.ETag = strings.Trim(st.clientETag, `"`)
 	}
 	if want["ObjectSize"] {
 		doc.ObjectSize = layout.sizes.Size()

@@ -129,7 +129,7 @@ func (s *Server) bucketExists(ctx context.Context, bucket string) error {
 	case http.StatusOK:
 		return nil
 	case http.StatusNotFound:
-		return &s3err.Error{Code: s3err.NoSuchBucket, Resource: "/" + bucket}
+		return s3err.New(s3err.NoSuchBucket, "")
 	case http.StatusForbidden:
 		return s3err.New(s3err.AccessDenied, "")
 	default:

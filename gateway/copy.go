@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -20,6 +21,10 @@ import (
 
 // maxCopySize is the largest object S3 copies in one CopyObject.
 const maxCopySize = 5 << 30
+
+// errCopyRange is MinIO's (and AWS's) answer to an
+// x-amz-copy-source-range beyond the source.
+var errCopyRange = s3err.New(s3err.InvalidArgument, "Range specified is not valid for source object.")
 
 type copySource struct {
 	bucket, object, versionID string
@@ -130,6 +135,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if err != nil {
 		return err
 	}
+	req.copySource = src.object
 	replace := false
 	switch d := r.Header.Get("X-Amz-Metadata-Directive"); d {
 	case "", "COPY":
@@ -197,6 +203,22 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if err != nil {
 			return err
 		}
+		// The copy has the source's plaintext, so the source's MD5 ETag.
+		clientETag := ""
+		if s.wantsMD5ETag(enc, req.bucket, req.object) && !srcMeta.Multipart {
+			e, recorded, err := s.recordedETag(ctx, src.bucket, src.object, head.Header, func() (crypto.ObjectKey, error) { return key, nil })
+			if err != nil {
+				return err
+			}
+			if recorded && md5ETag(e) {
+				clientETag = strings.Trim(e, `"`)
+				sealed, err := key.SealValue(clientETagLabel, []byte(clientETag), nil)
+				if err != nil {
+					return err
+				}
+				h.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
+			}
+		}
 		meta.Multipart = srcMeta.Multipart
 		req.keyID = meta.KeyID
 		for k, v := range meta.Encode() {
@@ -234,6 +256,15 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 					return err
 				}
 			}
+			if clientETag != "" {
+				size, err := crypto.DecryptedSize(head.ContentLength)
+				if err != nil {
+					return s3err.Wrap(s3err.ObjectTampered, err)
+				}
+				if res.ETag, err = s.recordClientETag(ctx, req.bucket, req.object, backendETag, size, clientETag); err != nil {
+					return err
+				}
+			}
 			body = copyObjectResult(res.LastModified, res.ETag, sum)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -267,13 +298,27 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 		h.Set(hdrTrailingChecksum, "record")
 	}
 	var resp *http.Response
+	var backendETag string // the checksum record's name, before a client ETag replaces it
 	meta := &crypto.Metadata{}
 	if enc != nil {
-		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size, nil)
+		var pm *plaintextMD5
+		if s.wantsMD5ETag(enc, req.bucket, req.object) {
+			pm = &plaintextMD5{}
+		}
+		resp, meta, err = s.storeEncrypted(ctx, enc, req.bucket, req.object, "", h, body, size, nil, pm)
 		if err != nil {
 			return err
 		}
+		backendETag = resp.Header.Get("ETag")
 		req.keyID, req.encrypted = meta.KeyID, true
+		if pm != nil && resp.StatusCode == http.StatusOK {
+			etag, err := s.finishMD5(ctx, req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
+			if err != nil {
+				resp.Body.Close()
+				return err
+			}
+			resp.Header.Set("ETag", etag)
+		}
 	} else {
 		resp, err = s.backend.do(ctx, backendRequest{Method: http.MethodPut, Bucket: req.bucket, Object: req.object, Header: h, Body: body, Size: size})
 		if err != nil {
@@ -288,7 +333,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 		sum.carry = sum.compute.name + ":" + base64.StdEncoding.EncodeToString(hash.Sum(nil))
 	}
 	if sum.carry != "" {
-		if err := s.records.put(ctx, trailingChecksumRecord(req.bucket, req.object, resp.Header.Get("ETag")), []byte(sum.carry)); err != nil {
+		if err := s.records.put(ctx, trailingChecksumRecord(req.bucket, req.object, backendETag), []byte(sum.carry)); err != nil {
 			return err
 		}
 	}
@@ -321,8 +366,9 @@ type sourceObject struct {
 }
 
 // statCopySource HEADs the copy source and evaluates the client's
-// x-amz-copy-source-if-* conditions (both failures are 412, as in S3). A source without s3seal metadata is
-// refused unless its bucket allows that (checkUnsealed).
+// x-amz-copy-source-if-* conditions (both failures are 412, as in S3). A
+// source without s3seal metadata is refused unless its bucket allows that
+// (checkUnsealed).
 func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Request, src copySource) (*sourceObject, error) {
 	if src.bucket == s.cfg.SystemBucket {
 		return nil, s3err.New(s3err.AccessDenied, "")
@@ -331,7 +377,15 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 	if src.versionID != "" {
 		q.Set("versionId", src.versionID)
 	}
-	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode()})
+	// With s3seal's own ETags, the conditions are evaluated here, against
+	// the ETag the client was shown; the copy itself is then pinned to the
+	// backend ETag of the version they held for.
+	local := hasETagCondition(r.Header, "X-Amz-Copy-Source-")
+	conds := copySourceConditions(r)
+	if local {
+		conds = http.Header{}
+	}
+	head, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: src.bucket, Object: src.object, RawQuery: q.Encode(), Header: conds})
 	if err != nil {
 		return nil, backendError(err)
 	}
@@ -344,7 +398,7 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 		if err := s.bucketExists(ctx, src.bucket); err != nil {
 			return nil, err
 		}
-		return nil, &s3err.Error{Code: s3err.NoSuchKey, Resource: "/" + src.bucket + "/" + src.object}
+		return nil, s3err.New(s3err.NoSuchKey, "")
 	case http.StatusPreconditionFailed, http.StatusNotModified:
 		return nil, s3err.New(s3err.PreconditionFailed, "")
 	case http.StatusForbidden:
@@ -361,21 +415,21 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 			return nil, err
 		}
 	}
-	so := &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}
-	// The conditions name an ETag the client knows: for a multipart
-	// source also the one Complete answered, kept in its layout.
-	etags := []string{so.etag}
-	if meta != nil && meta.Multipart {
-		layout, err := s.objectLayout(ctx, src.bucket, src.object, meta, so.etag, head.ContentLength)
+	if local {
+		etag, _, err := s.recordedETag(ctx, src.bucket, src.object, head.Header, func() (crypto.ObjectKey, error) {
+			if meta == nil {
+				return crypto.ObjectKey{}, s3err.Wrap(s3err.ObjectTampered, errors.New("sealed ETag without s3seal metadata"))
+			}
+			return s.unsealObject(ctx, meta, src.bucket, src.object, nil)
+		})
 		if err != nil {
 			return nil, err
 		}
-		etags = objectETags(so.etag, layout)
+		if evalConditions(r.Header, "X-Amz-Copy-Source-", etag, head.Header.Get("Last-Modified")) != 0 {
+			return nil, s3err.New(s3err.PreconditionFailed, "")
+		}
 	}
-	if preconditionStatus(&http.Request{Header: copySourceConditions(r)}, etags, head.Header.Get("Last-Modified")) != 0 {
-		return nil, s3err.New(s3err.PreconditionFailed, "")
-	}
-	return so, nil
+	return &sourceObject{src: src, head: head, meta: meta, etag: head.Header.Get("ETag")}, nil
 }
 
 // openSource streams the plaintext of so, or of [off, off+n) of it when
@@ -408,7 +462,7 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 			off, n = 0, size
 		}
 		if off+n > size {
-			return nil, 0, s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range is outside the source object.")
+			return nil, 0, errCopyRange
 		}
 		if n == 0 {
 			return io.NopCloser(http.NoBody), 0, nil
@@ -424,7 +478,7 @@ func (s *Server) openSource(ctx context.Context, so *sourceObject, ssec *custome
 			off, n = 0, size
 		}
 		if off+n > size {
-			return nil, 0, s3err.New(s3err.InvalidRange, "The x-amz-copy-source-range is outside the source object.")
+			return nil, 0, errCopyRange
 		}
 		if n == 0 {
 			return io.NopCloser(http.NoBody), 0, nil

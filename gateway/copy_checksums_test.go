@@ -89,10 +89,9 @@ func TestCopySourceConditionsUseTheClientETag(t *testing.T) {
 		status int
 	}{
 		{[]string{"X-Amz-Copy-Source-If-Match", etag}, http.StatusOK},
-		{[]string{"X-Amz-Copy-Source-If-Match", backendETag}, http.StatusOK},
-		{[]string{"X-Amz-Copy-Source-If-Match", `"0123456789abcdef0123456789abcdef-2"`}, http.StatusPreconditionFailed},
+		{[]string{"X-Amz-Copy-Source-If-Match", backendETag}, http.StatusPreconditionFailed},
 		{[]string{"X-Amz-Copy-Source-If-None-Match", etag}, http.StatusPreconditionFailed},
-		{[]string{"X-Amz-Copy-Source-If-None-Match", `"0123456789abcdef0123456789abcdef-2"`}, http.StatusOK},
+		{[]string{"X-Amz-Copy-Source-If-None-Match", backendETag}, http.StatusOK},
 	} {
 		for _, target := range []string{objectTarget(testBucket, "dst", ""), objectTarget(testBucket, "dst", partQuery(g.createUpload(testBucket, "dst"), 1))} {
 			res := g.do(http.MethodPut, target, nil, append([]string{"X-Amz-Copy-Source", "/" + testBucket + "/mp"}, tc.header...)...)

@@ -37,11 +37,23 @@ type storedFake struct {
 
 func (b *storeBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			b.mu.Unlock()
+		}
+	}()
+	if r.URL.Path == "/s3seal-system" && r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, `<ListBucketResult></ListBucketResult>`) // index entries are not kept
+		return
+	}
 	if p := strings.TrimPrefix(r.URL.Path, "/"); !strings.Contains(p, "/") && r.Method == http.MethodGet {
 		w.Header().Set("Content-Type", "application/xml")
 		_, _ = io.WriteString(w, b.listing)
 		return
+	}
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/s3seal-system/index/") {
+		return // listing-index entries are accepted, not kept
 	}
 	if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") == "" && !strings.HasPrefix(r.URL.Path, "/s3seal-system/") {
 		body, _ := io.ReadAll(r.Body)
@@ -69,6 +81,9 @@ func (b *storeBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("ETag", `"0123456789abcdef0123456789abcdef"`)
 	w.Header().Set("Last-Modified", "Wed, 02 Dec 2026 10:00:00 GMT")
+	// Not under the lock: the gateway may ask more while a body streams.
+	b.mu.Unlock()
+	locked = false
 	http.ServeContent(w, r, "", time.Time{}, strings.NewReader(o.body))
 }
 

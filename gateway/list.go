@@ -68,9 +68,9 @@ func writeListing(w http.ResponseWriter, resp *http.Response, body []byte) error
 }
 
 // listObjects serves ListObjects V1/V2 and ListObjectVersions (also with
-// MinIO's metadata=true) with plaintext sizes and without reserved
-// metadata, at the cost of at most one system-bucket LIST per page and only
-// for pages that list multipart objects.
+// MinIO's metadata=true) with plaintext sizes, client ETags and without
+// reserved metadata, at the cost of at most one system-bucket LIST per page
+// (with MD5 ETags off: only for pages that list multipart objects).
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	resp, body, err := s.fetchListing(w, r, req)
 	if resp == nil {
@@ -83,23 +83,23 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 		return writeListing(w, resp, body)
 	}
 	entries := parseListingEntries(body)
-	var multipart []objectVersion
+	var indexed []objectVersion
 	for _, e := range entries {
-		if strings.Contains(e.etag, "-") {
-			multipart = append(multipart, objectVersion{e.key, e.etag})
+		if e.key != "" && (!s.cfg.DisableMD5ETags || strings.Contains(e.etag, "-")) {
+			indexed = append(indexed, objectVersion{e.key, e.etag})
 		}
 	}
-	exact := map[objectVersion]int64{}
-	if len(multipart) > 0 {
-		sort.Slice(multipart, func(i, j int) bool { return multipart[i].object < multipart[j].object })
-		if exact, err = s.records.indexSizes(r.Context(), req.bucket, multipart); err != nil {
+	found := map[objectVersion]indexEntry{}
+	if len(indexed) > 0 {
+		sort.Slice(indexed, func(i, j int) bool { return indexed[i].object < indexed[j].object })
+		if found, err = s.records.indexEntries(r.Context(), req.bucket, indexed); err != nil {
 			return err
 		}
-		for _, m := range multipart {
-			if _, ok := exact[m]; !ok && len(s.records.indexEntryName(req.bucket, m.object, m.etag, 1<<62)) > maxKeyLength {
+		for _, m := range indexed {
+			if _, ok := found[m]; !ok && strings.Contains(m.etag, "-") && !indexEntryFits(req.bucket, m.object, len(m.etag)) {
 				// Too long a name for an index entry: the layout record.
 				if l, err := s.records.layout(r.Context(), req.bucket, m.object, m.etag); err == nil {
-					exact[m] = l.sizes.Size()
+					found[m] = indexEntry{size: l.sizes.Size(), clientETag: l.etag}
 				}
 			}
 		}
@@ -108,14 +108,31 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 	body = entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
 		e := entries[i]
 		i++
-		return sizePattern.ReplaceAllFunc(entry, func(tag []byte) []byte {
-			if n, ok := exact[objectVersion{e.key, e.etag}]; ok {
-				return []byte("<Size>" + strconv.FormatInt(n, 10) + "</Size>")
+		ie, ok := found[objectVersion{e.key, e.etag}]
+		entry = sizePattern.ReplaceAllFunc(entry, func(tag []byte) []byte {
+			if ok {
+				return []byte("<Size>" + strconv.FormatInt(ie.size, 10) + "</Size>")
 			}
 			return plaintextSize(tag)
 		})
+		// A multipart object's client ETag is shown whatever
+		// Config.DisableMD5ETags: its parts were given theirs.
+		if ok && ie.clientETag != "" && (!s.cfg.DisableMD5ETags || strings.Contains(e.etag, "-")) {
+			entry = replaceETag(entry, e.etag, ie.clientETag)
+		}
+		return entry
 	})
 	return writeListing(w, resp, body)
+}
+
+var etagPattern = regexp.MustCompile(`(?s)<ETag>.*?</ETag>`)
+
+// replaceETag replaces the backend ETag in an entry's <ETag> element with
+// the client's, keeping the backend's quoting (" or &#34;).
+func replaceETag(entry []byte, backendETag, clientETag string) []byte {
+	return etagPattern.ReplaceAllFunc(entry, func(tag []byte) []byte {
+		return bytes.Replace(tag, []byte(backendETag), []byte(xmlEscape(clientETag)), 1)
+	})
 }
 
 // listParts serves ListParts with what the client was told at UploadPart:

@@ -76,19 +76,21 @@ func TestListingsShowPlaintextSizes(t *testing.T) {
 }
 
 func TestListingPagesCostAtMostOneIndexLookup(t *testing.T) {
-	g := newTestGateway(t, nil)
-	listingFixture(g)
 	tests := []struct {
 		query       string
+		md5ETagsOff bool
 		wantLookups int
 	}{
-		{"list-type=2", 1},                 // ragged multipart objects on the page
-		{"list-type=2&prefix=c", 0},        // no multipart object
-		{"list-type=2&prefix=a/mp-a", 1},   // an aligned one still checks the index
-		{"list-type=2&prefix=nothing/", 0}, // an empty page
+		{"list-type=2", false, 1},                 // ragged multipart objects on the page
+		{"list-type=2&prefix=c", false, 1},        // single-part objects: their client ETags
+		{"list-type=2&prefix=c", true, 0},         // no multipart object, no MD5 ETags
+		{"list-type=2&prefix=a/mp-a", true, 1},    // an aligned one still checks the index
+		{"list-type=2&prefix=nothing/", false, 0}, // an empty page
 	}
 	for _, tc := range tests {
-		t.Run(tc.query, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s md5 ETags off %v", tc.query, tc.md5ETagsOff), func(t *testing.T) {
+			g := newTestGateway(t, func(c *Config) { c.DisableMD5ETags = tc.md5ETagsOff })
+			listingFixture(g)
 			g.be.forget()
 			g.listedSizes(testBucket, tc.query)
 			lookups := 0

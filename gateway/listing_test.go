@@ -48,24 +48,52 @@ func FuzzParseListingEntries(f *testing.F) {
 	})
 }
 
-func TestIndexEntriesAuthenticateTheirSize(t *testing.T) {
+func TestIndexEntriesAuthenticateWhatTheyName(t *testing.T) {
 	s := &records{indexKey: []byte("0123456789abcdef0123456789abcdef")}
-	name := s.indexEntryName("bkt", "dir/obj/with/slashes", "etag-3", 12345)
-	obj, etag, size, ok := s.parseIndexEntry(name, "bkt")
-	if !ok || obj != "dir/obj/with/slashes" || etag != "etag-3" || size != 12345 {
-		t.Fatalf("parse(%q) = %q %q %d %v", name, obj, etag, size, ok)
+	const md5hex = "9e107d9d372bb6826bd81d3542a419d6"
+	for _, client := range []string{"", md5hex, md5hex + "-3", "not an md5"} {
+		t.Run("client ETag "+client, func(t *testing.T) {
+			name, err := s.indexEntryName("bkt", "dir/obj/with/slashes", "etag-3", 12345, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if client != "" && strings.Contains(name, md5hex) {
+				t.Fatalf("entry %q names the client ETag in clear", name)
+			}
+			obj, etag, e, ok := s.parseIndexEntry(name, "bkt")
+			if !ok || obj != "dir/obj/with/slashes" || etag != "etag-3" || e.size != 12345 || e.clientETag != client {
+				t.Fatalf("parse(%q) = %q %q %+v %v", name, obj, etag, e, ok)
+			}
+			again, _ := s.indexEntryName("bkt", "dir/obj/with/slashes", "etag-3", 12345, client)
+			if again != name {
+				t.Errorf("the same version got two names: %q, %q", name, again)
+			}
+			forged := strings.Replace(name, "/12345/", "/99999/", 1)
+			if _, _, _, ok := s.parseIndexEntry(forged, "bkt"); ok {
+				t.Errorf("an entry with a changed size verified")
+			}
+			other := &records{indexKey: []byte("another key of thirty-two bytes!")}
+			if _, _, _, ok := other.parseIndexEntry(name, "bkt"); ok {
+				t.Errorf("an entry verified under another key")
+			}
+			if _, _, _, ok := s.parseIndexEntry(name, "other-bucket"); ok {
+				t.Errorf("an entry verified for another bucket")
+			}
+			moved := strings.Replace(name, "/etag-3/", "/etag-4/", 1)
+			if _, _, _, ok := s.parseIndexEntry(moved, "bkt"); ok {
+				t.Errorf("an entry verified for another backend ETag")
+			}
+		})
 	}
-	forged := strings.Replace(name, "/12345/", "/99999/", 1)
-	if _, _, _, ok := s.parseIndexEntry(forged, "bkt"); ok {
-		t.Errorf("an entry with a changed size verified")
-	}
-	other := &records{indexKey: []byte("another key of thirty-two bytes!")}
-	if _, _, _, ok := other.parseIndexEntry(name, "bkt"); ok {
-		t.Errorf("an entry verified under another key")
-	}
-	if _, _, _, ok := s.parseIndexEntry(name, "other-bucket"); ok {
-		t.Errorf("an entry verified for another bucket")
-	}
+	t.Run("a client ETag moved between entries", func(t *testing.T) {
+		a, _ := s.indexEntryName("bkt", "a", "e1", 1, md5hex)
+		b, _ := s.indexEntryName("bkt", "b", "e2", 1, "00000000000000000000000000000000")
+		fa, fb := strings.Split(a, "/"), strings.Split(b, "/")
+		fb[len(fb)-2] = fa[len(fa)-2] // a's sealed ETag in b's entry
+		if _, _, e, ok := s.parseIndexEntry(strings.Join(fb, "/"), "bkt"); ok {
+			t.Errorf("b's entry with a's sealed ETag verified: %+v", e)
+		}
+	})
 }
 
 func TestRaggedLayouts(t *testing.T) {

@@ -178,6 +178,11 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 		return err
 	}
 	if st == nil {
+		// The SSE-C headers are still checked, as MinIO checks them (over
+		// plain http, an unknown algorithm).
+		if _, err := s.parseCustomerKey(r, false); err != nil {
+			return err
+		}
 		return s.passthrough(w, r, req)
 	}
 	key, err := s.uploadKey(r, req, st)
@@ -242,6 +247,11 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 // the part key, never spliced as ciphertext.
 func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	ctx := r.Context()
+	if kmsRequested(r.Header) {
+		// A part is encrypted as its upload is; MinIO refuses SSE-KMS
+		// here too.
+		return s3err.New(s3err.NotImplemented, "")
+	}
 	q := r.URL.Query()
 	partNumber, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil || partNumber < 1 || partNumber > 10000 {
@@ -251,6 +261,7 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 	if err != nil {
 		return err
 	}
+	req.copySource = src.object
 	// The source first: one s3seal cannot vouch for is refused whatever
 	// the upload.
 	so, err := s.statCopySource(ctx, r, req, src)
@@ -262,6 +273,9 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 		return err
 	}
 	if st == nil && so.meta == nil {
+		if _, err := s.parseCustomerKey(r, false); err != nil {
+			return err
+		}
 		return s.passthrough(w, r, req)
 	}
 	if st == nil {
@@ -411,6 +425,9 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	var doc completeMultipartXML
 	if err := xml.Unmarshal(data, &doc); err != nil || len(doc.Parts) == 0 {
 		return s3err.New(s3err.MalformedXML, "")
+	}
+	if err := s.completePreconditions(ctx, r, req); err != nil {
+		return err
 	}
 	parts, err := s.completedParts(ctx, req.bucket, req.object, uploadID, st, doc.Parts)
 	if err != nil {
@@ -665,14 +682,52 @@ func completeChecksumHeader(h http.Header) (*checksumAlgorithm, string, error) {
 	return alg, value, nil
 }
 
+// completePreconditions evaluates a completion's If-Match and
+// If-None-Match before its parts are checked, as MinIO does; the backend
+// evaluates them again when it completes. An If-Match names the ETag the
+// client was shown: it is translated to the backend's for both.
+func (s *Server) completePreconditions(ctx context.Context, r *http.Request, req *s3Request) error {
+	if v := r.Header.Get("If-Match"); v != "" {
+		backendETag, err := s.resolveIfMatch(ctx, req.bucket, req.object, v)
+		if err != nil {
+			return err
+		}
+		r.Header.Set("If-Match", backendETag)
+	}
+	h := http.Header{}
+	for _, k := range []string{"If-Match", "If-None-Match"} {
+		if v := r.Header.Values(k); len(v) > 0 {
+			h[k] = v
+		}
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: req.bucket, Object: req.object, Header: h})
+	if err != nil {
+		return backendError(err)
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusNotFound && h.Get("If-Match") != "":
+		return s3err.New(s3err.NoSuchKey, "")
+	case resp.StatusCode == http.StatusPreconditionFailed, resp.StatusCode == http.StatusNotModified:
+		return s3err.New(s3err.PreconditionFailed, "")
+	}
+	return nil // anything else: the completion answers
+}
+
 // recordMultipart writes what reads (the layout) and listings (an index
-// entry, for ragged layouts) need to know about a multipart object.
+// entry, for ragged layouts and client ETags) need to know about a
+// multipart object.
 func (rc *records) recordMultipart(ctx context.Context, bucket, object, etag string, layout partLayout) error {
 	if err := rc.putLayout(ctx, bucket, object, etag, layout); err != nil {
 		return err
 	}
-	if ragged(layout.sizes) {
-		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size())
+	// Listings show the client's ETag (and, for a ragged layout, the
+	// size) from the index entry.
+	if ragged(layout.sizes) || layout.etag != "" {
+		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size(), layout.etag)
 	}
 	return nil
 }

@@ -238,8 +238,10 @@ func TestMultipartUploadsReadBackInEveryLayout(t *testing.T) {
 							index = append(index, k)
 						}
 					}
-					if l.ragged != (len(index) == 1) || len(index) > 1 {
-						t.Errorf("index entries %q for a ragged=%v layout, want one exactly for a ragged layout", index, l.ragged)
+					// Every multipart object has one: listings show its
+					// client ETag (and a ragged layout's size) from it.
+					if len(index) != 1 {
+						t.Errorf("index entries %q, want one", index)
 					}
 					for _, k := range g.be.keys(g.s.cfg.SystemBucket) {
 						if strings.HasPrefix(k, "uploads/"+testBucket+"/") {
@@ -406,8 +408,9 @@ func TestUploadPartCopyReencryptsTheRange(t *testing.T) {
 		{name: "a range of a plaintext object stored before s3seal", setup: func(g *testGateway) {
 			g.be.buckets[testBucket]["src"] = &memObject{body: src, header: http.Header{}, etag: quotedMD5(src)}
 		}, rng: "bytes=5-9", want: src[5:10]},
+		// MinIO's and AWS's answer (the error differential pins it).
 		{name: "a range past the source", setup: func(g *testGateway) { g.put(testBucket, "src", src) },
-			rng: fmt.Sprintf("bytes=10-%d", len(src)), wantStatus: http.StatusRequestedRangeNotSatisfiable, wantCode: "InvalidRange"},
+			rng: fmt.Sprintf("bytes=10-%d", len(src)), wantStatus: http.StatusBadRequest, wantCode: "InvalidArgument"},
 		{name: "a malformed range", setup: func(g *testGateway) { g.put(testBucket, "src", src) },
 			rng: "bytes=10-", wantStatus: http.StatusBadRequest, wantCode: "InvalidArgument"},
 		{name: "a missing source", setup: func(*testGateway) {}, wantStatus: http.StatusNotFound, wantCode: "NoSuchKey"},

@@ -52,7 +52,30 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if trailing {
 		h.Set(hdrTrailingChecksum, "record")
 	}
-	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, h, body, size, checksum)
+	var pm *plaintextMD5
+	if s.wantsMD5ETag(enc, req.bucket, req.object) {
+		pm = &plaintextMD5{}
+		if p := req.payload; p != nil {
+			pm.known = md5FromBase64(p.ContentMD5)
+			switch {
+			case pm.known != "" || p.Checksum.Algorithm != "MD5":
+			case checksum != nil:
+				pm.known = md5FromBase64(checksum.Value)
+			default: // a trailer: verified by the end of the body
+				pm.trailer = &p.Checksum
+			}
+		}
+	}
+	if h.Get("If-Match") != "" {
+		// The client's If-Match names an ETag it was shown: translate it
+		// to the backend's ETag of that version.
+		backendETag, err := s.resolveIfMatch(r.Context(), req.bucket, req.object, h.Get("If-Match"))
+		if err != nil {
+			return err
+		}
+		h.Set("If-Match", backendETag)
+	}
+	resp, meta, err := s.storeEncrypted(r.Context(), enc, req.bucket, req.object, r.URL.RawQuery, h, body, size, checksum, pm)
 	if err != nil {
 		return err
 	}
@@ -66,13 +89,21 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		}
 	}
 	req.keyID, req.encrypted = meta.KeyID, true
+	if pm != nil {
+		etag, err := s.finishMD5(r.Context(), req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
+		if err != nil {
+			return err
+		}
+		resp.Header.Set("ETag", etag)
+	}
 	return s.writeWriteResponse(w, resp, meta, req)
 }
 
 // storeEncrypted PUTs plaintext body of size bytes encrypted under a fresh
-// object key as bucket/object, with h as the forwarded headers. The caller
-// closes the response body.
-func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64, checksum *sigv4.Checksum) (*http.Response, *crypto.Metadata, error) {
+// object key as bucket/object, with h as the forwarded headers. With pm it
+// also takes the MD5 of the plaintext (etag.go), which pm.sum returns once
+// the backend has answered 200. The caller closes the response body.
+func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, object, rawQuery string, h http.Header, body io.Reader, size int64, checksum *sigv4.Checksum, pm *plaintextMD5) (*http.Response, *crypto.Metadata, error) {
 	key, meta, err := s.sealNewObject(ctx, enc, bucket, object)
 	if err != nil {
 		return nil, nil, err
@@ -87,7 +118,17 @@ func (s *Server) storeEncrypted(ctx context.Context, enc *encryption, bucket, ob
 		}
 		h.Set(hdrSealedChecksum, base64.StdEncoding.EncodeToString(sealed))
 	}
-	ciphertext, err := crypto.EncryptReader(body, key)
+	if pm != nil {
+		if body, err = prepareMD5(pm, key, h, body, size); err != nil {
+			return nil, nil, err
+		}
+	}
+	var ciphertext io.Reader
+	if pm != nil && pm.plain != nil {
+		ciphertext, err = s.encryptSmall(ctx, pm, key, bucket, object)
+	} else {
+		ciphertext, err = crypto.EncryptReader(body, key)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,9 +173,10 @@ func stripChecksums(h http.Header) {
 
 // storedObject is what a HEAD of the backend object told us.
 type storedObject struct {
-	resp *http.Response
-	meta *crypto.Metadata // nil: not encrypted by s3seal
-	etag string
+	resp       *http.Response
+	meta       *crypto.Metadata // nil: not encrypted by s3seal
+	etag       string           // the backend's
+	clientETag string           // what the client is shown; set once the key is unsealed
 	// trailingChecksum is a trailing checksum of a single-part object
 	// ("CRC32C:value", see trailing.go), if loaded.
 	trailingChecksum string
@@ -176,9 +218,19 @@ func (l partLayout) decrypt(body io.Reader, segs []crypto.Segment, k crypto.Obje
 	return crypto.DecryptSegments(body, segs, l.keyFor(k))
 }
 
-// readHeader returns the request headers a read forwards to the backend:
-// none. Preconditions are evaluated by s3seal (see conditions.go).
-func readHeader(*http.Request) http.Header { return http.Header{} }
+// readHeaders are the request headers a read forwards to the backend when
+// it evaluates the conditions (no ETag condition: see statEncrypted).
+var readHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
+
+func readHeader(r *http.Request) http.Header {
+	h := http.Header{}
+	for _, k := range readHeaders {
+		if v := r.Header.Values(k); len(v) > 0 {
+			h[k] = v
+		}
+	}
+	return h
+}
 
 // objectQuery keeps the query parameters a backend read understands:
 // versionId and the response-* overrides.
@@ -200,7 +252,10 @@ func objectQuery(q url.Values) url.Values {
 // checkUnsealed), the object as stored.
 func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) (*storedObject, crypto.ObjectKey, partLayout, error) {
 	ctx := r.Context()
-	st, ok, err := s.headStored(ctx, r, req)
+	// ETag conditions are evaluated here: a multipart object's client
+	// ETag is never the backend's, whatever Config.DisableMD5ETags.
+	local := hasETagCondition(r.Header, "")
+	st, ok, err := s.headStored(ctx, r, req, local)
 	if err == nil && ok && st.meta == nil {
 		err = s.checkUnsealed(req, req.bucket, req.object)
 	}
@@ -213,9 +268,14 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil && ssec != nil:
 		return nil, crypto.ObjectKey{}, partLayout{}, errNotSSEC
-	case st.meta == nil && r.Method == http.MethodHead:
-		if answered, err := checkPreconditions(w, r, []string{st.etag}, st.resp.Header.Get("Last-Modified")); answered {
-			return nil, crypto.ObjectKey{}, partLayout{}, err
+	// A HEAD with a range or part number of an object stored as it is
+	// goes to the backend whole, which judges them as for a GET.
+	case st.meta == nil && r.Method == http.MethodHead && r.Header.Get("Range") == "" && !r.URL.Query().Has("partNumber"):
+		if local {
+			st.clientETag = st.etag
+			if err := s.answerConditions(w, r, st); !errors.Is(err, errConditionsHold) {
+				return nil, crypto.ObjectKey{}, partLayout{}, err
+			}
 		}
 		return nil, crypto.ObjectKey{}, partLayout{}, relay(w, r, st.resp)
 	case st.meta == nil:
@@ -225,17 +285,44 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	if err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
-	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
-	if err != nil {
+	if st.clientETag, err = s.clientETag(ctx, req.bucket, req.object, st.resp.Header, key); err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
-	if answered, err := checkPreconditions(w, r, objectETags(st.etag, layout), st.resp.Header.Get("Last-Modified")); answered {
+	if local {
+		if err := s.answerConditions(w, r, st); !errors.Is(err, errConditionsHold) {
+			return nil, crypto.ObjectKey{}, partLayout{}, err
+		}
+	}
+	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
+	if err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	return st, key, layout, nil
+}
+
+// errConditionsHold: the request's conditions hold, the read proceeds.
+var errConditionsHold = errors.New("conditions hold")
+
+// answerConditions evaluates a read's conditional headers against the
+// client ETag of st. It returns errConditionsHold when the read proceeds;
+// otherwise it answers 304 (nil error) or returns PreconditionFailed.
+func (s *Server) answerConditions(w http.ResponseWriter, r *http.Request, st *storedObject) error {
+	switch evalConditions(r.Header, "", st.clientETag, st.resp.Header.Get("Last-Modified")) {
+	case http.StatusPreconditionFailed:
+		return s3err.New(s3err.PreconditionFailed, "")
+	case http.StatusNotModified:
+		h := w.Header()
+		h.Set("ETag", st.clientETag)
+		if v := st.resp.Header.Get("Last-Modified"); v != "" {
+			h.Set("Last-Modified", v)
+		}
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	return errConditionsHold
 }
 
 // relayReadError answers a GET whose HEAD the backend refused with the
@@ -260,10 +347,15 @@ func (s *Server) relayReadError(w http.ResponseWriter, r *http.Request, req *s3R
 
 // headStored HEADs the backend object. On anything but 200 it returns the
 // response for relaying with meta nil and ok false.
-func (s *Server) headStored(ctx context.Context, r *http.Request, req *s3Request) (*storedObject, bool, error) {
+// Without conditions, the caller evaluates them.
+func (s *Server) headStored(ctx context.Context, r *http.Request, req *s3Request, withoutConds bool) (*storedObject, bool, error) {
+	h := readHeader(r)
+	if withoutConds {
+		h = withoutConditions(h)
+	}
 	resp, err := s.backend.do(ctx, backendRequest{
 		Method: http.MethodHead, Bucket: req.bucket, Object: req.object,
-		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: readHeader(r),
+		RawQuery: objectQuery(r.URL.Query()).Encode(), Header: h,
 	})
 	if err != nil {
 		return nil, false, backendError(err)
@@ -331,6 +423,7 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
+	h.Set("ETag", st.clientETag)
 	size := layout.sizes.Size()
 	status := http.StatusOK
 	if st.meta.Multipart {
@@ -387,7 +480,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if r.URL.Query().Get("partNumber") != "" {
 		return s.getObjectPart(w, r, req, ssec)
 	}
-	if r.Header.Get("Range") == "" {
+	if r.Header.Get("Range") == "" && !hasETagCondition(r.Header, "") {
 		return s.getWhole(w, r, req, ssec)
 	}
 	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
@@ -396,6 +489,9 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
 	size := layout.sizes.Size()
+	if r.Header.Get("Range") == "" {
+		return s.writeWhole(w, r, req, st, key, layout)
+	}
 	off, n, err := crypto.ParseRange(r.Header.Get("Range"), size)
 	switch {
 	case errors.Is(err, crypto.ErrInvalidRange):
@@ -403,9 +499,31 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		return s3err.New(s3err.InvalidRange, "")
 	case err != nil:
 		// A malformed Range is ignored, as S3 does: the whole object.
-		return s.getWhole(w, r, req, ssec)
+		return s.writeWhole(w, r, req, st, key, layout)
 	}
 	return s.writeRange(w, r, req, st, key, layout, off, n)
+}
+
+// writeWhole answers 200 with the whole plaintext of the version st
+// describes (a read whose conditions s3seal evaluated).
+func (s *Server) writeWhole(w http.ResponseWriter, r *http.Request, req *s3Request, st *storedObject, key crypto.ObjectKey, layout partLayout) error {
+	size := layout.sizes.Size()
+	if size == 0 {
+		return s.writePlaintext(w, r, st, key, layout, nil, nil, 0, 0, http.StatusOK)
+	}
+	segs, err := layout.sizes.Plan(0, size)
+	if err != nil {
+		return s3err.Wrap(s3err.ObjectTampered, err)
+	}
+	resp, err := s.fetchCiphertext(r.Context(), r, req, st, segs)
+	if resp == nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err != nil {
+		return relay(w, r, resp)
+	}
+	return s.writePlaintext(w, r, st, key, layout, resp.Body, segs, 0, size, http.StatusOK)
 }
 
 // writeRange answers 206 with plaintext [off, off+n), fetching only the
@@ -491,9 +609,6 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 		if ssec != nil {
 			return errNotSSEC
 		}
-		if answered, err := checkPreconditions(w, r, []string{resp.Header.Get("ETag")}, resp.Header.Get("Last-Modified")); answered {
-			return err
-		}
 		return relay(w, r, resp)
 	}
 	st := &storedObject{resp: resp, meta: meta, etag: resp.Header.Get("ETag")}
@@ -501,11 +616,11 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	if err != nil {
 		return err
 	}
-	layout, err := s.objectLayout(ctx, req.bucket, req.object, meta, st.etag, resp.ContentLength)
-	if err != nil {
+	if st.clientETag, err = s.clientETag(ctx, req.bucket, req.object, resp.Header, key); err != nil {
 		return err
 	}
-	if answered, err := checkPreconditions(w, r, objectETags(st.etag, layout), resp.Header.Get("Last-Modified")); answered {
+	layout, err := s.objectLayout(ctx, req.bucket, req.object, meta, st.etag, resp.ContentLength)
+	if err != nil {
 		return err
 	}
 	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
@@ -532,6 +647,9 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 	copyResponseHeader(h, st.resp.Header)
 	stripChecksums(h)
 	setSSEHeaders(h, st.meta)
+	if st.clientETag != "" {
+		h.Set("ETag", st.clientETag)
+	}
 	h.Del("Content-Range")
 	if st.meta.Multipart {
 		part, _ := strconv.Atoi(r.URL.Query().Get("partNumber"))

@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -94,6 +97,10 @@ func readPostForm(r *http.Request) (*postForm, error) {
 		// NextRawPart: field values are taken as sent, with no
 		// Content-Transfer-Encoding decoding.
 		part, err := mr.NextRawPart()
+		if errors.Is(err, io.EOF) && parts == 0 {
+			// Not one part: no form at all, as MinIO answers.
+			return nil, s3err.New(s3err.MalformedPOSTRequest, "")
+		}
 		if errors.Is(err, io.EOF) {
 			return nil, s3err.New(s3err.InvalidArgument, "POST requires exactly one file upload per request.")
 		}
@@ -403,6 +410,9 @@ func (s *Server) handlePostPolicy() http.Handler {
 			if req.bucket == s.cfg.SystemBucket {
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
 			}
+			if err := s.refuseInsecureSSEC(r); err != nil {
+				return err
+			}
 			return s.postObject(w, r, req)
 		}()
 		abort := false
@@ -509,7 +519,14 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		}
 	}
 	lo, hi := policy.sizeLimits()
-	spool, size, err := spoolFormFile(form.file, objectKey, hi)
+	// The file is spooled before the backend request, so its MD5 (the
+	// client ETag of an SSE-S3 object) is known in time to be sealed into
+	// its metadata.
+	var plainMD5 hash.Hash
+	if s.wantsMD5ETag(enc, req.bucket, key) {
+		plainMD5 = md5.New()
+	}
+	spool, size, err := spoolFormFile(form.file, objectKey, plainMD5, hi)
 	if spool != nil {
 		defer removeSpool(spool)
 	}
@@ -529,6 +546,15 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("rewind spool: %w", err)
 	}
+	clientETag := ""
+	if plainMD5 != nil {
+		clientETag = hex.EncodeToString(plainMD5.Sum(nil))
+		sealed, err := objectKey.SealValue(clientETagLabel, []byte(clientETag), nil)
+		if err != nil {
+			return err
+		}
+		header.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
+	}
 	resp, err := s.backend.do(ctx, backendRequest{
 		Method: http.MethodPut, Bucket: req.bucket, Object: key,
 		Header: header, Body: onlyReader{spool}, Size: stored,
@@ -543,22 +569,32 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if meta != nil {
 		req.keyID, req.encrypted = meta.KeyID, true
 	}
+	if clientETag != "" {
+		etag, err := s.recordClientETag(ctx, req.bucket, key, resp.Header.Get("ETag"), size, clientETag)
+		if err != nil {
+			return err
+		}
+		resp.Header.Set("ETag", etag)
+	}
 	return writePostResponse(w, r, resp, meta, req.bucket, key, fields)
 }
 
 // spoolFormFile copies the file part into a new temporary file, encrypted
-// under key unless key is nil, refusing more than maxSize bytes of
+// under key unless key is nil (and hashed into plainMD5 unless nil), refusing more than maxSize bytes of
 // plaintext. It returns the file (nil if none was created; the caller
 // removes it with removeSpool) and the plaintext size.
-func spoolFormFile(file io.Reader, key *crypto.ObjectKey, maxSize int64) (*os.File, int64, error) {
+func spoolFormFile(file io.Reader, key *crypto.ObjectKey, plainMD5 hash.Hash, maxSize int64) (*os.File, int64, error) {
 	spool, err := os.CreateTemp("", "s3seal-post-*")
 	if err != nil {
 		return nil, 0, fmt.Errorf("create spool file: %w", err)
 	}
 	src := &formFileReader{r: file, left: maxSize}
 	var body io.Reader = src
+	if plainMD5 != nil {
+		body = io.TeeReader(src, plainMD5)
+	}
 	if key != nil {
-		if body, err = crypto.EncryptReader(src, *key); err != nil {
+		if body, err = crypto.EncryptReader(body, *key); err != nil {
 			return spool, 0, err
 		}
 	}

@@ -34,8 +34,9 @@ type route struct {
 	// (lower case; a trailing '*' matches a prefix). Handlers that transform
 	// a request build their backend headers themselves.
 	headers []string
-	// maxBody bounds the body a passed-through operation forwards; zero
-	// means it takes none, dataBody any size.
+	// maxBody bounds the body the operation takes (a passed-through one
+	// forwards; a handler that parses it reads); zero means it takes none,
+	// dataBody any size.
 	maxBody int64
 	// strictBucketName applies S3's rules for new buckets (CreateBucket).
 	strictBucketName bool
@@ -167,7 +168,7 @@ func (s *Server) routeTable() []route {
 		{name: "UploadPart", method: put, path: objectPath, queries: q("partNumber", "uploadId"), handler: s.uploadPart, maxBody: dataBody},
 		{name: "ListParts", method: get, path: objectPath, queries: q("uploadId"), handler: s.listParts, params: []string{"max-parts", "part-number-marker", "encoding-type"}},
 		{name: "CompleteMultipartUpload", method: post, path: objectPath, queries: q("uploadId"), handler: s.completeMultipartUpload, objectChecksums: true,
-			headers: []string{"content-type", "if-match", "if-none-match"}, maxBody: configBody},
+			headers: []string{"content-type", "if-match", "if-none-match"}, maxBody: maxCompleteBody},
 		{name: "CreateMultipartUpload", method: post, path: objectPath, queries: q("uploads"), handler: s.createMultipartUpload, headers: objectHeaders},
 		{name: "AbortMultipartUpload", method: del, path: objectPath, queries: q("uploadId"), handler: s.abortMultipartUpload},
 		{name: "GetObjectAcl", method: get, path: objectPath, queries: q("acl"), handler: pass, params: versionParam},
@@ -230,7 +231,7 @@ func (s *Server) routeTable() []route {
 		{name: "GetBucketPolicyStatus", method: get, path: bucketPath, queries: q("policyStatus"), handler: pass},
 		{name: "PutBucketLifecycle", method: put, path: bucketPath, queries: q("lifecycle"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketReplication", method: put, path: bucketPath, queries: q("replication"), handler: pass, headers: configHeaders, maxBody: configBody},
-		{name: "PutBucketEncryption", method: put, path: bucketPath, queries: q("encryption"), handler: s.putBucketEncryption},
+		{name: "PutBucketEncryption", method: put, path: bucketPath, queries: q("encryption"), handler: s.putBucketEncryption, maxBody: maxXMLBody},
 		{name: "PutBucketPolicy", method: put, path: bucketPath, queries: q("policy"), handler: pass,
 			headers: []string{"content-type", "x-amz-confirm-remove-self-bucket-access"}, maxBody: configBody},
 		{name: "PutBucketObjectLockConfig", method: put, path: bucketPath, queries: q("object-lock"), handler: pass,
@@ -316,13 +317,22 @@ type Operation struct {
 	Path   string      // "root", "bucket" or "object"
 	Query  []string    // "key", or "key=value", a request needs
 	Header http.Header // headers a request needs (a copy source, …)
+	// MaxBody is the largest body the operation takes: 0 none, -1 any size.
+	MaxBody int64
+	// Headers are the request headers the operation reads or forwards
+	// (lower case; a trailing '*' is a prefix): conditions, ranges, copy
+	// sources.
+	Headers []string
+	// Params are its further query parameters (versionId, …).
+	Params []string
 }
 
 // Operations lists the S3 operations of the route table, in precedence.
 func Operations() []Operation {
 	var ops []Operation
 	for _, rt := range (&Server{}).routeTable() {
-		op := Operation{Name: rt.name, Method: rt.method, Path: rt.path, Query: rt.queries, Header: http.Header{}}
+		op := Operation{Name: rt.name, Method: rt.method, Path: rt.path, Query: rt.queries, Header: http.Header{},
+			MaxBody: rt.maxBody, Headers: rt.headers, Params: rt.params}
 		for i := 0; i < len(rt.sample); i++ {
 			if k, ok := strings.CutPrefix(rt.sample[i], "?"); ok {
 				op.Query = append(append([]string(nil), op.Query...), k)
@@ -336,9 +346,14 @@ func Operations() []Operation {
 	return ops
 }
 
+// errNotServed answers operations s3seal does not serve. Its document
+// names no bucket or object, as MinIO's for the operations it does not
+// serve.
+var errNotServed = s3err.New(s3err.NotImplemented, "")
+
 // notImplemented answers operations s3seal does not serve.
 func (s *Server) notImplemented(http.ResponseWriter, *http.Request, *s3Request) error {
-	return s3err.New(s3err.NotImplemented, "")
+	return errNotServed
 }
 
 // refuseOnEncrypted answers operations that would expose ciphertext

@@ -70,6 +70,11 @@ type Config struct {
 	// for this long (a client that stopped reading). Zero: 2m; negative: no
 	// limit.
 	WriteIdleTimeout time.Duration
+	// DisableMD5ETags turns off the MD5 of the plaintext as the ETag of
+	// single-part SSE-S3 objects (etag.go): every object then shows the
+	// backend's ETag of its ciphertext, and conditional requests are
+	// evaluated by the backend. Zero: MD5 ETags on.
+	DisableMD5ETags bool
 	// AllowInsecureSSEC accepts SSE-C keys over plain http (development only).
 	AllowInsecureSSEC bool
 	Logger            *zap.Logger // nil: no logging
@@ -158,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		backend: be,
 		store: func(ctx context.Context, name string, h http.Header, data []byte) (*http.Response, error) {
 			enc := &encryption{domain: crypto.DomainS3, keyID: cfg.DefaultKey}
-			resp, _, err := s.storeEncrypted(ctx, enc, cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil)
+			resp, _, err := s.storeEncrypted(ctx, enc, cfg.SystemBucket, name, "", h, bytes.NewReader(data), int64(len(data)), nil, nil)
 			return resp, err
 		},
 		unseal: func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error) {
@@ -221,10 +226,16 @@ func (s *Server) Init(ctx context.Context) error {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q, err := sigv4.CanonicalQuery(r.URL.RawQuery)
 	if err != nil {
-		id := newRequestID()
-		w.Header().Set("X-Amz-Request-Id", id)
-		w.Header().Set("Server", "s3seal")
-		s3err.WriteXML(w, r, id, err)
+		// Refused before routing, but answered, logged and audited as
+		// any other request, under the id the client sees.
+		start := time.Now()
+		req := &s3Request{id: newRequestID(), operation: "MalformedQuery"}
+		req.bucket, req.object = bucketObject(r)
+		rec := &recorder{ResponseWriter: w}
+		rec.Header().Set("X-Amz-Request-Id", req.id)
+		rec.Header().Set("Server", "s3seal")
+		s3err.WriteXML(rec, r, req.id, err)
+		s.finish(rec, r, req, start, nil)
 		return
 	}
 	r.URL.RawQuery = q
@@ -241,8 +252,11 @@ type s3Request struct {
 	accessKey string
 	route     *route         // nil for s3seal's own (admin) endpoints
 	payload   *sigv4.Payload // nil: no body
-	keyID     string         // KMS key used, for audit
-	encrypted bool           // object data went through the crypto pipeline
+	// copySource is the source object of a copy once it is parsed; error
+	// documents name it.
+	copySource string
+	keyID      string // KMS key used, for audit
+	encrypted  bool   // object data went through the crypto pipeline
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error
@@ -331,6 +345,9 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 			if !s.ready.Load() {
 				return s3err.New(s3err.ServiceUnavailable, "s3seal is starting: the backend or the KMS is not ready yet.")
 			}
+			if err := s.refuseInsecureSSEC(r); err != nil {
+				return err
+			}
 			if req.bucket == s.cfg.SystemBucket {
 				return s3err.New(s3err.AccessDenied, "The bucket %s is reserved for s3seal.", req.bucket)
 			}
@@ -370,13 +387,29 @@ func (s *Server) writeError(w *recorder, r *http.Request, req *s3Request, err er
 	if w.status != 0 {
 		return true
 	}
-	if e.Bucket == "" && e.Key == "" {
+	if e.Bucket == "" && e.Key == "" && !unattributed(err) {
 		c := *e
-		c.Bucket, c.Key = req.bucket, req.object
+		c.Bucket, c.Key = req.bucket, errorKey(req)
 		e = &c
 	}
 	writeErr(w, r, req.id, e)
 	return false
+}
+
+// unattributed reports errors MinIO answers before it looks at the
+// request's bucket and object (a clock out of step, SSE-C over plain http,
+// an operation it does not serve), whose documents name neither.
+func unattributed(err error) bool {
+	return err == errNotServed || s3err.HasCode(err, s3err.RequestTimeTooSkewed) || s3err.HasCode(err, s3err.InsecureSSECustomerRequest)
+}
+
+// errorKey is the Key an error document names: the request's object, or,
+// once a copy has read its source, the source object, as MinIO's do.
+func errorKey(req *s3Request) string {
+	if req.copySource != "" {
+		return req.copySource
+	}
+	return req.object
 }
 
 func (s *Server) finish(w *recorder, r *http.Request, req *s3Request, start time.Time, counted *countingReader) {

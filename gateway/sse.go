@@ -76,6 +76,24 @@ func (s *Server) parseCustomerKey(r *http.Request, copySource bool) (*customerKe
 	return &customerKey{key: key, keyMD5: m}, nil
 }
 
+// refuseInsecureSSEC refuses SSE-C headers (for the object or a copy
+// source) sent over plain http, on every operation, as MinIO does: the key
+// has crossed the network in the clear, and an operation that takes no key
+// must not look as if it had used one.
+func (s *Server) refuseInsecureSSEC(r *http.Request) error {
+	if r.TLS != nil || s.cfg.AllowInsecureSSEC {
+		return nil
+	}
+	for _, prefix := range []string{"X-Amz-Server-Side-Encryption-Customer-", hdrCopySSECPrefix} {
+		for _, name := range []string{"Algorithm", "Key", "Key-Md5"} {
+			if _, ok := r.Header[prefix+name]; ok {
+				return s3err.New(s3err.InsecureSSECustomerRequest, "")
+			}
+		}
+	}
+	return nil
+}
+
 // rejectSSEOnRead refuses SSE-S3/SSE-KMS headers on GET and HEAD with
 // MinIO's answer (400 BadRequest; the differential test pins it).
 func rejectSSEOnRead(r *http.Request) error {
@@ -83,6 +101,16 @@ func rejectSSEOnRead(r *http.Request) error {
 		return s3err.New(s3err.BadRequest, "Server-side encryption headers are not allowed on GET and HEAD.")
 	}
 	return nil
+}
+
+// kmsRequested reports SSE-KMS headers as MinIO reads them: a key id or
+// context, or an algorithm other than SSE-S3's.
+func kmsRequested(h http.Header) bool {
+	if h.Get(hdrSSEKeyID) != "" || h.Get(hdrSSEContext) != "" {
+		return true
+	}
+	alg, ok := h[hdrSSE]
+	return ok && !strings.EqualFold(strings.Join(alg, ""), sseAES256)
 }
 
 // requestedEncryption decides how a write to bucket is encrypted: request

@@ -85,7 +85,7 @@ func testMC(t *testing.T, s *stack) {
 }
 
 // mcListSizes runs mc ls --json and returns the size of each listed key.
-func mcListSizes(t *testing.T, mc *harness.MCClient, target string) map[string]int64 {
+func mcListSizes(t testing.TB, mc *harness.MCClient, target string) map[string]int64 {
 	t.Helper()
 	r := mc.JSON(t, "ls", target)
 	if r.ExitCode != 0 {

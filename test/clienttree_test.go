@@ -27,10 +27,7 @@ import (
 // rclone copy) carry to the gateway and back: nested directories, empty
 // files, the 64 KiB DARE package boundary, one file above the 8 MiB
 // multipart threshold of the AWS tools and one above mc's 16 MiB.
-var clientsTree = []struct {
-	path string
-	size int64
-}{
+var clientsTree = []treeFile{
 	{"empty", 0},
 	{"one-byte", 1},
 	{"docs/readme.txt", 1000},
@@ -54,13 +51,26 @@ var clientsTree = []struct {
 	{"data/ünïcödé.txt", 333},
 }
 
-// clientsWriteTree writes clientsTree under a new directory and dates every
-// file and directory an hour back, so that the sync tools' "source newer
-// than the object" rule cannot fire and only sizes decide.
+// treeFile is a file of a tree the sync tools carry: its slash-separated
+// path and its size.
+type treeFile struct {
+	path string
+	size int64
+}
+
+// clientsWriteTree writes clientsTree under a new directory (writeTree).
 func clientsWriteTree(t *testing.T) string {
 	t.Helper()
+	return writeTree(t, clientsTree)
+}
+
+// writeTree writes files under a new directory and dates every file and
+// directory an hour back, so that the sync tools' "source newer than the
+// object" rule cannot fire and only sizes decide.
+func writeTree(t testing.TB, files []treeFile) string {
+	t.Helper()
 	root := filepath.Join(t.TempDir(), "tree")
-	for _, f := range clientsTree {
+	for _, f := range files {
 		path := filepath.Join(root, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
@@ -100,7 +110,7 @@ func clientsTreeSize() int64 {
 // The bytes come from ChaCha8 seeded with name: fast, incompressible, the
 // same in every run and different for every name, so a plaintext run found
 // on the backend points at one file.
-func clientsWriteFile(t *testing.T, path, name string, size int64) string {
+func clientsWriteFile(t testing.TB, path, name string, size int64) string {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -119,7 +129,7 @@ func clientsWriteFile(t *testing.T, path, name string, size int64) string {
 }
 
 // clientsFileSum returns the size and hex SHA-256 of a file, streaming it.
-func clientsFileSum(t *testing.T, path string) (int64, string) {
+func clientsFileSum(t testing.TB, path string) (int64, string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -134,7 +144,7 @@ func clientsFileSum(t *testing.T, path string) (int64, string) {
 	return n, hex.EncodeToString(h.Sum(nil))
 }
 
-func clientsAssertFileSum(t *testing.T, path string, size int64, sum string) {
+func clientsAssertFileSum(t testing.TB, path string, size int64, sum string) {
 	t.Helper()
 	n, got := clientsFileSum(t, path)
 	if n != size || got != sum {
@@ -144,7 +154,7 @@ func clientsAssertFileSum(t *testing.T, path string, size int64, sum string) {
 
 // clientsObjectSum streams bucket/key from c and returns its hex SHA-256 and
 // length.
-func clientsObjectSum(t *testing.T, c *minio.Client, bucket, key string) (string, int64) {
+func clientsObjectSum(t testing.TB, c *minio.Client, bucket, key string) (string, int64) {
 	t.Helper()
 	obj, err := c.GetObject(t.Context(), bucket, key, minio.GetObjectOptions{})
 	if err != nil {
@@ -161,7 +171,7 @@ func clientsObjectSum(t *testing.T, c *minio.Client, bucket, key string) (string
 
 // clientsTreeSums maps every file under root (slash-separated, relative) to
 // its size and SHA-256.
-func clientsTreeSums(t *testing.T, root string) map[string]string {
+func clientsTreeSums(t testing.TB, root string) map[string]string {
 	t.Helper()
 	sums := map[string]string{}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -184,7 +194,7 @@ func clientsTreeSums(t *testing.T, root string) map[string]string {
 
 // clientsAssertSameTree fails unless got holds exactly want's files with
 // the same content.
-func clientsAssertSameTree(t *testing.T, got, want string) {
+func clientsAssertSameTree(t testing.TB, got, want string) {
 	t.Helper()
 	g, w := clientsTreeSums(t, got), clientsTreeSums(t, want)
 	for path, ws := range w {
@@ -203,7 +213,7 @@ func clientsAssertSameTree(t *testing.T, got, want string) {
 
 // clientsAssertListed lists bucket through the gateway and compares the
 // sizes with want; exact requires no other objects.
-func clientsAssertListed(t *testing.T, c *minio.Client, bucket string, want map[string]int64, exact bool) {
+func clientsAssertListed(t testing.TB, c *minio.Client, bucket string, want map[string]int64, exact bool) {
 	t.Helper()
 	got := map[string]int64{}
 	for obj := range c.ListObjects(t.Context(), bucket, minio.ListObjectsOptions{Recursive: true}) {
@@ -217,7 +227,7 @@ func clientsAssertListed(t *testing.T, c *minio.Client, bucket string, want map[
 	clientsAssertSizes(t, "ListObjectsV2 "+bucket, got, want)
 }
 
-func clientsAssertSizes(t *testing.T, what string, got, want map[string]int64) {
+func clientsAssertSizes(t testing.TB, what string, got, want map[string]int64) {
 	t.Helper()
 	for key, size := range want {
 		if n, ok := got[key]; !ok {
@@ -243,7 +253,7 @@ func clientsAssertTreeSealed(t *testing.T, s *stack, bucket, tree string) {
 
 // clientsAssertSealed reads bucket/key straight from the backend and fails
 // unless it is s3seal ciphertext of the file at plaintextPath.
-func clientsAssertSealed(t *testing.T, s *stack, bucket, key, plaintextPath string) {
+func clientsAssertSealed(t testing.TB, s *stack, bucket, key, plaintextPath string) {
 	t.Helper()
 	plaintext, err := os.ReadFile(plaintextPath)
 	if err != nil {
@@ -256,7 +266,7 @@ func clientsAssertSealed(t *testing.T, s *stack, bucket, key, plaintextPath stri
 // bucket/key, is larger than plaintext, carries s3seal's version metadata
 // and (for plaintexts of 64 bytes or more) holds no 32-byte plaintext run.
 // Empty plaintexts are stored as empty streams.
-func clientsAssertStored(t *testing.T, s *stack, bucket, key string, stored, plaintext []byte) {
+func clientsAssertStored(t testing.TB, s *stack, bucket, key string, stored, plaintext []byte) {
 	t.Helper()
 	name := bucket + "/" + key
 	info, err := s.direct.StatObject(t.Context(), bucket, key, minio.StatObjectOptions{})

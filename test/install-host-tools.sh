@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Checks the programs the end-to-end tests run that are not Go modules and
 # installs the Debian package of any that is missing, saying so. The machine
-# image's Python provides them all (aws, boto3, moto_server); then nothing is
-# installed. Everything else the tests need is a Go module or a pinned peer
-# that install-peers.sh builds.
+# image's Python provides aws (v1), boto3 and moto_server; Debian provides
+# AWS CLI v2 (awscli) and s3cmd. When all are present nothing is installed.
+# Everything else the tests need is a Go module or a pinned peer that
+# install-peers.sh builds.
 set -euo pipefail
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+
 missing=()
-if ! command -v aws >/dev/null; then missing+=(awscli); fi
+# AWS CLI v1 is the machine image's (pyenv) aws on PATH; Debian's awscli
+# package is AWS CLI v2, which the compatibility matrix runs as
+# /usr/bin/aws. (Without the machine image's aws, Debian's is the one on PATH
+# too, and the matrix's v1 row fails saying so.)
+if ! installed awscli; then missing+=(awscli); fi
+# s3cmd: the compatibility matrix's s3cmd rows (SigV4 and --signature-v2).
+if ! installed s3cmd && ! command -v s3cmd >/dev/null; then missing+=(s3cmd); fi
 # clientsBoto3 uses the python3 on PATH or Debian's /usr/bin/python3.
 if ! python3 -c 'import boto3' 2>/dev/null && ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
   missing+=(python3-boto3)

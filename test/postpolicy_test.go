@@ -20,7 +20,13 @@ import (
 // postFile POSTs a browser-form upload: fields (any order), then the file
 // part last, as a browser does. It returns the status, the response headers
 // and the parsed S3 error (zero on success).
-func postFile(t *testing.T, target string, fields map[string]string, filename string, data []byte) (int, http.Header, s3Error) {
+func postFile(t testing.TB, target string, fields map[string]string, filename string, data []byte) (int, http.Header, s3Error) {
+	t.Helper()
+	return postFileWith(t, http.DefaultClient, target, fields, filename, data)
+}
+
+// postFileWith is postFile sent with client.
+func postFileWith(t testing.TB, client *http.Client, target string, fields map[string]string, filename string, data []byte) (int, http.Header, s3Error) {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -44,7 +50,7 @@ func postFile(t *testing.T, target string, fields map[string]string, filename st
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", target, err)
 	}
@@ -59,7 +65,7 @@ func postFile(t *testing.T, target string, fields map[string]string, filename st
 // fields of the curl command it prints:
 //
 //	curl URL -F name=value ... -F key='KEY' -F file=@<FILE>
-func mcShareUpload(t *testing.T, mc *harness.MCClient, target string) (string, map[string]string) {
+func mcShareUpload(t testing.TB, mc *harness.MCClient, target string) (string, map[string]string) {
 	t.Helper()
 	out := mc.Must(t, "--json", "share", "upload", "--expire", "10m", target)
 	var msg struct {

@@ -63,7 +63,7 @@ func (s *stack) recorded(bucket, key string) ([]byte, bool) {
 }
 
 // backendObject reads bucket/key straight from the backend.
-func (s *stack) backendObject(t *testing.T, bucket, key string) []byte {
+func (s *stack) backendObject(t testing.TB, bucket, key string) []byte {
 	t.Helper()
 	return harness.ReadObject(t, s.direct, bucket, key, minio.GetObjectOptions{})
 }
@@ -127,7 +127,7 @@ func apiErrorCode(err error) string {
 }
 
 // readAllOrFatal reads r to the end.
-func readAllOrFatal(t *testing.T, what string, r io.Reader) []byte {
+func readAllOrFatal(t testing.TB, what string, r io.Reader) []byte {
 	t.Helper()
 	b, err := io.ReadAll(r)
 	if err != nil {
@@ -137,7 +137,7 @@ func readAllOrFatal(t *testing.T, what string, r io.Reader) []byte {
 }
 
 // assertSameBytes compares large byte slices by length and SHA-256.
-func assertSameBytes(t *testing.T, what string, got, want []byte) {
+func assertSameBytes(t testing.TB, what string, got, want []byte) {
 	t.Helper()
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s: got %d bytes (sha256 %s), want %d bytes (sha256 %s)", what, len(got), harness.SHA256Hex(got), len(want), harness.SHA256Hex(want))

@@ -38,6 +38,9 @@ type fileConfig struct {
 	Timeouts                   timeoutsConfig `yaml:"timeouts"`
 	// AllowInsecureSSEC accepts SSE-C keys over plain http. Development only.
 	AllowInsecureSSEC bool `yaml:"allow_insecure_ssec"`
+	// MD5ETags shows the MD5 of the plaintext as the ETag of single-part
+	// SSE-S3 objects, as AWS does. nil: on.
+	MD5ETags *bool `yaml:"md5_etags"`
 }
 
 // timeoutsConfig bounds how long a client connection may make no progress.
@@ -303,16 +306,26 @@ var envVars = []struct {
 	{"S3SEAL_BODY_READ_IDLE_TIMEOUT", durationVar("S3SEAL_BODY_READ_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.BodyReadIdle })},
 	{"S3SEAL_WRITE_IDLE_TIMEOUT", durationVar("S3SEAL_WRITE_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.WriteIdle })},
 	{"S3SEAL_ALLOW_INSECURE_SSEC", func(c *fileConfig, v string) error {
-		switch strings.ToLower(v) {
-		case "1", "true", "on", "yes":
-			c.AllowInsecureSSEC = true
-		case "0", "false", "off", "no":
-			c.AllowInsecureSSEC = false
-		default:
-			return fmt.Errorf("S3SEAL_ALLOW_INSECURE_SSEC: %q is not a boolean", v)
-		}
-		return nil
+		b, err := parseSwitch("S3SEAL_ALLOW_INSECURE_SSEC", v)
+		c.AllowInsecureSSEC = b
+		return err
 	}},
+	{"S3SEAL_MD5_ETAGS", func(c *fileConfig, v string) error {
+		b, err := parseSwitch("S3SEAL_MD5_ETAGS", v)
+		c.MD5ETags = &b
+		return err
+	}},
+}
+
+// parseSwitch reads an on/off environment variable.
+func parseSwitch(name, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "1", "true", "on", "yes":
+		return true, nil
+	case "0", "false", "off", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: %q is not a boolean", name, v)
 }
 
 // durationVar returns a setter of the field that field selects, from a Go

@@ -623,6 +623,7 @@ backend:
   region: eu-west-1
 plaintext_buckets: [from-file]
 legacy_plaintext_read_buckets: [old-file]
+md5_etags: true
 log:
   level: debug
 kms:
@@ -641,6 +642,7 @@ kms:
 		"S3SEAL_LEGACY_PLAINTEXT_READ_BUCKETS": "migrating,archive ",
 		"S3SEAL_KMS_DEFAULT_KEY":               "env-default-key",
 		"S3SEAL_LOG_LEVEL":                     "warn",
+		"S3SEAL_MD5_ETAGS":                     "off",
 	}
 	cfg, err := loadConfig(path, getenvOf(env))
 	if err != nil {
@@ -663,6 +665,7 @@ kms:
 		{"kms.default_key (env)", cfg.KMS.DefaultKey, "env-default-key"},
 		{"log.level (env)", cfg.Log.Level, "warn"},
 		{"kms.keystore.fs.path (file, no env)", cfg.KMS.Keystore.FS.Path, "/from/file"},
+		{"md5_etags (env over file)", cfg.MD5ETags != nil && !*cfg.MD5ETags, true},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

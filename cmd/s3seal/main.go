@@ -203,6 +203,7 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		LegacyPlaintextReadBuckets: cfg.LegacyPlaintextReadBuckets,
 		SystemBucket:               cfg.SystemBucket,
 		AllowInsecureSSEC:          cfg.AllowInsecureSSEC,
+		DisableMD5ETags:            cfg.MD5ETags != nil && !*cfg.MD5ETags,
 		Logger:                     log,
 		Version:                    version,
 		Observe:                    obs.Observe,

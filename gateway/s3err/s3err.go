@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Code is an AWS S3 error code with the HTTP status it is sent with.
@@ -149,7 +150,8 @@ type Response struct {
 }
 
 // WriteXML writes err as an S3 XML error response. HEAD responses carry no
-// body, as S3's do.
+// body, as S3's do. Headers describing an object (ETag, Last-Modified,
+// server-side encryption) are removed: an error describes none.
 func WriteXML(w http.ResponseWriter, r *http.Request, requestID string, err error) {
 	e := From(err)
 	msg := e.Message
@@ -161,14 +163,29 @@ func WriteXML(w http.ResponseWriter, r *http.Request, requestID string, err erro
 		resource = r.URL.Path
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/xml")
+	// Headers a handler set for the object before it failed describe
+	// nothing the client gets.
+	for k := range h {
+		if strings.HasPrefix(k, "X-Amz-Server-Side-Encryption") {
+			h.Del(k)
+		}
+	}
 	h.Del("Content-Length")
 	h.Del("ETag")
 	h.Del("Last-Modified")
-	w.WriteHeader(e.Code.Status)
 	if r != nil && r.Method == http.MethodHead {
+		// No body, and so, as MinIO answers, no Content-Type; but for a
+		// failed precondition MinIO names XML, and s3seal answers alike.
+		if e.Code == PreconditionFailed {
+			h.Set("Content-Type", "application/xml")
+		} else {
+			h.Del("Content-Type")
+		}
+		w.WriteHeader(e.Code.Status)
 		return
 	}
+	h.Set("Content-Type", "application/xml")
+	w.WriteHeader(e.Code.Status)
 	body, _ := xml.Marshal(Response{Code: e.Code.Name, Message: msg, Key: e.Key, BucketName: e.Bucket, Resource: resource, RequestID: requestID, HostID: requestID})
 	_, _ = w.Write([]byte(xml.Header))
 	_, _ = w.Write(body)

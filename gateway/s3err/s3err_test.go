@@ -61,3 +61,37 @@ func TestHasCodeAndIs(t *testing.T) {
 		t.Errorf("errors.Is should match on the code")
 	}
 }
+
+func TestWriteXMLDropsObjectHeaders(t *testing.T) {
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		t.Run(method, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			for _, k := range []string{"X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "ETag", "Content-Length", "Content-Type"} {
+				w.Header().Set(k, "set before the failure")
+			}
+			WriteXML(w, httptest.NewRequest(method, "/bucket/key", nil), "REQ1", New(InvalidRange, ""))
+			for _, k := range []string{"X-Amz-Server-Side-Encryption", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "ETag", "Content-Length"} {
+				if v := w.Header().Get(k); v != "" {
+					t.Errorf("%s: %s, want none", k, v)
+				}
+			}
+			wantType := "application/xml"
+			if method == http.MethodHead {
+				wantType = "" // no body
+			}
+			if got := w.Header().Get("Content-Type"); got != wantType {
+				t.Errorf("Content-Type %q, want %q", got, wantType)
+			}
+		})
+	}
+}
+
+// A failed precondition on HEAD names XML, as MinIO's does, although no
+// body follows.
+func TestWriteXMLHeadPreconditionFailed(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteXML(w, httptest.NewRequest(http.MethodHead, "/bucket/key", nil), "REQ1", New(PreconditionFailed, ""))
+	if w.Code != http.StatusPreconditionFailed || w.Header().Get("Content-Type") != "application/xml" || w.Body.Len() != 0 {
+		t.Errorf("HEAD 412: status %d, Content-Type %q, %d body bytes", w.Code, w.Header().Get("Content-Type"), w.Body.Len())
+	}
+}

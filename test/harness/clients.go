@@ -144,6 +144,13 @@ func AWS(t testing.TB, endpoint, accessKey, secretKey string) *AWSCLI {
 	if err != nil {
 		t.Fatalf("AWS CLI not found on PATH (%v); it comes with the machine image's pyenv Python (pip install awscli), or apt-get install -y awscli", err)
 	}
+	return AWSAt(t, bin, endpoint, accessKey, secretKey)
+}
+
+// AWSAt is AWS with the AWS CLI at bin: Debian's AWS CLI v2
+// (/usr/bin/aws) beside the machine image's v1 on PATH.
+func AWSAt(t testing.TB, bin, endpoint, accessKey, secretKey string) *AWSCLI {
+	t.Helper()
 	dir := t.TempDir()
 	config := filepath.Join(dir, "config")
 	const configText = "[default]\nregion = us-east-1\noutput = json\ns3 =\n    addressing_style = path\n"
@@ -210,4 +217,48 @@ func S3Client(endpoint, accessKey, secretKey string, optFns ...func(*s3.Options)
 		o.UsePathStyle = true
 	}
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){base}, optFns...)...)
+}
+
+// RCloneClient runs the pinned rclone against one S3 endpoint configured
+// as the remote "gw" (provider Minio, region us-east-1), with its own
+// config and home directory and no inherited AWS_* or RCLONE_* settings.
+type RCloneClient struct {
+	bin string
+	env []string
+	dir string
+}
+
+// RClone returns an rclone runner for endpoint.
+func RClone(t testing.TB, endpoint, accessKey, secretKey string) *RCloneClient {
+	t.Helper()
+	dir := t.TempDir()
+	env := append(EnvWithout("AWS_", "RCLONE_"),
+		"HOME="+dir,
+		"RCLONE_CONFIG="+filepath.Join(dir, "rclone.conf"),
+		"RCLONE_CONFIG_GW_TYPE=s3",
+		"RCLONE_CONFIG_GW_PROVIDER=Minio",
+		"RCLONE_CONFIG_GW_ENDPOINT="+endpoint,
+		"RCLONE_CONFIG_GW_ACCESS_KEY_ID="+accessKey,
+		"RCLONE_CONFIG_GW_SECRET_ACCESS_KEY="+secretKey,
+		"RCLONE_CONFIG_GW_REGION=us-east-1",
+	)
+	return &RCloneClient{bin: Tools(t, "rclone").RClone, env: env, dir: dir}
+}
+
+// Run runs rclone args... with one attempt and one low-level try: rclone
+// otherwise retries a failing request 10 times in each of 3 attempts,
+// with back-off, minutes before a product error would surface.
+func (c *RCloneClient) Run(t testing.TB, args ...string) Result {
+	t.Helper()
+	return Run(t, c.bin, append(args, "--retries", "1", "--low-level-retries", "1"), c.env, c.dir)
+}
+
+// Must runs rclone and fails the test unless it exits 0.
+func (c *RCloneClient) Must(t testing.TB, args ...string) Result {
+	t.Helper()
+	r := c.Run(t, args...)
+	if r.ExitCode != 0 {
+		t.Fatalf("rclone failed: %v", r)
+	}
+	return r
 }

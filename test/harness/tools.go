@@ -138,3 +138,18 @@ func pinnedVersions(root string) (map[string]string, error) {
 	}
 	return pins, sc.Err()
 }
+
+// PinnedVersion returns the version test/install-peers.sh pins for peer
+// name (minio, mc, kes, rclone).
+func PinnedVersion(t testing.TB, name string) string {
+	t.Helper()
+	pins, err := pinnedVersions(RepoRoot(t))
+	if err != nil {
+		t.Fatalf("read pinned peer versions: %v", err)
+	}
+	v, ok := pins[name]
+	if !ok {
+		t.Fatalf("peer %s has no pinned version in test/install-peers.sh", name)
+	}
+	return v
+}
