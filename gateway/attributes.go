@@ -26,12 +26,8 @@ type objectAttributes struct {
 }
 
 type attributesChecksum struct {
-	ChecksumCRC32     string `xml:",omitempty"`
-	ChecksumCRC32C    string `xml:",omitempty"`
-	ChecksumCRC64NVME string `xml:",omitempty"`
-	ChecksumSHA1      string `xml:",omitempty"`
-	ChecksumSHA256    string `xml:",omitempty"`
-	ChecksumType      string `xml:",omitempty"`
+	xmlChecksums
+	ChecksumType string `xml:",omitempty"`
 }
 
 type attributesParts struct {
@@ -46,6 +42,7 @@ type attributesParts struct {
 type attributesPart struct {
 	PartNumber int
 	Size       int64
+	xmlChecksums
 }
 
 // objectAttributeNames are the attributes a client may ask for.
@@ -128,24 +125,22 @@ func (s *Server) getObjectAttributes(w http.ResponseWriter, r *http.Request, req
 			doc.StorageClass = "STANDARD"
 		}
 	}
-	if want["Checksum"] && !st.meta.Multipart {
-		if alg, value, ok := openStoredChecksum(st.resp.Header, key); ok {
-			c := &attributesChecksum{ChecksumType: "FULL_OBJECT"}
-			switch alg {
-			case "CRC32":
-				c.ChecksumCRC32 = value
-			case "CRC32C":
-				c.ChecksumCRC32C = value
-			case "CRC64NVME":
-				c.ChecksumCRC64NVME = value
-			case "SHA1":
-				c.ChecksumSHA1 = value
-			case "SHA256":
-				c.ChecksumSHA256 = value
-			default: // an algorithm the document has no element for (MD5)
-				c = nil
+	if want["Checksum"] {
+		switch alg, value, ok := openStoredChecksum(st, key); {
+		case st.meta.Multipart && layout.checksumValue != "":
+			c := &attributesChecksum{ChecksumType: layout.checksum.Type}
+			// The document's value carries no "-N": the part count is in
+			// ObjectParts.
+			v, _, _ := strings.Cut(layout.checksumValue, "-")
+			c.xmlChecksums = checksumSet{layout.checksum.Algorithm: v}.xml()
+			if c.ChecksumMD5 == "" && !c.xmlChecksums.empty() {
+				doc.Checksum = c
 			}
-			doc.Checksum = c
+		case !st.meta.Multipart && ok:
+			// S3's document has no MD5 element.
+			if c := (checksumSet{alg: value}).xml(); c.ChecksumMD5 == "" && !c.empty() {
+				doc.Checksum = &attributesChecksum{xmlChecksums: c, ChecksumType: "FULL_OBJECT"}
+			}
 		}
 	}
 	if want["ObjectParts"] && st.meta.Multipart {
@@ -185,7 +180,11 @@ func objectParts(layout partLayout, marker, max int) *attributesParts {
 			p.IsTruncated = true
 			break
 		}
-		p.Parts = append(p.Parts, attributesPart{PartNumber: n, Size: size})
+		part := attributesPart{PartNumber: n, Size: size}
+		if layout.partChecksums != nil && layout.checksum.Algorithm != "MD5" {
+			part.xmlChecksums = checksumSet{layout.checksum.Algorithm: layout.partChecksums[i]}.xml()
+		}
+		p.Parts = append(p.Parts, part)
 		p.NextPartNumberMarker = n
 	}
 	return p

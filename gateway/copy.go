@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -162,6 +163,10 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	}
 	head, srcMeta, srcETag := so.head, so.meta, so.etag
 	h := destinationHeader(r, head.Header, replace)
+	want, err := requestedChecksumAlgorithm(r.Header)
+	if err != nil {
+		return err
+	}
 
 	switch {
 	case srcMeta == nil && enc == nil:
@@ -177,16 +182,22 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		if err != nil {
 			return err
 		}
-		var layout partLayout
-		if srcMeta.Multipart {
-			if layout, err = s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength); err != nil {
-				return err
-			}
-			if ragged(layout.sizes) {
-				// The copy would list with a wrong size under its new,
-				// single-part-looking ETag: re-encrypt as one stream.
-				return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
-			}
+		layout, err := s.objectLayout(ctx, src.bucket, src.object, srcMeta, srcETag, head.ContentLength)
+		if err != nil {
+			return err
+		}
+		sum, err := s.copyChecksum(ctx, r, so, key, layout, want)
+		if err != nil {
+			return err
+		}
+		if srcMeta.Multipart && ragged(layout.sizes) || sum.compute != nil {
+			// A ragged layout would list with a wrong size under the
+			// copy's new, single-part-looking ETag; another checksum
+			// needs the plaintext: re-encrypt as one stream.
+			return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h, sum)
+		}
+		if !srcMeta.Multipart && sum.carry != "" {
+			h.Set(hdrTrailingChecksum, "record")
 		}
 		meta, err := s.reseal(ctx, key, enc, req.bucket, req.object)
 		if err != nil {
@@ -222,13 +233,26 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 			return err
 		}
 		var res struct {
-			XMLName xml.Name
-			ETag    string `xml:"ETag"`
+			XMLName      xml.Name
+			ETag         string `xml:"ETag"`
+			LastModified string `xml:"LastModified"`
 		}
 		if err := xml.Unmarshal(body, &res); err == nil && res.XMLName.Local == "CopyObjectResult" {
 			backendETag := strings.Trim(res.ETag, `"`)
 			if meta.Multipart {
+				// The layout, with the client's ETag and checksums of the
+				// source, describes the copy as well.
 				if err := s.records.putLayout(ctx, req.bucket, req.object, backendETag, layout); err != nil {
+					return err
+				}
+				if layout.etag != "" {
+					res.ETag = `"` + layout.etag + `"`
+				}
+				if layout.checksumValue != "" {
+					sum.carry, sum.typ = layout.checksum.Algorithm+":"+layout.checksumValue, layout.checksum.Type
+				}
+			} else if sum.carry != "" {
+				if err := s.records.put(ctx, trailingChecksumRecord(req.bucket, req.object, backendETag), []byte(sum.carry)); err != nil {
 					return err
 				}
 			}
@@ -237,17 +261,20 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 				if err != nil {
 					return s3err.Wrap(s3err.ObjectTampered, err)
 				}
-				if _, err := s.recordClientETag(ctx, req.bucket, req.object, backendETag, size, clientETag); err != nil {
+				if res.ETag, err = s.recordClientETag(ctx, req.bucket, req.object, backendETag, size, clientETag); err != nil {
 					return err
 				}
-				body = replaceETag(body, backendETag, clientETag)
 			}
+			body = copyObjectResult(res.LastModified, res.ETag, sum)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		resp.ContentLength = int64(len(body))
 		return s.writeWriteResponse(w, resp, meta, req)
 	default:
-		return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h)
+		if want != nil {
+			return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h, copySum{compute: want, typ: checksumFullObject})
+		}
+		return s.copyThrough(ctx, w, r, req, so, srcSSEC, enc, h, copySum{})
 	}
 }
 
@@ -261,13 +288,25 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 // than the socket buffers would deadlock. Tools that must not overwrite a
 // concurrent write (s3seal encrypt-existing) copy through a multipart
 // upload instead and make CompleteMultipartUpload conditional.
-func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header) error {
-	body, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
+func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http.Request, req *s3Request, so *sourceObject, srcSSEC *customerKey, enc *encryption, h http.Header, sum copySum) error {
+	src, size, err := s.openSource(ctx, so, srcSSEC, 0, -1)
 	if err != nil {
 		return err
 	}
-	defer body.Close()
+	defer src.Close()
+	var body io.Reader = src
+	var hash hash.Hash
+	if enc == nil {
+		sum = copySum{} // a plaintext destination: the backend's business
+	} else if sum.compute != nil {
+		hash = sum.compute.new()
+		body = io.TeeReader(src, hash)
+	}
+	if sum.carry != "" || hash != nil {
+		h.Set(hdrTrailingChecksum, "record")
+	}
 	var resp *http.Response
+	var backendETag string // the checksum record's name, before a client ETag replaces it
 	meta := &crypto.Metadata{}
 	if enc != nil {
 		var pm *plaintextMD5
@@ -278,6 +317,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 		if err != nil {
 			return err
 		}
+		backendETag = resp.Header.Get("ETag")
 		req.keyID, req.encrypted = meta.KeyID, true
 		if pm != nil && resp.StatusCode == http.StatusOK {
 			etag, err := s.finishMD5(ctx, req.bucket, req.object, resp.Header.Get("ETag"), size, pm)
@@ -297,8 +337,15 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	if resp.StatusCode != http.StatusOK {
 		return relay(w, r, resp)
 	}
-	result := fmt.Sprintf(`%s<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>%s</LastModified><ETag>%s</ETag></CopyObjectResult>`,
-		xml.Header, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), xmlEscape(resp.Header.Get("ETag")))
+	if hash != nil {
+		sum.carry = sum.compute.name + ":" + base64.StdEncoding.EncodeToString(hash.Sum(nil))
+	}
+	if sum.carry != "" {
+		if err := s.records.put(ctx, trailingChecksumRecord(req.bucket, req.object, backendETag), []byte(sum.carry)); err != nil {
+			return err
+		}
+	}
+	result := copyObjectResult(time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), resp.Header.Get("ETag"), sum)
 	if v := resp.Header.Get("X-Amz-Version-Id"); v != "" {
 		w.Header().Set("X-Amz-Version-Id", v)
 	}
@@ -308,7 +355,7 @@ func (s *Server) copyThrough(ctx context.Context, w http.ResponseWriter, r *http
 	setSSEHeaders(w.Header(), meta)
 	w.Header().Set("Content-Type", "application/xml")
 	w.Header().Set("Content-Length", strconv.Itoa(len(result)))
-	_, err = io.WriteString(w, result)
+	_, err = w.Write(result)
 	return err
 }
 
@@ -326,9 +373,10 @@ type sourceObject struct {
 	etag string
 }
 
-// statCopySource HEADs the copy source, evaluating the client's
-// x-amz-copy-source-if-* conditions. A source without s3seal metadata is
-// refused unless its bucket allows that (checkUnsealed).
+// statCopySource HEADs the copy source and evaluates the client's
+// x-amz-copy-source-if-* conditions (both failures are 412, as in S3). A
+// source without s3seal metadata is refused unless its bucket allows that
+// (checkUnsealed).
 func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Request, src copySource) (*sourceObject, error) {
 	if src.bucket == s.cfg.SystemBucket {
 		return nil, s3err.New(s3err.AccessDenied, "")
@@ -340,7 +388,7 @@ func (s *Server) statCopySource(ctx context.Context, r *http.Request, req *s3Req
 	// With s3seal's own ETags, the conditions are evaluated here, against
 	// the ETag the client was shown; the copy itself is then pinned to the
 	// backend ETag of the version they held for.
-	local := !s.cfg.DisableMD5ETags && hasETagCondition(r.Header, "X-Amz-Copy-Source-")
+	local := hasETagCondition(r.Header, "X-Amz-Copy-Source-")
 	conds := copySourceConditions(r)
 	if local {
 		conds = http.Header{}

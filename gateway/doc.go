@@ -27,23 +27,35 @@
 //   - object data: DARE ciphertext; the sealed object key and the KMS key id
 //     in X-Amz-Meta-S3seal-* metadata (package crypto documents the format);
 //   - the system bucket (Config.SystemBucket, default s3seal-system, hidden
-//     from clients): bucket encryption configurations, multipart upload keys
-//     and multipart layouts, bucket policies (enforced by s3seal, never
-//     given to the backend), each an object encrypted like user data under
-//     the default key and sealed to its name, so backend access can neither
-//     read, alter nor move one; and the listing index, empty objects whose
-//     authenticated names carry plaintext sizes and encrypted client ETags.
+//     from clients): bucket encryption configurations, multipart upload keys,
+//     part records, multipart layouts and checksum records, bucket policies
+//     (enforced by s3seal, never given to the backend), each an object
+//     encrypted like user data under the default key and sealed to its
+//     name, so backend access can neither read, alter nor move one; and the
+//     listing index, empty objects whose authenticated names carry plaintext
+//     sizes and encrypted client ETags.
 //
 // ETags are what AWS shows: a single-part SSE-S3 object's ETag is the MD5 of
-// its plaintext, every other object's the backend's ETag of its ciphertext,
-// the same in the PUT answer, HEAD, GET, GetObjectAttributes and listings.
-// The MD5 is never stored in clear: it is sealed under the object key into
-// the object's metadata when known before the backend PUT, else encrypted
-// into the object's listing-index entry (etag.go, index.go). Conditional
-// requests are then evaluated by the gateway against the ETag the client
-// saw and pinned to the backend ETag of that version; with
-// Config.DisableMD5ETags every ETag is the backend's and the backend
-// evaluates conditions.
+// its plaintext; a multipart object's is S3's MD5 of its part ETags, "-N"
+// (parts.go: a part's ETag depends on its plaintext only, its MD5 for
+// SSE-S3, a MAC of the MD5 under the upload's key otherwise, so a part
+// re-uploaded with the same bytes keeps its ETag), kept in the layout and
+// the listing index; every other object's is the backend's ETag of its
+// ciphertext; the same in the write's answer, HEAD, GET,
+// GetObjectAttributes and listings. The MD5 is never stored in clear: it is
+// sealed under the object key into the object's metadata when known before
+// the backend PUT, else encrypted into the object's listing-index entry
+// (etag.go, index.go). Conditional requests with an ETag are evaluated by
+// the gateway against the ETag the client saw and pinned to the backend
+// ETag of that version. Config.DisableMD5ETags turns off the MD5 of
+// single-part objects (their ETag is then the backend's); multipart ETags
+// stay S3's.
+//
+// Checksums (checksum.go) describe plaintext and are kept sealed: a header
+// checksum in the object's metadata, a trailing one or a copy's in a
+// checksum record (trailing.go, copychecksum.go), part checksums in part
+// records, a multipart object's (COMPOSITE or FULL_OBJECT, combined from
+// the parts) in its layout.
 //
 // The gateway keeps only caches: bucket encryption configurations and
 // bucket policies (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.

@@ -199,6 +199,19 @@ func (s *Server) clientETag(ctx context.Context, bucket, object string, stored h
 // only when the object key is needed.
 func (s *Server) recordedETag(ctx context.Context, bucket, object string, stored http.Header, key func() (crypto.ObjectKey, error)) (string, bool, error) {
 	backendETag := stored.Get("ETag")
+	if meta, err := decodeMetadata(stored); err == nil && meta != nil && meta.Multipart {
+		// A multipart object's is the one Complete answered, in its
+		// layout (parts.go), whatever Config.DisableMD5ETags; none in
+		// layouts written before part records.
+		l, err := s.records.layout(ctx, bucket, object, backendETag)
+		if err != nil {
+			return "", false, err
+		}
+		if l.etag == "" {
+			return backendETag, false, nil
+		}
+		return quoteETag(l.etag), true, nil
+	}
 	v := stored.Get(hdrClientETag)
 	if s.cfg.DisableMD5ETags || v == "" {
 		return backendETag, false, nil

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,7 +99,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 			if _, ok := found[m]; !ok && strings.Contains(m.etag, "-") && !indexEntryFits(req.bucket, m.object, len(m.etag)) {
 				// Too long a name for an index entry: the layout record.
 				if l, err := s.records.layout(r.Context(), req.bucket, m.object, m.etag); err == nil {
-					found[m] = indexEntry{size: l.sizes.Size()}
+					found[m] = indexEntry{size: l.sizes.Size(), clientETag: l.etag}
 				}
 			}
 		}
@@ -114,7 +115,9 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 			}
 			return plaintextSize(tag)
 		})
-		if ok && ie.clientETag != "" && !s.cfg.DisableMD5ETags {
+		// A multipart object's client ETag is shown whatever
+		// Config.DisableMD5ETags: its parts were given theirs.
+		if ok && ie.clientETag != "" && (!s.cfg.DisableMD5ETags || strings.Contains(e.etag, "-")) {
 			entry = replaceETag(entry, e.etag, ie.clientETag)
 		}
 		return entry
@@ -132,11 +135,18 @@ func replaceETag(entry []byte, backendETag, clientETag string) []byte {
 	})
 }
 
-// listParts serves ListParts with plaintext part sizes: every part is a
-// DARE stream of its own.
+// listParts serves ListParts with what the client was told at UploadPart:
+// every part's ETag, plaintext size and checksum from its part record, and
+// the upload's checksum algorithm and type.
 func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Request) error {
 	if s.plaintext[req.bucket] {
 		return s.passthrough(w, r, req)
+	}
+	ctx := r.Context()
+	uploadID := r.URL.Query().Get("uploadId")
+	st, err := s.records.upload(ctx, req.bucket, req.object, uploadID)
+	if err != nil && !errors.Is(err, errRecordNotFound) {
+		return err
 	}
 	resp, body, err := s.fetchListing(w, r, req)
 	if resp == nil {
@@ -145,10 +155,66 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if body, err = scrubListing(body); err != nil {
 		return err
 	}
-	body = entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
-		return sizePattern.ReplaceAllFunc(entry, plaintextSize)
+	if st == nil {
+		body = entryPattern.ReplaceAllFunc(body, func(entry []byte) []byte {
+			return sizePattern.ReplaceAllFunc(entry, plaintextSize)
+		})
+		return writeListing(w, resp, body)
+	}
+	blocks := entryPattern.FindAll(body, -1)
+	listed := make([]listedPart, len(blocks))
+	numbers := make([]int, 0, len(blocks))
+	for i, b := range blocks {
+		if err := xml.Unmarshal(b, &listed[i]); err != nil {
+			return s3err.Wrap(s3err.InternalError, fmt.Errorf("ListParts entry: %w", err))
+		}
+		numbers = append(numbers, listed[i].PartNumber)
+	}
+	recs, err := s.records.parts(ctx, req.bucket, uploadID, numbers)
+	if err != nil {
+		return err
+	}
+	i := 0
+	body = entryPattern.ReplaceAllFunc(body, func([]byte) []byte {
+		p := listed[i]
+		i++
+		return p.clientView(recs[p.PartNumber])
 	})
+	// The backend knows no checksum algorithm (s3seal never tells it).
+	body = listChecksumModePattern.ReplaceAll(body, nil)
+	if st.Checksum.Algorithm != "" {
+		mode := "<ChecksumAlgorithm>" + st.Checksum.Algorithm + "</ChecksumAlgorithm><ChecksumType>" + st.Checksum.Type + "</ChecksumType>"
+		body = bytes.Replace(body, []byte("</UploadId>"), []byte("</UploadId>"+mode), 1)
+	}
 	return writeListing(w, resp, body)
+}
+
+var listChecksumModePattern = regexp.MustCompile(`<Checksum(Algorithm|Type)>[^<]*</Checksum(Algorithm|Type)>|<Checksum(Algorithm|Type)/>`)
+
+// listedPart is a backend ListParts entry.
+type listedPart struct {
+	XMLName      xml.Name `xml:"Part"`
+	PartNumber   int
+	LastModified string
+	ETag         string
+	Size         int64
+	xmlChecksums
+}
+
+// clientView renders the entry as the client sees it: from the part's
+// record if it describes this backend part; else (a part whose upload has
+// not finished, or of an upload started before part records) the
+// backend's ETag and the plaintext size of its one DARE stream.
+func (p listedPart) clientView(rec *partRecord) []byte {
+	backendETag := strings.Trim(p.ETag, `"`)
+	p.xmlChecksums = xmlChecksums{}
+	if rec != nil && rec.BackendETag == backendETag && crypto.EncryptedSize(rec.Size) == p.Size {
+		p.ETag, p.Size, p.xmlChecksums = `"`+rec.ETag+`"`, rec.Size, rec.Checksums.xml()
+	} else if n, err := crypto.DecryptedSize(p.Size); err == nil {
+		p.Size = n
+	}
+	out, _ := xml.Marshal(p)
+	return out
 }
 
 // plaintextSize rewrites one <Size> of a single DARE stream (or of an

@@ -309,7 +309,12 @@ func (m *memS3) getObject(w http.ResponseWriter, r *http.Request, bucket, object
 	w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	w.WriteHeader(status)
 	if r.Method == http.MethodGet {
-		_, _ = w.Write(o.body[off : off+n])
+		// Written without the lock (ServeHTTP holds it): the gateway
+		// sends other requests before it has read a whole body.
+		body := o.body[off : off+n]
+		m.mu.Unlock()
+		_, _ = w.Write(body)
+		m.mu.Lock()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
 // An encrypted multipart upload keeps its sealed object key in an upload
@@ -26,10 +28,14 @@ import (
 // records the parts' plaintext sizes in a layout record named after the
 // final ETag, which reads need to find part boundaries.
 
-// uploadState is an upload's decoded record.
+// uploadState is an upload's decoded record. Version 2 uploads keep a
+// part record for every part (see parts.go); version 0 ones, started
+// before part records existed, complete with the backend's part ETags.
 type uploadState struct {
+	Version  int               `json:"v,omitempty"`
 	Object   string            `json:"object"`
 	Metadata map[string]string `json:"metadata"` // crypto.Metadata.Encode()
+	Checksum checksumMode      `json:"checksum,omitzero"`
 	meta     *crypto.Metadata
 }
 
@@ -44,6 +50,10 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, r
 	}
 	if enc == nil {
 		return s.passthrough(w, r, req)
+	}
+	mode, err := parseChecksumMode(r.Header)
+	if err != nil {
+		return err
 	}
 	_, meta, err := s.sealNewObject(ctx, enc, req.bucket, req.object)
 	if err != nil {
@@ -68,14 +78,19 @@ func (s *Server) createMultipartUpload(w http.ResponseWriter, r *http.Request, r
 	if err := xml.Unmarshal(body, &result); err != nil || result.UploadID == "" {
 		return s3err.Wrap(s3err.InternalError, fmt.Errorf("backend upload id: %v", err))
 	}
-	state, _ := json.Marshal(uploadState{Object: req.object, Metadata: encoded})
+	state, _ := json.Marshal(uploadState{Version: 2, Object: req.object, Metadata: encoded, Checksum: mode})
 	if err := s.records.put(ctx, uploadRecord(req.bucket, result.UploadID), state); err != nil {
 		s.abortBackendUpload(ctx, req.bucket, req.object, result.UploadID)
 		return err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
-	return s.writeWriteResponse(w, resp, meta, req)
+	extra := http.Header{}
+	if mode.Algorithm != "" {
+		extra.Set("X-Amz-Checksum-Algorithm", mode.Algorithm)
+		extra.Set("X-Amz-Checksum-Type", mode.Type)
+	}
+	return s.writeWriteResponse(withHeaders(w, extra), resp, meta, req)
 }
 
 func (s *Server) abortBackendUpload(ctx context.Context, bucket, object, uploadID string) {
@@ -177,13 +192,20 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 	req.keyID, req.encrypted = st.meta.KeyID, true
 	var body io.Reader = http.NoBody
 	var size int64
+	var sent sigv4.Checksum
 	if p := req.payload; p != nil {
 		if p.Size < 0 {
 			return s3err.New(s3err.MissingContentLength, "")
 		}
-		body, size = p.Body, p.Size
+		body, size, sent = p.Body, p.Size, p.Checksum
 	}
-	ciphertext, err := crypto.EncryptReader(body, key.PartKey(partNumber))
+	if alg := st.Checksum.alg(); alg != nil && !strings.EqualFold(sent.Algorithm, alg.name) {
+		// As MinIO: an upload created with an algorithm takes only parts
+		// that carry its checksum.
+		return s3err.New(s3err.InvalidArgument, "The upload was created using the %s checksum algorithm; every part must carry a %s checksum.", alg.name, alg.name)
+	}
+	digests := newPartDigests(nil)
+	ciphertext, err := crypto.EncryptReader(digests.reader(body), key.PartKey(partNumber))
 	if err != nil {
 		return err
 	}
@@ -198,6 +220,25 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, req *s3Reque
 	if resp.StatusCode != http.StatusOK {
 		return relay(w, r, resp)
 	}
+	if p := req.payload; p != nil && sent.Algorithm != "" && p.Checksum.Value == "" {
+		// A trailing checksum is known once the body has ended: the
+		// backend took every byte, so only the trailer is left to read.
+		if _, err := io.Copy(io.Discard, p.Body); err != nil {
+			return err
+		}
+	}
+	checksums := checksumSet{}
+	if p := req.payload; p != nil && p.Checksum.Value != "" {
+		checksums[strings.ToUpper(p.Checksum.Algorithm)] = p.Checksum.Value
+	}
+	rec := partRecord{
+		Part: partNumber, BackendETag: strings.Trim(resp.Header.Get("ETag"), `"`), Size: size,
+		ETag: clientPartETag(st.meta, key, digests.md5.Sum(nil)), Checksums: checksums,
+	}
+	if err := s.records.putPart(ctx, req.bucket, q.Get("uploadId"), rec); err != nil {
+		return err
+	}
+	resp.Header.Set("ETag", `"`+rec.ETag+`"`)
 	return s.writeWriteResponse(w, resp, st.meta, req)
 }
 
@@ -261,7 +302,8 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 		return err
 	}
 	defer body.Close()
-	ciphertext, err := crypto.EncryptReader(body, key.PartKey(partNumber))
+	digests := newPartDigests(st.Checksum.alg())
+	ciphertext, err := crypto.EncryptReader(digests.reader(body), key.PartKey(partNumber))
 	if err != nil {
 		return err
 	}
@@ -279,8 +321,28 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 		return relay(w, r, resp)
 	}
 	req.keyID, req.encrypted = st.meta.KeyID, true
-	result := fmt.Sprintf(`%s<CopyPartResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>%s</LastModified><ETag>%s</ETag></CopyPartResult>`,
-		xml.Header, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), xmlEscape(resp.Header.Get("ETag")))
+	checksums := checksumSet{}
+	if digests.checksum != nil {
+		checksums[digests.alg.name] = base64.StdEncoding.EncodeToString(digests.checksum.Sum(nil))
+	}
+	rec := partRecord{
+		Part: partNumber, BackendETag: strings.Trim(resp.Header.Get("ETag"), `"`), Size: size,
+		ETag: clientPartETag(st.meta, key, digests.md5.Sum(nil)), Checksums: checksums,
+	}
+	if err := s.records.putPart(ctx, req.bucket, q.Get("uploadId"), rec); err != nil {
+		return err
+	}
+	doc := copyPartResult{
+		Xmlns:        "http://s3.amazonaws.com/doc/2006-03-01/",
+		LastModified: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		ETag:         `"` + rec.ETag + `"`,
+		xmlChecksums: checksums.xml(),
+	}
+	out, err := xml.Marshal(doc)
+	if err != nil {
+		return s3err.Wrap(s3err.InternalError, err)
+	}
+	result := xml.Header + string(out)
 	setSSEHeaders(w.Header(), st.meta)
 	if v := so.head.Header.Get("X-Amz-Version-Id"); v != "" && src.versionID != "" {
 		w.Header().Set("X-Amz-Copy-Source-Version-Id", v)
@@ -289,6 +351,14 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, req *s3R
 	w.Header().Set("Content-Length", strconv.Itoa(len(result)))
 	_, err = io.WriteString(w, result)
 	return err
+}
+
+type copyPartResult struct {
+	XMLName      xml.Name `xml:"CopyPartResult"`
+	Xmlns        string   `xml:"xmlns,attr"`
+	LastModified string
+	ETag         string
+	xmlChecksums
 }
 
 // parseCopyRange parses x-amz-copy-source-range: "bytes=first-last".
@@ -312,10 +382,22 @@ func parseCopyRange(v string) (off, n int64, err error) {
 
 // completeMultipartXML is the client's CompleteMultipartUpload document.
 type completeMultipartXML struct {
-	Parts []struct {
-		PartNumber int    `xml:"PartNumber"`
-		ETag       string `xml:"ETag"`
-	} `xml:"Part"`
+	Parts []completePart `xml:"Part"`
+}
+
+type completePart struct {
+	PartNumber int    `xml:"PartNumber"`
+	ETag       string `xml:"ETag"`
+	xmlChecksums
+}
+
+// completedPart is one part of the object being completed.
+type completedPart struct {
+	number      int
+	size        int64 // plaintext
+	etag        string
+	backendETag string
+	checksums   checksumSet // nil: a part without a record
 }
 
 func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request, req *s3Request) error {
@@ -347,46 +429,26 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if err := s.completePreconditions(ctx, r, req); err != nil {
 		return err
 	}
-	stored, err := s.listBackendParts(ctx, req.bucket, req.object, uploadID)
+	parts, err := s.completedParts(ctx, req.bucket, req.object, uploadID, st, doc.Parts)
 	if err != nil {
 		return err
 	}
-	layout := partLayout{sizes: make(crypto.Layout, 0, len(doc.Parts)), numbers: make([]int, 0, len(doc.Parts))}
-	sum := md5.New()
-	prev := 0
-	for _, p := range doc.Parts {
-		if p.PartNumber <= prev {
-			return s3err.New(s3err.InvalidPartOrder, "")
-		}
-		prev = p.PartNumber
-		sp, ok := stored[p.PartNumber]
-		if !ok || strings.Trim(sp.etag, `"`) != strings.Trim(p.ETag, `"`) {
-			return s3err.New(s3err.InvalidPart, "")
-		}
-		n, err := crypto.DecryptedSize(sp.size)
-		if err != nil {
-			return s3err.Wrap(s3err.ObjectTampered, err)
-		}
-		layout.sizes = append(layout.sizes, n)
-		layout.numbers = append(layout.numbers, p.PartNumber)
-		raw, err := hex.DecodeString(strings.Trim(sp.etag, `"`))
-		if err != nil {
-			raw = []byte(sp.etag)
-		}
-		sum.Write(raw)
+	layout, err := completedLayout(st.Checksum, r.Header, doc.Parts, parts)
+	if err != nil {
+		return err
 	}
 	// The layout is recorded before the object exists, under the ETag
 	// S3 will give it, so no reader ever finds the object without it.
-	etag := hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(doc.Parts))
-	if err := s.records.recordMultipart(ctx, req.bucket, req.object, etag, layout); err != nil {
+	backendETag := multipartETag(parts, func(p completedPart) string { return p.backendETag })
+	if err := s.records.recordMultipart(ctx, req.bucket, req.object, backendETag, layout); err != nil {
 		return err
 	}
 	// Part checksums in the document describe plaintext the backend never
-	// saw: send only part numbers and ETags.
+	// saw: send only part numbers and the backend's ETags.
 	var out bytes.Buffer
 	out.WriteString("<CompleteMultipartUpload>")
-	for _, p := range doc.Parts {
-		fmt.Fprintf(&out, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", p.PartNumber, xmlEscape(p.ETag))
+	for _, p := range parts {
+		fmt.Fprintf(&out, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", p.number, xmlEscape(p.backendETag))
 	}
 	out.WriteString("</CompleteMultipartUpload>")
 	resp, body, err := s.fetchXML(w, r, backendRequest{
@@ -396,20 +458,34 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	if resp == nil {
 		return err
 	}
-	var result struct {
-		XMLName xml.Name
-		ETag    string `xml:"ETag"`
-	}
+	var result completeMultipartResult
 	if err := xml.Unmarshal(body, &result); err == nil && result.XMLName.Local == "CompleteMultipartUploadResult" {
-		if got := strings.Trim(result.ETag, `"`); got != etag && got != "" {
+		if got := strings.Trim(result.ETag, `"`); got != backendETag && got != "" {
 			// A backend with another multipart ETag scheme: record under
 			// the ETag it actually gave.
 			if err := s.records.recordMultipart(ctx, req.bucket, req.object, got, layout); err != nil {
 				return err
 			}
 		}
-		if err := s.records.deleteUpload(ctx, req.bucket, uploadID); err != nil {
-			s.log.Warn("delete upload record", zapErr(err))
+		numbers := make([]int, len(parts))
+		for i, p := range parts {
+			numbers[i] = p.number
+		}
+		s.forgetUpload(ctx, req.bucket, uploadID, numbers)
+		result.XMLName = xml.Name{Local: "CompleteMultipartUploadResult"} // the namespace once, as Xmlns
+		result.Xmlns = "http://s3.amazonaws.com/doc/2006-03-01/"
+		result.ETag = `"` + layout.etag + `"`
+		result.xmlChecksums, result.ChecksumType = xmlChecksums{}, ""
+		if layout.checksumValue != "" {
+			result.xmlChecksums = checksumSet{layout.checksum.Algorithm: layout.checksumValue}.xml()
+			result.ChecksumType = layout.checksum.Type
+		}
+		if body, err = xml.Marshal(result); err != nil {
+			return s3err.Wrap(s3err.InternalError, err)
+		}
+		body = append([]byte(xml.Header), body...)
+		if resp.Header.Get("ETag") != "" {
+			resp.Header.Set("ETag", result.ETag)
 		}
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -417,10 +493,207 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 	return s.writeWriteResponse(w, resp, st.meta, req)
 }
 
+type completeMultipartResult struct {
+	XMLName  xml.Name
+	Xmlns    string `xml:"xmlns,attr,omitempty"`
+	Location string `xml:",omitempty"`
+	Bucket   string `xml:",omitempty"`
+	Key      string `xml:",omitempty"`
+	ETag     string
+	xmlChecksums
+	ChecksumType string `xml:",omitempty"`
+}
+
+// forgetUpload deletes the records of a finished upload and of the
+// numbered parts, best effort: a leftover record is sealed and names an
+// upload that no longer exists.
+func (s *Server) forgetUpload(ctx context.Context, bucket, uploadID string, numbers []int) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.records.deleteParts(ctx, bucket, uploadID, numbers); err != nil {
+		s.log.Warn("delete part records", zapErr(err))
+	}
+	if err := s.records.deleteUpload(ctx, bucket, uploadID); err != nil {
+		s.log.Warn("delete upload record", zapErr(err))
+	}
+}
+
+// completedParts matches the client's parts against the backend's and the
+// part records: the client names a part by the ETag it was given, the
+// backend knows it by its own.
+func (s *Server) completedParts(ctx context.Context, bucket, object, uploadID string, st *uploadState, doc []completePart) ([]completedPart, error) {
+	prev := 0
+	numbers := make([]int, 0, len(doc))
+	for _, p := range doc {
+		if p.PartNumber <= prev {
+			return nil, s3err.New(s3err.InvalidPartOrder, "")
+		}
+		prev = p.PartNumber
+		numbers = append(numbers, p.PartNumber)
+	}
+	stored, err := s.listBackendParts(ctx, bucket, object, uploadID)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.records.parts(ctx, bucket, uploadID, numbers)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]completedPart, 0, len(doc))
+	for _, p := range doc {
+		sp, ok := stored[p.PartNumber]
+		if !ok {
+			return nil, s3err.New(s3err.InvalidPart, "")
+		}
+		backendETag := strings.Trim(sp.etag, `"`)
+		want := strings.Trim(p.ETag, `"`)
+		cp := completedPart{number: p.PartNumber, backendETag: backendETag}
+		if rec := recs[p.PartNumber]; rec != nil && rec.BackendETag == backendETag && crypto.EncryptedSize(rec.Size) == sp.size {
+			cp.size, cp.etag, cp.checksums = rec.Size, rec.ETag, rec.Checksums
+			if cp.checksums == nil {
+				cp.checksums = checksumSet{}
+			}
+		} else if st.Version < 2 {
+			// A part of an upload started before part records: the
+			// client was given the backend's ETag.
+			n, err := crypto.DecryptedSize(sp.size)
+			if err != nil {
+				return nil, s3err.Wrap(s3err.ObjectTampered, err)
+			}
+			cp.size, cp.etag = n, backendETag
+		} else {
+			// No record of the part the backend holds: its upload did
+			// not finish (or lost a race with a retry of itself).
+			return nil, s3err.New(s3err.InvalidPart, "")
+		}
+		if want != cp.etag {
+			return nil, s3err.New(s3err.InvalidPart, "")
+		}
+		parts = append(parts, cp)
+	}
+	return parts, nil
+}
+
+// multipartETag is S3's ETag of a multipart object: the MD5 of the
+// concatenated binary part ETags, "-" and the part count.
+func multipartETag(parts []completedPart, etag func(completedPart) string) string {
+	sum := md5.New()
+	for _, p := range parts {
+		raw, err := hex.DecodeString(etag(p))
+		if err != nil {
+			raw = []byte(etag(p))
+		}
+		sum.Write(raw)
+	}
+	return hex.EncodeToString(sum.Sum(nil)) + "-" + strconv.Itoa(len(parts))
+}
+
+// completedLayout returns the layout of the object being completed, with
+// the client's ETag and the object's checksum. The checksum's algorithm
+// and type are the upload's, or for an upload created without one those
+// of a checksum header of the request (minio-go sends one), if every part
+// has a checksum of that algorithm. Part checksums in the document must
+// be those the parts were uploaded with (InvalidPart), a checksum header
+// the object's (XAmzContentChecksumMismatch), as MinIO answers.
+func completedLayout(upload checksumMode, h http.Header, doc []completePart, parts []completedPart) (partLayout, error) {
+	layout := partLayout{
+		sizes: make(crypto.Layout, len(parts)), numbers: make([]int, len(parts)),
+		etag: multipartETag(parts, func(p completedPart) string { return p.etag }),
+	}
+	for i, p := range parts {
+		layout.sizes[i], layout.numbers[i] = p.size, p.number
+	}
+	sentAlg, sentValue, err := completeChecksumHeader(h)
+	if err != nil {
+		return partLayout{}, err
+	}
+	mode := upload
+	if mode.Algorithm == "" && sentAlg != nil {
+		if mode, err = parseChecksumMode(http.Header{"X-Amz-Checksum-Algorithm": {sentAlg.name}, "X-Amz-Checksum-Type": h.Values("X-Amz-Checksum-Type")}); err != nil {
+			return partLayout{}, err
+		}
+		for _, p := range parts {
+			if p.checksums[mode.Algorithm] == "" {
+				return partLayout{}, s3err.New(s3err.InvalidPart, "")
+			}
+		}
+	}
+	alg := mode.alg()
+	if alg == nil {
+		return layout, nil
+	}
+	if sentAlg != nil && sentAlg != alg {
+		return partLayout{}, s3err.New(s3err.InvalidArgument, "The checksum algorithm of the request is not the upload's (%s).", alg.name)
+	}
+	if t := strings.ToUpper(h.Get("X-Amz-Checksum-Type")); t != "" && t != mode.Type {
+		return partLayout{}, s3err.New(s3err.InvalidArgument, "The checksum type of the request is not the upload's (%s).", mode.Type)
+	}
+	sums := make([]partChecksum, len(parts))
+	layout.partChecksums = make([]string, len(parts))
+	for i, p := range parts {
+		v := p.checksums[alg.name]
+		raw, ok := decodeChecksumValue(alg, v)
+		if !ok {
+			return partLayout{}, s3err.New(s3err.InvalidPart, "")
+		}
+		if got := doc[i].get(alg.name); got != v && (got != "" || upload.Algorithm != "" && alg.name != "MD5") {
+			return partLayout{}, s3err.New(s3err.InvalidPart, "")
+		}
+		sums[i], layout.partChecksums[i] = partChecksum{raw: raw, size: p.size}, v
+	}
+	layout.checksum = mode
+	layout.checksumValue = objectChecksum(alg, mode.Type, sums)
+	if sentAlg != nil && !checksumMatches(sentValue, layout.checksumValue) {
+		return partLayout{}, s3err.New(s3err.XAmzContentChecksumMismatch, "")
+	}
+	return layout, nil
+}
+
+// checksumMatches compares a client's object checksum with ours; a
+// composite one may come without its "-N".
+func checksumMatches(sent, ours string) bool {
+	if sent == ours {
+		return true
+	}
+	base, _, composite := strings.Cut(ours, "-")
+	return composite && sent == base
+}
+
+// completeChecksumHeader finds the object checksum header of a
+// CompleteMultipartUpload: at most one x-amz-checksum-<algorithm>.
+func completeChecksumHeader(h http.Header) (*checksumAlgorithm, string, error) {
+	var (
+		alg   *checksumAlgorithm
+		value string
+	)
+	for k, vals := range h {
+		name, ok := strings.CutPrefix(strings.ToLower(k), "x-amz-checksum-")
+		if !ok || name == "mode" || name == "algorithm" || name == "type" {
+			continue
+		}
+		a := checksumAlgorithmNamed(name)
+		if a == nil {
+			return nil, "", s3err.New(s3err.InvalidRequest, "The algorithm type you specified in x-amz-checksum- header is invalid.")
+		}
+		if alg != nil || len(vals) != 1 {
+			return nil, "", s3err.New(s3err.InvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		alg, value = a, strings.TrimSpace(vals[0])
+	}
+	return alg, value, nil
+}
+
 // completePreconditions evaluates a completion's If-Match and
 // If-None-Match before its parts are checked, as MinIO does; the backend
-// evaluates them again when it completes.
+// evaluates them again when it completes. An If-Match names the ETag the
+// client was shown: it is translated to the backend's for both.
 func (s *Server) completePreconditions(ctx context.Context, r *http.Request, req *s3Request) error {
+	if v := r.Header.Get("If-Match"); v != "" {
+		backendETag, err := s.resolveIfMatch(ctx, req.bucket, req.object, v)
+		if err != nil {
+			return err
+		}
+		r.Header.Set("If-Match", backendETag)
+	}
 	h := http.Header{}
 	for _, k := range []string{"If-Match", "If-None-Match"} {
 		if v := r.Header.Values(k); len(v) > 0 {
@@ -445,13 +718,16 @@ func (s *Server) completePreconditions(ctx context.Context, r *http.Request, req
 }
 
 // recordMultipart writes what reads (the layout) and listings (an index
-// entry, for ragged layouts) need to know about a multipart object.
+// entry, for ragged layouts and client ETags) need to know about a
+// multipart object.
 func (rc *records) recordMultipart(ctx context.Context, bucket, object, etag string, layout partLayout) error {
 	if err := rc.putLayout(ctx, bucket, object, etag, layout); err != nil {
 		return err
 	}
-	if ragged(layout.sizes) {
-		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size(), "")
+	// Listings show the client's ETag (and, for a ragged layout, the
+	// size) from the index entry.
+	if ragged(layout.sizes) || layout.etag != "" {
+		return rc.writeIndexEntry(ctx, bucket, object, etag, layout.sizes.Size(), layout.etag)
 	}
 	return nil
 }
@@ -508,14 +784,20 @@ func (s *Server) listBackendParts(ctx context.Context, bucket, object, uploadID 
 }
 
 func (s *Server) abortMultipartUpload(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	// The parts whose records to delete, while the upload still exists.
+	uploadID := r.URL.Query().Get("uploadId")
+	var numbers []int
+	if stored, err := s.listBackendParts(r.Context(), req.bucket, req.object, uploadID); err == nil {
+		for n := range stored {
+			numbers = append(numbers, n)
+		}
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	if err := s.passthrough(rec, r, req); err != nil {
 		return err
 	}
 	if rec.status == http.StatusNoContent {
-		if err := s.records.deleteUpload(r.Context(), req.bucket, r.URL.Query().Get("uploadId")); err != nil {
-			s.log.Warn("delete upload record", zapErr(err))
-		}
+		s.forgetUpload(r.Context(), req.bucket, uploadID, numbers)
 	}
 	return nil
 }
@@ -559,4 +841,46 @@ func partRange(layout crypto.Layout, n int) (off, size int64, err error) {
 		off += p
 	}
 	return off, layout[n-1], nil
+}
+
+// withHeaders returns w adding extra to the response headers when they
+// are written, after anything the handler set or removed.
+func withHeaders(w http.ResponseWriter, extra http.Header) http.ResponseWriter {
+	if len(extra) == 0 {
+		return w
+	}
+	return &headerAdder{ResponseWriter: w, extra: extra}
+}
+
+type headerAdder struct {
+	http.ResponseWriter
+	extra http.Header
+}
+
+func (h *headerAdder) WriteHeader(code int) {
+	for k, v := range h.extra {
+		h.ResponseWriter.Header()[k] = v
+	}
+	h.ResponseWriter.WriteHeader(code)
+}
+
+// setMultipartHeaders answers a read of a multipart object with the ETag
+// the client was given at CompleteMultipartUpload and, for
+// x-amz-checksum-mode: ENABLED on a read of the whole object (or of part
+// number part; 0: the object), the object's (or the part's) checksum.
+func setMultipartHeaders(h http.Header, r *http.Request, layout partLayout, part int, whole bool) {
+	if layout.etag != "" {
+		h.Set("ETag", `"`+layout.etag+`"`)
+	}
+	if !whole || layout.checksumValue == "" || !strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		return
+	}
+	v := layout.checksumValue
+	if part != 0 {
+		if part > len(layout.partChecksums) {
+			return
+		}
+		v = layout.partChecksums[part-1]
+	}
+	checksumSet{layout.checksum.Algorithm: v}.setHeaders(h, layout.checksum.Type)
 }

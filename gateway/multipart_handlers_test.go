@@ -238,8 +238,10 @@ func TestMultipartUploadsReadBackInEveryLayout(t *testing.T) {
 							index = append(index, k)
 						}
 					}
-					if l.ragged != (len(index) == 1) || len(index) > 1 {
-						t.Errorf("index entries %q for a ragged=%v layout, want one exactly for a ragged layout", index, l.ragged)
+					// Every multipart object has one: listings show its
+					// client ETag (and a ragged layout's size) from it.
+					if len(index) != 1 {
+						t.Errorf("index entries %q, want one", index)
 					}
 					for _, k := range g.be.keys(g.s.cfg.SystemBucket) {
 						if strings.HasPrefix(k, "uploads/"+testBucket+"/") {

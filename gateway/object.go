@@ -48,6 +48,10 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 		checksum = &p.Checksum
 	}
 	h := forwardEncryptedHeader(r.Header)
+	trailing := checksum == nil && req.payload != nil && req.payload.Checksum.Algorithm != ""
+	if trailing {
+		h.Set(hdrTrailingChecksum, "record")
+	}
 	var pm *plaintextMD5
 	if s.wantsMD5ETag(enc, req.bucket, req.object) {
 		pm = &plaintextMD5{}
@@ -62,7 +66,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 			}
 		}
 	}
-	if !s.cfg.DisableMD5ETags && h.Get("If-Match") != "" {
+	if h.Get("If-Match") != "" {
 		// The client's If-Match names an ETag it was shown: translate it
 		// to the backend's ETag of that version.
 		backendETag, err := s.resolveIfMatch(r.Context(), req.bucket, req.object, h.Get("If-Match"))
@@ -78,6 +82,11 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return relay(w, r, resp)
+	}
+	if trailing {
+		if err := s.recordTrailingChecksum(r.Context(), req, resp.Header.Get("ETag")); err != nil {
+			return err
+		}
 	}
 	req.keyID, req.encrypted = meta.KeyID, true
 	if pm != nil {
@@ -168,6 +177,9 @@ type storedObject struct {
 	meta       *crypto.Metadata // nil: not encrypted by s3seal
 	etag       string           // the backend's
 	clientETag string           // what the client is shown; set once the key is unsealed
+	// trailingChecksum is a trailing checksum of a single-part object
+	// ("CRC32C:value", see trailing.go), if loaded.
+	trailingChecksum string
 }
 
 // partLayout is an encrypted object's layout: the plaintext size of each
@@ -176,6 +188,13 @@ type storedObject struct {
 type partLayout struct {
 	sizes   crypto.Layout
 	numbers []int // nil: one stream under the object key
+
+	// Of multipart objects completed with part records: the client's
+	// ETag (unquoted; empty: the backend's is the client's) and checksums.
+	etag          string
+	checksum      checksumMode
+	checksumValue string   // the object's
+	partChecksums []string // by position, as sizes
 }
 
 // keyFor returns the stream key of each planned segment's part.
@@ -199,8 +218,8 @@ func (l partLayout) decrypt(body io.Reader, segs []crypto.Segment, k crypto.Obje
 	return crypto.DecryptSegments(body, segs, l.keyFor(k))
 }
 
-// readHeaders are the request headers a read forwards to the backend.
-// Conditions are evaluated there: client-visible ETags are the backend's.
+// readHeaders are the request headers a read forwards to the backend when
+// it evaluates the conditions (no ETag condition: see statEncrypted).
 var readHeaders = []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"}
 
 func readHeader(r *http.Request) http.Header {
@@ -233,8 +252,9 @@ func objectQuery(q url.Values) url.Values {
 // checkUnsealed), the object as stored.
 func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Request, ssec *customerKey) (*storedObject, crypto.ObjectKey, partLayout, error) {
 	ctx := r.Context()
-	// With s3seal's own ETags, ETag conditions are evaluated here.
-	local := !s.cfg.DisableMD5ETags && hasETagCondition(r.Header, "")
+	// ETag conditions are evaluated here: a multipart object's client
+	// ETag is never the backend's, whatever Config.DisableMD5ETags.
+	local := hasETagCondition(r.Header, "")
 	st, ok, err := s.headStored(ctx, r, req, local)
 	if err == nil && ok && st.meta == nil {
 		err = s.checkUnsealed(req, req.bucket, req.object)
@@ -275,6 +295,9 @@ func (s *Server) statEncrypted(w http.ResponseWriter, r *http.Request, req *s3Re
 	}
 	layout, err := s.objectLayout(ctx, req.bucket, req.object, st.meta, st.etag, st.resp.ContentLength)
 	if err != nil {
+		return nil, crypto.ObjectKey{}, partLayout{}, err
+	}
+	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
 		return nil, crypto.ObjectKey{}, partLayout{}, err
 	}
 	return st, key, layout, nil
@@ -404,8 +427,10 @@ func (s *Server) headObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	setKeyVersionHeader(h, st.meta)
 	size := layout.sizes.Size()
 	status := http.StatusOK
-	if !st.meta.Multipart && r.Header.Get("Range") == "" {
-		setStoredChecksum(h, r, st.resp.Header, key)
+	if st.meta.Multipart {
+		setMultipartHeaders(h, r, layout, part, r.Header.Get("Range") == "")
+	} else if r.Header.Get("Range") == "" {
+		setStoredChecksum(h, r, st, key)
 	}
 	if part != 0 {
 		off, partSize, err := partRange(layout.sizes, part)
@@ -456,7 +481,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, req *s3Reques
 	if r.URL.Query().Get("partNumber") != "" {
 		return s.getObjectPart(w, r, req, ssec)
 	}
-	if r.Header.Get("Range") == "" && (s.cfg.DisableMD5ETags || !hasETagCondition(r.Header, "")) {
+	if r.Header.Get("Range") == "" && !hasETagCondition(r.Header, "") {
 		return s.getWhole(w, r, req, ssec)
 	}
 	st, key, layout, err := s.statEncrypted(w, r, req, ssec)
@@ -599,6 +624,9 @@ func (s *Server) getWhole(w http.ResponseWriter, r *http.Request, req *s3Request
 	if err != nil {
 		return err
 	}
+	if err := s.loadTrailingChecksum(ctx, r, req, st); err != nil {
+		return err
+	}
 	req.keyID, req.encrypted = meta.KeyID, true
 	size := layout.sizes.Size()
 	var segs []crypto.Segment
@@ -624,10 +652,14 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 		h.Set("ETag", st.clientETag)
 	}
 	h.Del("Content-Range")
+	if st.meta.Multipart {
+		part, _ := strconv.Atoi(r.URL.Query().Get("partNumber"))
+		setMultipartHeaders(h, r, layout, part, status != http.StatusPartialContent || part != 0)
+	}
 	if status == http.StatusPartialContent {
 		h.Set("Content-Range", contentRange(off, n, layout.sizes.Size()))
 	} else if !st.meta.Multipart {
-		setStoredChecksum(h, r, st.resp.Header, key)
+		setStoredChecksum(h, r, st, key)
 	}
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	if n == 0 {
@@ -666,11 +698,11 @@ const (
 
 // setStoredChecksum answers x-amz-checksum-mode: ENABLED with the checksum
 // the client uploaded, for whole-object reads of single-part objects.
-func setStoredChecksum(h http.Header, r *http.Request, stored http.Header, key crypto.ObjectKey) {
+func setStoredChecksum(h http.Header, r *http.Request, st *storedObject, key crypto.ObjectKey) {
 	if !strings.EqualFold(r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		return
 	}
-	if alg, value, ok := openStoredChecksum(stored, key); ok {
+	if alg, value, ok := openStoredChecksum(st, key); ok {
 		h.Set("X-Amz-Checksum-"+alg, value)
 		h.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
 	}
@@ -680,9 +712,12 @@ func setStoredChecksum(h http.Header, r *http.Request, stored http.Header, key c
 // object (algorithm as in CRC32C, base64 value); ok is false when there is
 // none, or none that authenticates: a checksum s3seal cannot vouch for is
 // never answered.
-func openStoredChecksum(stored http.Header, key crypto.ObjectKey) (alg, value string, ok bool) {
-	raw, err := base64.StdEncoding.DecodeString(stored.Get(hdrSealedChecksum))
+func openStoredChecksum(st *storedObject, key crypto.ObjectKey) (alg, value string, ok bool) {
+	raw, err := base64.StdEncoding.DecodeString(st.resp.Header.Get(hdrSealedChecksum))
 	if err != nil || len(raw) == 0 {
+		if st.trailingChecksum != "" {
+			return strings.Cut(st.trailingChecksum, ":")
+		}
 		return "", "", false
 	}
 	v, err := key.OpenValue(checksumLabel, raw)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/s3seal/s3seal/crypto"
@@ -240,16 +241,27 @@ func hashName(s string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// layoutFile is the stored form of a multipart layout.
+// layoutFile is the stored form of a multipart layout. Version 2 adds
+// what the client was told at CompleteMultipartUpload: the object's ETag
+// and checksums (version 1 layouts, of uploads completed before, have
+// neither: their client ETag is the backend's).
 type layoutFile struct {
 	Version int     `json:"v"`
 	Parts   []int64 `json:"parts"`   // plaintext part sizes in part order
 	Numbers []int   `json:"numbers"` // the S3 part numbers, whose part keys encrypted them
+
+	ETag          string       `json:"etag,omitempty"` // client-visible, unquoted
+	Checksum      checksumMode `json:"checksum,omitzero"`
+	ChecksumValue string       `json:"checksumValue,omitempty"` // the object's, base64 ("-N" if composite)
+	PartChecksums []string     `json:"partChecksums,omitempty"` // of Checksum.Algorithm, in part order
 }
 
 // putLayout records the part layout of one version of a multipart object.
 func (rc *records) putLayout(ctx context.Context, bucket, object, etag string, layout partLayout) error {
-	data, _ := json.Marshal(layoutFile{Version: 1, Parts: layout.sizes, Numbers: layout.numbers})
+	data, _ := json.Marshal(layoutFile{
+		Version: 2, Parts: layout.sizes, Numbers: layout.numbers,
+		ETag: layout.etag, Checksum: layout.checksum, ChecksumValue: layout.checksumValue, PartChecksums: layout.partChecksums,
+	})
 	if err := rc.put(ctx, layoutRecord(bucket, object, etag), data); err != nil {
 		return err
 	}
@@ -271,10 +283,36 @@ func (rc *records) layout(ctx context.Context, bucket, object, etag string) (par
 		return partLayout{}, err
 	}
 	var f layoutFile
-	if err := json.Unmarshal(data, &f); err != nil || f.Version != 1 || len(f.Parts) == 0 || len(f.Numbers) != len(f.Parts) {
+	if err := json.Unmarshal(data, &f); err != nil || !f.valid() {
 		return partLayout{}, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("layout record %s is malformed", name))
 	}
-	l := partLayout{sizes: f.Parts, numbers: f.Numbers}
+	l := partLayout{sizes: f.Parts, numbers: f.Numbers, etag: f.ETag, checksum: f.Checksum, checksumValue: f.ChecksumValue, partChecksums: f.PartChecksums}
 	rc.layouts.put(name, l)
 	return l, nil
+}
+
+// valid checks a decoded layout record's consistency.
+func (f *layoutFile) valid() bool {
+	switch {
+	case f.Version != 1 && f.Version != 2, len(f.Parts) == 0, len(f.Numbers) != len(f.Parts):
+		return false
+	case f.Version == 1:
+		return f.ETag == "" && f.Checksum == (checksumMode{}) && f.ChecksumValue == "" && f.PartChecksums == nil
+	}
+	if etag, n, ok := strings.Cut(f.ETag, "-"); !ok || !isHexETag(etag) || n != strconv.Itoa(len(f.Parts)) {
+		return false
+	}
+	if f.Checksum == (checksumMode{}) {
+		return f.ChecksumValue == "" && f.PartChecksums == nil
+	}
+	alg := f.Checksum.alg()
+	if alg == nil || len(f.PartChecksums) != len(f.Parts) || f.ChecksumValue == "" {
+		return false
+	}
+	for _, v := range f.PartChecksums {
+		if _, ok := decodeChecksumValue(alg, v); !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -37,12 +37,24 @@ func TestMinioGoTrailingChecksums(t *testing.T) {
 		data := harness.RandomBytes(t, size)
 		for _, ck := range checksums {
 			name := fmt.Sprintf("%s-%d", ck, size)
-			if _, err := c.PutObject(ctx, bucket, name, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{PartSize: 5 << 20, Checksum: ck}); err != nil {
+			info, err := c.PutObject(ctx, bucket, name, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{PartSize: 5 << 20, Checksum: ck})
+			if err != nil {
 				t.Errorf("PutObject of %d bytes with %s: %v", size, ck, err)
 				continue
 			}
 			if got := harness.ReadObject(t, c, bucket, name, minio.GetObjectOptions{}); !bytes.Equal(got, data) {
 				t.Errorf("%s: read back %d bytes, want %d", name, len(got), len(data))
+			}
+			// The checksum the upload answered is stored (sealed) and
+			// answered again with checksum mode.
+			st, err := c.StatObject(ctx, bucket, name, minio.StatObjectOptions{Checksum: true})
+			if err != nil {
+				t.Fatalf("StatObject %s: %v", name, err)
+			}
+			uploaded := []string{info.ChecksumCRC32, info.ChecksumCRC32C, info.ChecksumCRC64NVME, info.ChecksumSHA1, info.ChecksumSHA256, info.ChecksumMD5}
+			stated := []string{st.ChecksumCRC32, st.ChecksumCRC32C, st.ChecksumCRC64NVME, st.ChecksumSHA1, st.ChecksumSHA256, st.ChecksumMD5}
+			if ck != minio.ChecksumNone && (strings.Join(uploaded, "") == "" || fmt.Sprint(uploaded) != fmt.Sprint(stated)) {
+				t.Errorf("%s: StatObject checksums %q, want the upload's %q", name, stated, uploaded)
 			}
 		}
 	}

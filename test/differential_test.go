@@ -76,6 +76,7 @@ func TestDifferential(t *testing.T) {
 			{"errors", diffErrors},
 			{"multipart upload", diffMultipart},
 			{"checksums", diffChecksums},
+			{"multipart checksums and part ETags", diffMultipartChecksums},
 			{"mc", diffMC},
 			{"MinIO auto-encryption is SSE-KMS, not SSE-S3", diffAutoEncryption},
 		}
