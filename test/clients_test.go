@@ -442,12 +442,11 @@ func clientsRclone(t *testing.T, s *stack, tree string) {
 	remote := "gw:" + bucket
 	// Files from 5 MiB up go multipart, in 5 MiB parts. rclone takes the
 	// ETag of an SSE-S3 object for an MD5 of its content: a single-part
-	// ETag for the content's MD5 (it deletes the copy when they differ),
-	// which s3seal gives (README, "ETags"), so rclone checks every
-	// single-part upload; a multipart ETag for the MD5 of the parts' MD5s,
-	// which s3seal's multipart ETags are not, so that check alone is off.
-	// The content is also checked below by downloading it.
-	upload := []string{"--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M", "--s3-use-multipart-etag=false"}
+	// ETag for the content's MD5 (it deletes the copy when they differ), a
+	// multipart ETag for the MD5 of the parts' MD5s; s3seal gives both
+	// (README, "ETags"), so rclone checks every upload, with no flag that
+	// turns a check off. The content is also checked below by downloading it.
+	upload := []string{"--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"}
 	rclone(t, append([]string{"copy", tree, remote}, upload...)...)
 	clientsAssertListed(t, s.gw.Client(t), bucket, clientsTreeSizes(), true)
 	rclone(t, "check", tree, remote) // sizes and MD5s: single-part ETags, multipart rclone metadata
