@@ -59,6 +59,10 @@ type Store struct {
 	tls      *tls.Config
 	timeout  time.Duration
 
+	// beforeRegister, if set, runs in Create between its first Locate
+	// and its Register (tests race a second Create there).
+	beforeRegister func()
+
 	mu     sync.Mutex // guards client and closed
 	client *kmipclient.Client
 	closed bool
@@ -123,6 +127,9 @@ func (s *Store) Create(ctx context.Context, name string, value []byte) error {
 	}
 	if len(ids) > 0 {
 		return kmsclient.ErrKeyExists
+	}
+	if s.beforeRegister != nil {
+		s.beforeRegister()
 	}
 	material := append([]byte(nil), value...)
 	resp, err := s.request(ctx, &payloads.RegisterRequestPayload{

@@ -142,6 +142,38 @@ func TestDuplicateNameLowestIDOwns(t *testing.T) {
 	}
 }
 
+// TestCreateRaceHasOneWinner interleaves two Creates of one name by hand:
+// the second passes its Locate before the first registers, so both
+// register; the first (lower id) keeps the name, the second is
+// ErrKeyExists and withdraws its object.
+func TestCreateRaceHasOneWinner(t *testing.T) {
+	s := newStore(t)
+	defer s.Close()
+	other, err := New(startPyKMIP(t).config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := t.Context()
+	var firstErr error
+	other.beforeRegister = func() {
+		other.beforeRegister = nil
+		firstErr = s.Create(ctx, "race", []byte("first"))
+	}
+	if err := other.Create(ctx, "race", []byte("second")); !errors.Is(err, kmsclient.ErrKeyExists) {
+		t.Errorf("the later Create: %v, want ErrKeyExists", err)
+	}
+	if firstErr != nil {
+		t.Errorf("the earlier Create: %v", firstErr)
+	}
+	if v, err := other.Get(ctx, "race"); err != nil || string(v) != "first" {
+		t.Errorf("Get = %q, %v; want the first value", v, err)
+	}
+	if ids, err := s.locate(ctx, "race"); err != nil || len(ids) != 1 {
+		t.Errorf("objects named race: %v %v; want the winner's only", ids, err)
+	}
+}
+
 func TestIDOrder(t *testing.T) {
 	for _, tc := range []struct {
 		ids  []string
