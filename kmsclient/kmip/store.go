@@ -279,7 +279,7 @@ func (s *Store) Close() error {
 	if s.client == nil {
 		return nil
 	}
-	err := s.client.Close()
+	err := closeClient(s.client)
 	s.client = nil
 	return err
 }
@@ -373,7 +373,20 @@ func (s *Store) drop(client *kmipclient.Client) {
 	if s.client == client {
 		s.client = nil
 	}
-	client.Close()
+	closeClient(client)
+}
+
+// closeClient closes client. kmipclient.Client.Close (v0.3.3) dereferences
+// a nil connection when the client's own reconnect after a broken
+// connection failed, which is exactly when the store drops it: that panic
+// is recovered here, as there is nothing left to close.
+func closeClient(client *kmipclient.Client) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = nil
+		}
+	}()
+	return client.Close()
 }
 
 // lowest returns the id that owns a name among ids: the lowest, numbers

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,6 +249,92 @@ func TestServerDownIsUnavailable(t *testing.T) {
 	if d := time.Since(began); d > 3*time.Second {
 		t.Fatalf("Get from a silent server took %v with a 500ms timeout", d)
 	}
+}
+
+// TestServerGoneAfterConnectingIsUnavailable breaks an established
+// connection (a forwarder in front of the server goes away): the next
+// calls are ErrUnavailable, not a panic or a hang, and once the server is
+// reachable again the store reconnects.
+func TestServerGoneAfterConnectingIsUnavailable(t *testing.T) {
+	srv := startPyKMIP(t)
+	newStore(t).Close() // empty the server
+	fwd := startForwarder(t, srv.endpoint)
+	cfg := srv.config()
+	cfg.Endpoint = fwd.addr
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.Create(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	fwd.stop()
+	for i := range 3 {
+		if _, err := s.Get(ctx, "k"); !errors.Is(err, kmsclient.ErrUnavailable) {
+			t.Fatalf("Get %d with the connection gone: %v, want ErrUnavailable", i, err)
+		}
+	}
+	fwd.restart(t)
+	if v, err := s.Get(ctx, "k"); err != nil || string(v) != "v" {
+		t.Fatalf("Get after the server came back: %q, %v", v, err)
+	}
+}
+
+// forwarder relays TCP connections from addr to a target until stopped.
+type forwarder struct {
+	addr, target string
+	mu           sync.Mutex
+	l            net.Listener
+	conns        []net.Conn
+}
+
+func startForwarder(t *testing.T, target string) *forwarder {
+	f := &forwarder{target: target}
+	f.listen(t, "127.0.0.1:0")
+	t.Cleanup(f.stop)
+	return f
+}
+
+func (f *forwarder) restart(t *testing.T) { f.listen(t, f.addr) }
+
+func (f *forwarder) listen(t *testing.T, addr string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.l, f.addr = l, l.Addr().String()
+	f.mu.Unlock()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", f.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			f.mu.Lock()
+			f.conns = append(f.conns, c, up)
+			f.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (f *forwarder) stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.l.Close()
+	for _, c := range f.conns {
+		c.Close()
+	}
+	f.conns = nil
 }
 
 func TestConfigErrors(t *testing.T) {
