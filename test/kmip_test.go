@@ -41,6 +41,13 @@ func TestKMIPKeyStore(t *testing.T) {
 		mc.Must(t, "admin", "kms", "key", "create", "gw", key)
 		assertKMSKeyStatusOK(t, mc, "gw", key)
 	})
+	t.Run("a key on KMIP cannot be rotated: the command says so", func(t *testing.T) {
+		env := append(os.Environ(), "S3SEAL_ROOT_USER="+gw.AccessKey, "S3SEAL_ROOT_PASSWORD="+gw.SecretKey)
+		r := harness.Run(t, harness.GatewayBinary(t), []string{"kms", "key", "rotate", key, "--endpoint", gw.Endpoint}, env, "")
+		if out := string(r.Stdout) + r.Stderr; r.ExitCode != 1 || !strings.Contains(out, "XMinioKMSRotationNotSupported") {
+			t.Errorf("rotate on a KMIP key store: %d\n%s\nwant exit 1 and XMinioKMSRotationNotSupported", r.ExitCode, out)
+		}
+	})
 	t.Run("mc encrypt set, cp, stat, cat", func(t *testing.T) {
 		mc.Must(t, "mb", "gw/kmip-kms", "gw/kmip-s3")
 		mc.Must(t, "encrypt", "set", "SSE-KMS", key, "gw/kmip-kms")
