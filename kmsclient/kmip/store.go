@@ -307,7 +307,6 @@ func (e *resultError) Error() string {
 	return fmt.Sprintf("%s failed: %s: %s", ttlv.EnumStr(e.op), ttlv.EnumStr(e.reason), e.msg)
 }
 
-
 func isReason(err error, reason ovh.ResultReason) bool {
 	var re *resultError
 	return errors.As(err, &re) && re.reason == reason
