@@ -34,8 +34,8 @@ func TestKMIPKeyStore(t *testing.T) {
 	mc.AliasSet(t, "gw", gw.Endpoint, gw.AccessKey, gw.SecretKey)
 	dir := t.TempDir()
 	files := map[string][]byte{
-		"gw/kmip-kms/object": harness.RandomBytes(t, 1<<20+5),
-		"gw/kmip-s3/object":  harness.RandomBytes(t, 300_007),
+		"gw/kmip-kms/object": harness.RandomBytes(t, 256<<10+5),
+		"gw/kmip-s3/object":  harness.RandomBytes(t, 100_007),
 	}
 	t.Run("mc admin kms key create and status", func(t *testing.T) {
 		mc.Must(t, "admin", "kms", "key", "create", "gw", key)
