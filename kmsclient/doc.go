@@ -7,8 +7,8 @@
 // Decrypt, ListKeys, DescribeKey, DeleteKey, Status):
 //
 //   - KMS, the embedded KMS, follows the KES model: EKs live in a KeyStore
-//     (package fs for a local directory, aws for AWS Secrets Manager, mem
-//     for tests) and are cached in memory, so the hot path makes no
+//     (package fs for a local directory, aws for AWS Secrets Manager, kmip
+//     for a KMIP server, mem for tests) and are cached in memory, so the hot path makes no
 //     key-store round trip.
 //   - kes.Client talks to an external KES server.
 //
@@ -42,7 +42,8 @@
 // "rotations" lists versions 2, 3, ... (each {"bytes","created_at",
 // "created_by"}), oldest first. A key never rotated keeps its version 1
 // record, so existing keys need no migration. Rotation needs a store that
-// can replace a value (KeyUpdater: fs, mem, aws); a KES server sees only
+// can replace a value (KeyUpdater: fs, mem, aws; not kmip, as KMIP has
+// no compare-and-swap of an object's value); a KES server sees only
 // key version 1 of a rotated record and has no versions of its own.
 //
 // # DEK ciphertext, version 1

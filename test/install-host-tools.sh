@@ -2,7 +2,8 @@
 # Checks the programs the end-to-end tests run that are not Go modules and
 # installs the Debian package of any that is missing, saying so. The machine
 # image's Python provides aws (v1), boto3 and moto_server; Debian provides
-# AWS CLI v2 (awscli) and s3cmd. When all are present nothing is installed.
+# AWS CLI v2 (awscli), s3cmd and pykmip-server (python3-pykmip). When all
+# are present nothing is installed.
 # Everything else the tests need is a Go module or a pinned peer that
 # install-peers.sh builds.
 set -euo pipefail
@@ -21,6 +22,8 @@ if ! installed s3cmd && ! command -v s3cmd >/dev/null; then missing+=(s3cmd); fi
 if ! python3 -c 'import boto3' 2>/dev/null && ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
   missing+=(python3-boto3)
 fi
+# pykmip-server: the KMIP key store's tests (a KMIP 1.x server for testing).
+if ! installed python3-pykmip && ! command -v pykmip-server >/dev/null; then missing+=(python3-pykmip); fi
 if ! command -v moto_server >/dev/null; then
   # moto has no Debian package: it comes with the machine image's Python.
   echo "install-host-tools: moto_server is not on PATH; it comes with the machine image's Python (pip install 'moto[server]==5.*')" >&2

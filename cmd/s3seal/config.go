@@ -148,9 +148,10 @@ type kesCache struct {
 // keystoreConfig is kms.keystore: exactly one of its sections is set.
 // Each section opens the KMS it configures (keystore.go).
 type keystoreConfig struct {
-	FS  *fsKeystoreConfig  `yaml:"fs"`
-	AWS *awsKeystoreConfig `yaml:"aws"`
-	KES *kesKeystoreConfig `yaml:"kes"`
+	FS   *fsKeystoreConfig   `yaml:"fs"`
+	AWS  *awsKeystoreConfig  `yaml:"aws"`
+	KES  *kesKeystoreConfig  `yaml:"kes"`
+	KMIP *kmipKeystoreConfig `yaml:"kmip"`
 }
 
 type fsKeystoreConfig struct {
@@ -170,6 +171,19 @@ type awsSecretsManagerConfig struct {
 		SecretKey    string `yaml:"secretkey"`
 		SessionToken string `yaml:"token"`
 	} `yaml:"credentials"`
+}
+
+// kmipKeystoreConfig is kms.keystore.kmip, in KES's shape: a KMIP server
+// reached over mutual TLS.
+type kmipKeystoreConfig struct {
+	Endpoint string `yaml:"endpoint"`
+	TLS      struct {
+		Client struct {
+			Key  string `yaml:"key"`
+			Cert string `yaml:"cert"`
+		} `yaml:"client"`
+		CA string `yaml:"ca"`
+	} `yaml:"tls"`
 }
 
 type kesKeystoreConfig struct {
@@ -461,6 +475,14 @@ func validate(c *fileConfig) error {
 			return errors.New("kms.keystore.aws.secretsmanager.region is required")
 		case (sm.Credentials.AccessKey == "") != (sm.Credentials.SecretKey == ""):
 			return errors.New("kms.keystore.aws.secretsmanager.credentials: accesskey and secretkey must be set together")
+		}
+	}
+	if ks.KMIP != nil {
+		switch {
+		case ks.KMIP.Endpoint == "":
+			return errors.New("kms.keystore.kmip.endpoint is required")
+		case ks.KMIP.TLS.Client.Cert == "" || ks.KMIP.TLS.Client.Key == "":
+			return errors.New("kms.keystore.kmip.tls.client: cert and key are required (KMIP uses mutual TLS)")
 		}
 	}
 	if ks.KES != nil {

@@ -377,6 +377,7 @@ func TestExactlyOneKeyStore(t *testing.T) {
 		{"fs and aws in the file", fsKeystoreYAML + awsKeystoreYAML, false},
 		{"aws and kes in the file", awsKeystoreYAML + kesKeystoreYAML, false},
 		{"fs and kes in the file", fsKeystoreYAML + kesKeystoreYAML, false},
+		{"fs and kmip in the file", fsKeystoreYAML + "\n    kmip:\n      endpoint: 127.0.0.1:5696\n      tls:\n        client:\n          key: /k\n          cert: /c\n", false},
 		{"S3SEAL_KMS_DIR and an aws key store", awsKeystoreYAML, true},
 		{"S3SEAL_KMS_DIR and a kes key store", kesKeystoreYAML, true},
 	}
@@ -452,6 +453,49 @@ func TestAWSKeystoreValidation(t *testing.T) {
 			}
 			if err != nil {
 				assertNoSecrets(t, err.Error())
+			}
+		})
+	}
+}
+
+func TestKMIPKeystoreValidation(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string // under kms.keystore.kmip
+		wantErr string // "" = valid
+	}{
+		{
+			name: "endpoint, client certificate and CA",
+			yaml: "      endpoint: kmip.example.com:5696\n      tls:\n        client:\n          key: /etc/s3seal/kmip.key\n          cert: /etc/s3seal/kmip.crt\n        ca: /etc/s3seal/kmip-ca.crt\n",
+		},
+		{
+			name:    "no endpoint",
+			yaml:    "      tls:\n        client:\n          key: /k\n          cert: /c\n",
+			wantErr: "kms.keystore.kmip.endpoint is required",
+		},
+		{
+			name:    "no client certificate",
+			yaml:    "      endpoint: kmip.example.com:5696\n      tls:\n        ca: /etc/s3seal/kmip-ca.crt\n",
+			wantErr: "kms.keystore.kmip.tls.client: cert and key are required (KMIP uses mutual TLS)",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "kms:\n  keystore:\n    kmip:\n"+tt.yaml)
+			cfg, err := loadConfig(path, getenvOf(without(validEnv(), "S3SEAL_KMS_DIR")))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("loadConfig: %v, want no error", err)
+				}
+				k := cfg.KMS.Keystore.KMIP
+				if k == nil || k.Endpoint != "kmip.example.com:5696" || k.TLS.Client.Key != "/etc/s3seal/kmip.key" ||
+					k.TLS.Client.Cert != "/etc/s3seal/kmip.crt" || k.TLS.CA != "/etc/s3seal/kmip-ca.crt" {
+					t.Fatalf("kms.keystore.kmip = %+v, want the parsed section", k)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("loadConfig error = %v, want %q", err, tt.wantErr)
 			}
 		})
 	}

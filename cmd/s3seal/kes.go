@@ -38,7 +38,7 @@ func startKESServer(cfg *fileConfig, kms gateway.KMS, log *zap.Logger) (shutdown
 	}
 	embedded, ok := kms.(*kmsclient.KMS)
 	if !ok {
-		return nil, errors.New("kms.address: the KES API is served only over s3seal's embedded KMS (kms.keystore.fs or kms.keystore.aws), not over an external KES server (kms.keystore.kes)")
+		return nil, errors.New("kms.address: the KES API is served only over s3seal's embedded KMS (kms.keystore.fs, aws or kmip), not over an external KES server (kms.keystore.kes)")
 	}
 	if c.TLS.Cert == "" || c.TLS.Key == "" {
 		return nil, errors.New("kms.address: kms.tls.cert and kms.tls.key are required: the KES API is served over TLS only")

@@ -10,6 +10,7 @@ import (
 	awsstore "github.com/s3seal/s3seal/kmsclient/aws"
 	"github.com/s3seal/s3seal/kmsclient/fs"
 	"github.com/s3seal/s3seal/kmsclient/kes"
+	"github.com/s3seal/s3seal/kmsclient/kmip"
 )
 
 // keyStoreSection is a section of kms.keystore. Open returns the KMS over
@@ -31,6 +32,7 @@ var (
 	_ keyStoreSection = (*fsKeystoreConfig)(nil)
 	_ keyStoreSection = (*awsKeystoreConfig)(nil)
 	_ keyStoreSection = (*kesKeystoreConfig)(nil)
+	_ keyStoreSection = (*kmipKeystoreConfig)(nil)
 	_ closableKMS     = (*kmsclient.KMS)(nil)
 	_ closableKMS     = (*kes.Client)(nil)
 )
@@ -48,6 +50,9 @@ func (ks keystoreConfig) sections() []keyStoreSection {
 	if ks.KES != nil {
 		sections = append(sections, ks.KES)
 	}
+	if ks.KMIP != nil {
+		sections = append(sections, ks.KMIP)
+	}
 	return sections
 }
 
@@ -61,6 +66,7 @@ type storeSection interface {
 var (
 	_ storeSection = (*fsKeystoreConfig)(nil)
 	_ storeSection = (*awsKeystoreConfig)(nil)
+	_ storeSection = (*kmipKeystoreConfig)(nil)
 )
 
 // OpenStore opens the key directory.
@@ -100,6 +106,29 @@ func (c *awsKeystoreConfig) OpenStore(ctx context.Context) (kmsclient.KeyStore, 
 
 // Open opens Secrets Manager behind the embedded KMS.
 func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+	store, err := c.OpenStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return kmsclient.New(store, kms), nil
+}
+
+// OpenStore reads the certificates; it makes no call to the KMIP server:
+// the first request connects.
+func (c *kmipKeystoreConfig) OpenStore(context.Context) (kmsclient.KeyStore, error) {
+	store, err := kmip.New(kmip.Config{
+		Endpoint: c.Endpoint,
+		CertFile: c.TLS.Client.Cert, KeyFile: c.TLS.Client.Key, CAFile: c.TLS.CA,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kms.keystore.kmip: %w", err)
+	}
+	return store, nil
+}
+
+// Open opens the KMIP server behind the embedded KMS. KMIP cannot replace
+// a stored value, so its keys cannot be rotated (ErrRotationUnsupported).
+func (c *kmipKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
 	store, err := c.OpenStore(ctx)
 	if err != nil {
 		return nil, err

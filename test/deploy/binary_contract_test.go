@@ -155,7 +155,7 @@ func TestHealthcheckSubcommandProbesLiveness(t *testing.T) {
 func TestConfigsLoadWithTheRealLoader(t *testing.T) {
 	placeholders := []string{"AWS_ACCESS_KEY_ID=placeholder", "AWS_SECRET_ACCESS_KEY=placeholder", "KES_API_KEY=kes:v1:placeholder"}
 	files := map[string]string{}
-	for _, f := range []string{"deploy/config/s3seal-fs.yaml", "deploy/config/s3seal-aws.yaml", "deploy/config/s3seal-kes.yaml"} {
+	for _, f := range []string{"deploy/config/s3seal-fs.yaml", "deploy/config/s3seal-aws.yaml", "deploy/config/s3seal-kes.yaml", "deploy/config/s3seal-kmip.yaml"} {
 		files[f] = filepath.Join(repoRoot(t), filepath.FromSlash(f))
 	}
 	set := loadManifests(t)

@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,6 +41,16 @@ type gatewayConfig struct {
 					CA string `json:"ca"`
 				} `json:"tls"`
 			} `json:"kes"`
+			KMIP *struct {
+				Endpoint string `json:"endpoint"`
+				TLS      struct {
+					Client struct {
+						Key  string `json:"key"`
+						Cert string `json:"cert"`
+					} `json:"client"`
+					CA string `json:"ca"`
+				} `json:"tls"`
+			} `json:"kmip"`
 		} `json:"keystore"`
 		Cache struct {
 			Expiry struct {
@@ -77,7 +88,7 @@ func checkGatewayConfig(t *testing.T, name string, cfg *gatewayConfig) {
 	t.Helper()
 	ks := cfg.KMS.KeyStore
 	stores := 0
-	for _, set := range []bool{ks.FS != nil, ks.AWS != nil, ks.KES != nil} {
+	for _, set := range []bool{ks.FS != nil, ks.AWS != nil, ks.KES != nil, ks.KMIP != nil} {
 		if set {
 			stores++
 		}
@@ -161,6 +172,20 @@ func TestExampleConfigsConfigureTheKeyStoreTheyName(t *testing.T) {
 			}
 			if kes.APIKey != "${KES_API_KEY}" {
 				t.Errorf("apikey = %q, want it from the environment, never literal", kes.APIKey)
+			}
+		}},
+		{"deploy/config/s3seal-kmip.yaml", func(t *testing.T, cfg *gatewayConfig) {
+			k := cfg.KMS.KeyStore.KMIP
+			if k == nil {
+				t.Fatal("no keystore.kmip")
+			}
+			if _, port, err := net.SplitHostPort(k.Endpoint); err != nil || port == "" {
+				t.Errorf("kmip endpoint %q is not host:port", k.Endpoint)
+			}
+			for field, path := range map[string]string{"tls.client.key": k.TLS.Client.Key, "tls.client.cert": k.TLS.Client.Cert, "tls.ca": k.TLS.CA} {
+				if !strings.HasPrefix(path, "/") {
+					t.Errorf("keystore.kmip.%s = %q, want an absolute path", field, path)
+				}
 			}
 		}},
 	}

@@ -172,7 +172,7 @@ func (p *Process) Stop() error {
 		if p.WaitExit(stopGrace) {
 			return
 		}
-		_ = p.cmd.Process.Kill()
+		killProcess(p.cmd)
 		<-p.done
 		p.stopErr = fmt.Errorf("%s (pid %d) did not exit within %v of SIGTERM and was killed", p.name, p.cmd.Process.Pid, stopGrace)
 	})
@@ -183,7 +183,7 @@ func (p *Process) Stop() error {
 // than once and after the process exited.
 func (p *Process) Kill() {
 	if !p.Exited() {
-		_ = p.cmd.Process.Kill()
+		killProcess(p.cmd)
 	}
 	<-p.done
 }
