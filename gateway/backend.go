@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
-	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/sigv4"
@@ -50,6 +49,7 @@ type backend struct {
 	region    string
 	client    *http.Client
 	observe   func(method string, status int, err error, d time.Duration)
+	keys      sigv4.SigningKeys // the last signing key, reused until the date or the credentials change
 }
 
 func newBackend(cfg BackendConfig) (*backend, error) {
@@ -170,7 +170,7 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 			return nil, fmt.Errorf("backend credentials: %w", err)
 		}
 	}
-	req = signer.SignV4(*req, ak, sk, token, b.region)
+	signBackendV4(req, &b.keys, ak, sk, token, b.region, time.Now())
 	start := time.Now()
 	resp, err := b.client.Do(req)
 	if b.observe != nil {
