@@ -131,7 +131,7 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 		}
 	}
 	u.Path = p
-	u.RawPath = s3utils.EncodePath(p)
+	u.RawPath = encodePath(p)
 	u.RawQuery = br.RawQuery
 
 	var body io.Reader = br.Body
@@ -305,4 +305,20 @@ func copyResponseHeader(dst, src http.Header) {
 		}
 		dst[k] = append([]string(nil), vv...)
 	}
+}
+
+// encodePath is s3utils.EncodePath without its regular expression for the
+// common path that has nothing to encode.
+func encodePath(p string) string {
+	if p == "" {
+		return s3utils.EncodePath(p)
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~', c == '/':
+		default:
+			return s3utils.EncodePath(p)
+		}
+	}
+	return p
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minio/minio-go/v7/pkg/s3utils"
-
 	"github.com/s3seal/s3seal/gateway/sigv4"
 )
 
@@ -67,7 +65,7 @@ func signBackendV4(req *http.Request, keys *sigv4.SigningKeys, accessKey, secret
 	cr.Grow(512)
 	cr.WriteString(req.Method)
 	cr.WriteByte('\n')
-	cr.WriteString(s3utils.EncodePath(req.URL.Path))
+	cr.WriteString(encodePath(req.URL.Path))
 	cr.WriteByte('\n')
 	cr.WriteString(req.URL.RawQuery)
 	cr.WriteByte('\n')

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/s3seal/s3seal/gateway/sigv4"
@@ -103,6 +104,47 @@ func BenchmarkBackendSign(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			signBackendV4(build(), &keys, "AKIDEXAMPLE", "secret", "", "us-east-1", time.Now())
+		}
+	})
+}
+
+// TestEncodePathMatchesS3utils holds encodePath's fast path to
+// s3utils.EncodePath: every byte alone and between safe characters, and
+// random strings.
+func TestEncodePathMatchesS3utils(t *testing.T) {
+	var inputs []string
+	for c := range 256 {
+		inputs = append(inputs, string(rune(c)), string([]byte{byte(c)}), "/b/k"+string([]byte{byte(c)})+"x", string([]byte{byte(c)})+"/")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []rune("aZ09-_.~/ +%?#&=é€\u00a0\x00\xff")
+	for range 2000 {
+		r := make([]rune, rng.IntN(12))
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(r))
+	}
+	inputs = append(inputs, "", "/", "/bench-sse-kms/small/0001")
+	for _, in := range inputs {
+		if got, want := encodePath(in), s3utils.EncodePath(in); got != want {
+			t.Errorf("encodePath(%q) = %q, s3utils.EncodePath %q", in, got, want)
+		}
+	}
+}
+
+// BenchmarkEncodePath: a backend request encodes its path twice (URL and
+// signature).
+func BenchmarkEncodePath(b *testing.B) {
+	const p = "/bench-sse-kms/small/0001"
+	b.Run("s3utils.EncodePath", func(b *testing.B) {
+		for b.Loop() {
+			_ = s3utils.EncodePath(p)
+		}
+	})
+	b.Run("encodePath", func(b *testing.B) {
+		for b.Loop() {
+			_ = encodePath(p)
 		}
 	})
 }
