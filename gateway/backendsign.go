@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -91,10 +90,9 @@ func signBackendV4(req *http.Request, keys *sigv4.SigningKeys, accessKey, secret
 	sum := sha256.Sum256([]byte(cr.String()))
 
 	scope := date + "/" + region + "/" + service + "/aws4_request"
-	mac := hmac.New(sha256.New, keys.Get(secretKey, date, region, service))
-	mac.Write([]byte(algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])))
+	sig := keys.Sign(secretKey, date, region, service, algorithm+"\n"+amzDate+"\n"+scope+"\n"+hex.EncodeToString(sum[:]))
 	req.Header.Set("Authorization", algorithm+" Credential="+accessKey+"/"+scope+", SignedHeaders="+signedHeaders+
-		", Signature="+hex.EncodeToString(mac.Sum(nil)))
+		", Signature="+hex.EncodeToString(sig))
 }
 
 // backendHost is the host the request goes to, as minio-go signs it.

@@ -55,3 +55,17 @@ func TestSigningKeysConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestSigningKeysSign(t *testing.T) {
+	var c SigningKeys
+	for i, s := range []string{"one", "two", "", "one"} {
+		date := []string{"20130524", "20130525"}[i%2]
+		if got, want := c.Sign(exampleSecret, date, "us-east-1", "s3", s), hmacSHA256(signingKey(exampleSecret, date, "us-east-1", "s3"), s); !bytes.Equal(got, want) {
+			t.Errorf("Sign(%q) = %x, want %x", s, got, want)
+		}
+		// A pooled state is reset: the same input signs the same twice.
+		if a, b := c.Sign(exampleSecret, date, "us-east-1", "s3", s), c.Sign(exampleSecret, date, "us-east-1", "s3", s); !bytes.Equal(a, b) {
+			t.Errorf("Sign(%q) twice differs", s)
+		}
+	}
+}
