@@ -118,5 +118,13 @@ func measureSmallObjects(t *testing.T, s *servers, rep *report) {
 		"timed rounds, %d PUTs and %d GETs per path and round: %s; the test fails on any. Every PUT asks the embedded KMS for "+
 		"a data key and every GET for the unsealing of one, both answered from its cache of External Keys without a key-store "+
 		"round trip.", smallOps, smallOps, describeCalls(after-storeCalls)))
+	sec.notes = append(sec.notes, "Profiled after this suite's optimisations (TestProfileGateway, pprof of the gateway under the "+
+		"http SSE-KMS load, 10 s per operation): no single hot spot. On GET, system calls 20% of the gateway's samples (each "+
+		"request crosses two connections: read the request, write to MinIO, read its answer, write the response, which net/http "+
+		"sends in two writes when headers and a 4 KiB body exceed its 4 KiB buffer), the backend round trip in net/http's client "+
+		"11%, allocation 8% and GC 3%, SigV4 verification 7%, the request log line 5.5% (JSON encoding 2.3%, its write(2) to "+
+		"stderr 2%), scheduler 5%, route matching 2%, signing the backend request 2%, DARE and the object key 4%. PUT adds "+
+		"the SHA-256 of the streaming-signature chunks over http and encryption (sio 5.5%). Each client request is one backend "+
+		"request and no key-store call.")
 	rep.sections = append(rep.sections, sec)
 }
