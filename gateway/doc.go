@@ -9,7 +9,7 @@
 // Request path: idle deadlines (deadline.go) → canonical query
 // (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
 // precedence) → authenticate (the verified, decoded payload replaces the
-// body) → handler → backend request (minio-go's signer, UNSIGNED-PAYLOAD) →
+// body) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
 // them as S3 XML (admin routes: JSON).
 //
