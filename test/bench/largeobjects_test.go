@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -141,14 +142,16 @@ func measureLargeObjects(t *testing.T, s *servers, rep *report) {
 	// The warm-up round opens connections and fills the gateway's key and
 	// bucket-configuration caches.
 	var storeCalls float64
+	var timedFrom time.Time
 	m := runMatrix(t, targets, len(ops), func(ctx context.Context, tg target, i int) error { return lt.run(ctx, tg, ops[i]) },
 		func() {
 			checkEncryption(t, s, "large/0-of-1")
-			storeCalls = keyStoreCalls(t, s)
+			storeCalls, timedFrom = keyStoreCalls(t, s), time.Now()
 		})
 	after := keyStoreCalls(t, s)
-	if after != storeCalls {
-		t.Errorf("the gateways made %v key-store calls during the timed 64 MiB rounds, want 0 after warm-up", after-storeCalls)
+	allowed := keyStoreRefreshes(len(s.stacks), time.Since(timedFrom))
+	if after-storeCalls > allowed {
+		t.Errorf("the gateways made %v key-store calls during the timed 64 MiB rounds, want at most %v (cache refreshes, no call per request)", after-storeCalls, allowed)
 	}
 
 	sec := section{
@@ -169,7 +172,7 @@ func measureLargeObjects(t *testing.T, s *servers, rep *report) {
 		func(i int) float64 { return ops[i].bytes() }, "MB/s", 1e6,
 		func(i int) float64 { return ops[i].targetRatio() })
 	sec.notes = append(sec.notes, fmt.Sprintf("Key-store calls (s3seal_keystore_requests_total, both gateways) during the timed rounds: %s.",
-		describeCalls(after-storeCalls)))
+		describeCalls(after-storeCalls, allowed)))
 	sec.notes = append(sec.notes, "Over http a PUT through s3seal moves the SHA-256 of the client's streaming-signature chunks from "+
 		"MinIO (which receives UNSIGNED-PAYLOAD from s3seal) to the gateway, and adds AES-256-GCM; a GET adds decryption and a "+
 		"second hop in full. Over https every byte through s3seal is encrypted and decrypted by TLS twice (client to s3seal, "+

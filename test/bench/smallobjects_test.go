@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 )
@@ -91,11 +92,13 @@ func measureSmallObjects(t *testing.T, s *servers, rep *report) {
 		return fmt.Sprintf("4 KiB GET, %d clients", smallWorkers)
 	}
 	var storeCalls float64
+	var timedFrom time.Time
 	m := runMatrix(t, targets, len(ops), func(ctx context.Context, tg target, i int) error { return so.run(ctx, tg, ops[i]) },
-		func() { storeCalls = keyStoreCalls(t, s) })
+		func() { storeCalls, timedFrom = keyStoreCalls(t, s), time.Now() })
 	after := keyStoreCalls(t, s)
-	if after != storeCalls {
-		t.Errorf("the gateways made %v key-store calls during the timed 4 KiB rounds, want 0 after warm-up", after-storeCalls)
+	allowed := keyStoreRefreshes(len(s.stacks), time.Since(timedFrom))
+	if after-storeCalls > allowed {
+		t.Errorf("the gateways made %v key-store calls during the timed 4 KiB rounds, want at most %v (cache refreshes, no call per request)", after-storeCalls, allowed)
 	}
 
 	sec := section{
@@ -115,9 +118,9 @@ func measureSmallObjects(t *testing.T, s *servers, rep *report) {
 			return smallGetTarget
 		})
 	sec.notes = append(sec.notes, fmt.Sprintf("Key-store calls (s3seal_keystore_requests_total, both gateways) during the "+
-		"timed rounds, %d PUTs and %d GETs per path and round: %s; the test fails on any. Every PUT asks the embedded KMS for "+
+		"timed rounds, %d PUTs and %d GETs per path and round: %s; the test fails on more. Every PUT asks the embedded KMS for "+
 		"a data key and every GET for the unsealing of one, both answered from its cache of External Keys without a key-store "+
-		"round trip.", smallOps, smallOps, describeCalls(after-storeCalls)))
+		"round trip.", smallOps, smallOps, describeCalls(after-storeCalls, allowed)))
 	sec.notes = append(sec.notes, "Profiled after this suite's optimisations (TestProfileGateway, pprof of the gateway under the "+
 		"http SSE-KMS load, 10 s per operation): no single hot spot. On GET, system calls 20% of the gateway's samples (each "+
 		"request crosses two connections: read the request, write to MinIO, read its answer, write the response, which net/http "+
