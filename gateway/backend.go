@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7/pkg/s3utils"
-	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/sigv4"
@@ -50,6 +49,7 @@ type backend struct {
 	region    string
 	client    *http.Client
 	observe   func(method string, status int, err error, d time.Duration)
+	keys      sigv4.SigningKeys // the last signing key, reused until the date or the credentials change
 }
 
 func newBackend(cfg BackendConfig) (*backend, error) {
@@ -131,7 +131,7 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 		}
 	}
 	u.Path = p
-	u.RawPath = s3utils.EncodePath(p)
+	u.RawPath = encodePath(p)
 	u.RawQuery = br.RawQuery
 
 	var body io.Reader = br.Body
@@ -170,7 +170,7 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 			return nil, fmt.Errorf("backend credentials: %w", err)
 		}
 	}
-	req = signer.SignV4(*req, ak, sk, token, b.region)
+	signBackendV4(req, &b.keys, ak, sk, token, b.region, time.Now())
 	start := time.Now()
 	resp, err := b.client.Do(req)
 	if b.observe != nil {
@@ -305,4 +305,20 @@ func copyResponseHeader(dst, src http.Header) {
 		}
 		dst[k] = append([]string(nil), vv...)
 	}
+}
+
+// encodePath is s3utils.EncodePath without its regular expression for the
+// common path that has nothing to encode.
+func encodePath(p string) string {
+	if p == "" {
+		return s3utils.EncodePath(p)
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.', c == '~', c == '/':
+		default:
+			return s3utils.EncodePath(p)
+		}
+	}
+	return p
 }

@@ -11,7 +11,7 @@
 // precedence) → authenticate (the verified, decoded payload replaces the
 // body; secrets from root or the CredentialStore) → authorise (authz.go:
 // the operation's actions against the caller's identity policies and the
-// bucket's policy, package policy) → handler → backend request (minio-go's signer, UNSIGNED-PAYLOAD) →
+// bucket's policy, package policy) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
 // them as S3 XML (admin routes: JSON).
 //

@@ -85,15 +85,25 @@ func (s *Server) refuseInsecureSSEC(r *http.Request) error {
 	if r.TLS != nil || s.cfg.AllowInsecureSSEC {
 		return nil
 	}
-	for _, prefix := range []string{"X-Amz-Server-Side-Encryption-Customer-", hdrCopySSECPrefix} {
-		for _, name := range []string{"Algorithm", "Key", "Key-Md5"} {
-			if _, ok := r.Header[prefix+name]; ok {
-				return s3err.New(s3err.InsecureSSECustomerRequest, "")
-			}
+	for _, name := range ssecHeaderNames {
+		if _, ok := r.Header[name]; ok {
+			return s3err.New(s3err.InsecureSSECustomerRequest, "")
 		}
 	}
 	return nil
 }
+
+// ssecHeaderNames are the SSE-C headers, of the object and of a copy source,
+// in canonical form; built once, not per request.
+var ssecHeaderNames = func() []string {
+	var names []string
+	for _, prefix := range []string{"X-Amz-Server-Side-Encryption-Customer-", hdrCopySSECPrefix} {
+		for _, name := range []string{"Algorithm", "Key", "Key-Md5"} {
+			names = append(names, prefix+name)
+		}
+	}
+	return names
+}()
 
 // rejectSSEOnRead refuses SSE-S3/SSE-KMS headers on GET and HEAD with
 // MinIO's answer (400 BadRequest; the differential test pins it).

@@ -16,10 +16,22 @@ import (
 // keyStoreSection is a section of kms.keystore. Open returns the KMS over
 // the store it configures: a key store gets s3seal's embedded KMS,
 // configured by kms, in front of it; an external KES server is a KMS
-// itself and ignores kms. Errors name the section. Adding a key store is
+// itself and ignores kms. wrap, when not nil, decorates a key store
+// before the KMS gets it (call metrics); an external KES server has no
+// store to wrap. Errors name the section. Adding a key store is
 // adding a section type and its field in keystoreConfig.
 type keyStoreSection interface {
-	Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error)
+	Open(ctx context.Context, kms kmsclient.Config, wrap storeWrapper) (closableKMS, error)
+}
+
+// storeWrapper decorates a key store; nil leaves it as it is.
+type storeWrapper func(kmsclient.KeyStore) kmsclient.KeyStore
+
+func (w storeWrapper) apply(s kmsclient.KeyStore) kmsclient.KeyStore {
+	if w == nil {
+		return s
+	}
+	return w(s)
 }
 
 // closableKMS is a KMS that holds resources until it is closed.
@@ -79,12 +91,12 @@ func (c *fsKeystoreConfig) OpenStore(context.Context) (kmsclient.KeyStore, error
 }
 
 // Open opens the key directory behind the embedded KMS.
-func (c *fsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+func (c *fsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config, wrap storeWrapper) (closableKMS, error) {
 	store, err := c.OpenStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return kmsclient.New(store, kms), nil
+	return kmsclient.New(wrap.apply(store), kms), nil
 }
 
 // OpenStore makes no call to AWS: the first request checks the
@@ -105,12 +117,12 @@ func (c *awsKeystoreConfig) OpenStore(ctx context.Context) (kmsclient.KeyStore, 
 }
 
 // Open opens Secrets Manager behind the embedded KMS.
-func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+func (c *awsKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config, wrap storeWrapper) (closableKMS, error) {
 	store, err := c.OpenStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return kmsclient.New(store, kms), nil
+	return kmsclient.New(wrap.apply(store), kms), nil
 }
 
 // OpenStore reads the certificates; it makes no call to the KMIP server:
@@ -128,18 +140,18 @@ func (c *kmipKeystoreConfig) OpenStore(context.Context) (kmsclient.KeyStore, err
 
 // Open opens the KMIP server behind the embedded KMS. KMIP cannot replace
 // a stored value, so its keys cannot be rotated (ErrRotationUnsupported).
-func (c *kmipKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config) (closableKMS, error) {
+func (c *kmipKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config, wrap storeWrapper) (closableKMS, error) {
 	store, err := c.OpenStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return kmsclient.New(store, kms), nil
+	return kmsclient.New(wrap.apply(store), kms), nil
 }
 
 // Open returns a client of the KES servers. An external KES server is the
 // KMS itself: it generates and decrypts data keys; s3seal never sees its
 // keys. It makes no network call.
-func (c *kesKeystoreConfig) Open(_ context.Context, _ kmsclient.Config) (closableKMS, error) {
+func (c *kesKeystoreConfig) Open(_ context.Context, _ kmsclient.Config, _ storeWrapper) (closableKMS, error) {
 	client, err := kes.New(kes.Config{
 		Endpoints: c.Endpoint, APIKey: c.APIKey,
 		CertFile: c.TLS.Cert, KeyFile: c.TLS.Key, CAFile: c.TLS.CA,

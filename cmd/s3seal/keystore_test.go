@@ -23,7 +23,7 @@ func TestEachKeyStoreSectionOpensItsKMS(t *testing.T) {
 
 	t.Run("fs: the embedded KMS over the directory", func(t *testing.T) {
 		keyDir := filepath.Join(dir, "keys")
-		kms, closeKMS, err := openKMS(t.Context(), withKeystore(keystoreConfig{FS: &fsKeystoreConfig{Path: keyDir}}))
+		kms, closeKMS, err := openKMS(t.Context(), withKeystore(keystoreConfig{FS: &fsKeystoreConfig{Path: keyDir}}), nil)
 		if err != nil {
 			t.Fatalf("openKMS: %v", err)
 		}
@@ -47,7 +47,7 @@ func TestEachKeyStoreSectionOpensItsKMS(t *testing.T) {
 	t.Run("aws: the embedded KMS over Secrets Manager", func(t *testing.T) {
 		sm := &awsSecretsManagerConfig{Endpoint: "http://127.0.0.1:1", Region: "us-east-1"}
 		sm.Credentials.AccessKey, sm.Credentials.SecretKey = "AKIAEXAMPLE", secretAWSSecretKey
-		kms, closeKMS, err := openKMS(t.Context(), withKeystore(keystoreConfig{AWS: &awsKeystoreConfig{SecretsManager: sm}}))
+		kms, closeKMS, err := openKMS(t.Context(), withKeystore(keystoreConfig{AWS: &awsKeystoreConfig{SecretsManager: sm}}), nil)
 		if err != nil {
 			t.Fatalf("openKMS: %v", err)
 		}
@@ -60,7 +60,7 @@ func TestEachKeyStoreSectionOpensItsKMS(t *testing.T) {
 	t.Run("kes: a client of the KES server", func(t *testing.T) {
 		kms, closeKMS, err := openKMS(t.Context(), withKeystore(keystoreConfig{KES: &kesKeystoreConfig{
 			Endpoint: []string{exampleKESEndpoint}, APIKey: secretKESAPIKey,
-		}}))
+		}}), nil)
 		if err != nil {
 			t.Fatalf("openKMS: %v", err)
 		}
@@ -89,7 +89,7 @@ func TestEachKeyStoreSectionOpensItsKMS(t *testing.T) {
 		{"kes with a malformed API key", keystoreConfig{KES: &kesKeystoreConfig{Endpoint: []string{exampleKESEndpoint}, APIKey: "kes:v1:AAAA"}}, "kms.keystore.kes: "},
 	} {
 		t.Run("error names the section: "+tc.name, func(t *testing.T) {
-			_, _, err := openKMS(t.Context(), withKeystore(tc.ks))
+			_, _, err := openKMS(t.Context(), withKeystore(tc.ks), nil)
 			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
 				t.Errorf("openKMS error = %v, want one starting %q", err, tc.wantErr)
 			}

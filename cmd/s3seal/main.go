@@ -143,8 +143,9 @@ func newLogger(level string, w io.Writer) (*zap.Logger, error) {
 	return zap.New(core), nil
 }
 
-// openKMS opens the KMS over the configured key store.
-func openKMS(ctx context.Context, cfg *fileConfig) (gateway.KMS, func() error, error) {
+// openKMS opens the KMS over the configured key store, which wrap (nil:
+// none) decorates.
+func openKMS(ctx context.Context, cfg *fileConfig, wrap storeWrapper) (gateway.KMS, func() error, error) {
 	sections := cfg.KMS.Keystore.sections()
 	if len(sections) == 0 {
 		return nil, nil, errors.New("kms.keystore: no key store configured")
@@ -156,7 +157,7 @@ func openKMS(ctx context.Context, cfg *fileConfig) (gateway.KMS, func() error, e
 			Unused:  cfg.KMS.Cache.Expiry.Unused,
 			Offline: cfg.KMS.Cache.Expiry.Offline,
 		},
-	})
+	}, wrap)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,18 +165,18 @@ func openKMS(ctx context.Context, cfg *fileConfig) (gateway.KMS, func() error, e
 }
 
 func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
-	kms, closeKMS, err := openKMS(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer closeKMS()
-	embeddedKMS := kms // the KES API (kes.go) serves the KMS itself, not its instrumented wrapper
 	// Observability (metrics, audit log): see observe.go.
 	obs, err := newObservability(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer obs.Close()
+	kms, closeKMS, err := openKMS(ctx, cfg, obs.WrapKeyStore)
+	if err != nil {
+		return err
+	}
+	defer closeKMS()
+	embeddedKMS := kms // the KES API (kes.go) serves the KMS itself, not its instrumented wrapper
 	kms = obs.WrapKMS(kms)
 	// KES semantics: every configured key exists before anything is served.
 	for _, k := range cfg.KMS.Keys {

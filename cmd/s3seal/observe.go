@@ -10,6 +10,7 @@ import (
 	"github.com/s3seal/s3seal/gateway"
 	"github.com/s3seal/s3seal/gateway/audit"
 	"github.com/s3seal/s3seal/gateway/metrics"
+	"github.com/s3seal/s3seal/kmsclient"
 )
 
 // observability is what the gateway reports to: Prometheus metrics, served
@@ -34,6 +35,11 @@ func newObservability(cfg *fileConfig, log *zap.Logger) (*observability, error) 
 		o.audit = a
 	}
 	return o, nil
+}
+
+// WrapKeyStore returns s instrumented with key-store call metrics.
+func (o *observability) WrapKeyStore(s kmsclient.KeyStore) kmsclient.KeyStore {
+	return o.metrics.WrapKeyStore(s)
 }
 
 // WrapKMS returns k instrumented with KMS call metrics.

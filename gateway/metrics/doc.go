@@ -10,6 +10,8 @@
 //	s3seal_kms_requests_total{call,result}           KMS calls by method and outcome
 //	s3seal_kms_request_duration_seconds{call}        their latency (histogram)
 //	s3seal_kms_errors_total{call}                    KMS calls that failed unexpectedly (see WrapKMS)
+//	s3seal_keystore_requests_total{call,result}      calls of the embedded KMS to its key store (see WrapKeyStore)
+//	s3seal_keystore_request_duration_seconds{call}   their latency (histogram)
 //	s3seal_backend_requests_total{method,status_class} backend requests by HTTP method and 2xx…5xx, or "unreachable"
 //	s3seal_backend_errors_total{method}              backend transport errors and 5xx answers
 //	s3seal_backend_request_duration_seconds{method}  their latency (histogram)
@@ -19,6 +21,7 @@
 // The gateway feeds it through its hooks: ObserveRequest is a
 // gateway.Config.Observe, ObserveBackend a gateway.Config.ObserveBackend,
 // ObserveUnsealedRead a gateway.Config.ObserveUnsealedRead,
-// Handler a gateway.Config.Metrics, and WrapKMS decorates the gateway's KMS.
+// Handler a gateway.Config.Metrics, WrapKMS decorates the gateway's KMS and
+// WrapKeyStore the embedded KMS's key store.
 // This package imports gateway, never the other way round.
 package metrics

@@ -28,6 +28,9 @@ type Metrics struct {
 	kmsDuration *prometheus.HistogramVec
 	kmsErrors   *prometheus.CounterVec
 
+	keystoreRequests *prometheus.CounterVec
+	keystoreDuration *prometheus.HistogramVec
+
 	backendRequests *prometheus.CounterVec
 	backendErrors   *prometheus.CounterVec
 	backendDuration *prometheus.HistogramVec
@@ -79,6 +82,15 @@ func New() *Metrics {
 			Name: "s3seal_kms_errors_total",
 			Help: "KMS calls that failed other than with an expected answer (key exists, key not found, invalid name, canceled).",
 		}, []string{"call"}),
+		keystoreRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "s3seal_keystore_requests_total",
+			Help: "Calls of the embedded KMS to its key store (file system, Secrets Manager), by method and result; 0 for an external KES server.",
+		}, []string{"call", "result"}),
+		keystoreDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "s3seal_keystore_request_duration_seconds",
+			Help:    "Latency of key-store calls, by method.",
+			Buckets: kmsBuckets,
+		}, []string{"call"}),
 		backendRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "s3seal_backend_requests_total",
 			Help: "Requests to the backend, by HTTP method and status class (unreachable: no response).",
@@ -106,6 +118,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.requestDuration, m.bytesEncrypted, m.bytesDecrypted,
 		m.kmsRequests, m.kmsDuration, m.kmsErrors,
+		m.keystoreRequests, m.keystoreDuration,
 		m.backendRequests, m.backendErrors, m.backendDuration,
 		m.unsealedRefusals, m.legacyReads,
 	)

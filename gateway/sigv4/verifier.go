@@ -47,6 +47,8 @@ type Verifier struct {
 	// MaxChunkSize bounds the size of one aws-chunked chunk, which for
 	// signed streams is buffered whole before release. Zero: 16 MiB.
 	MaxChunkSize int64
+
+	keys SigningKeys // the last signing key derived, for the next request
 }
 
 // Result is the outcome of a successful verification.
@@ -288,7 +290,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	}
 	s := &signedRequest{
 		accessKey:     cred.accessKey,
-		key:           signingKey(secret, cred.date, cred.region, cred.service),
+		key:           v.keys.Get(secret, cred.date, cred.region, cred.service),
 		amzDate:       amzDate,
 		scope:         cred.scope(),
 		signature:     a.signature,
@@ -392,7 +394,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*signe
 	}
 	s := &signedRequest{
 		accessKey:     cred.accessKey,
-		key:           signingKey(secret, cred.date, cred.region, cred.service),
+		key:           v.keys.Get(secret, cred.date, cred.region, cred.service),
 		amzDate:       amzDate,
 		scope:         cred.scope(),
 		signature:     sig,

@@ -292,3 +292,25 @@ func getInto(ctx context.Context, c *minio.Client, tg target, object string, w i
 	}
 	return nil
 }
+
+// getRangeInto reads object from offset to its end (size bytes long) into
+// w through buf and checks the length.
+func getRangeInto(ctx context.Context, c *minio.Client, tg target, object string, w io.Writer, buf []byte, offset, size int64) error {
+	opts := minio.GetObjectOptions{}
+	if err := opts.SetRange(offset, 0); err != nil {
+		return err
+	}
+	obj, err := c.GetObject(ctx, tg.bucket, object, opts)
+	if err != nil {
+		return fmt.Errorf("%s: GET %s/%s bytes=%d-: %w", tg.label(), tg.bucket, object, offset, err)
+	}
+	defer obj.Close()
+	n, err := io.CopyBuffer(w, obj, buf)
+	if err != nil {
+		return fmt.Errorf("%s: GET %s/%s bytes=%d-: read: %w", tg.label(), tg.bucket, object, offset, err)
+	}
+	if want := size - offset; n != want {
+		return fmt.Errorf("%s: GET %s/%s bytes=%d-: got %d bytes, want %d", tg.label(), tg.bucket, object, offset, n, want)
+	}
+	return nil
+}

@@ -3,8 +3,18 @@
 package bench
 
 import (
+	"bufio"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/sse"
@@ -12,23 +22,42 @@ import (
 	"github.com/s3seal/s3seal/test/harness"
 )
 
-// target is one way to reach the MinIO under test: directly, or through
-// the gateway into a bucket with a default encryption.
+// target is one way to reach a MinIO under test: plain, MinIO with its
+// own SSE-KMS, or through the gateway into a bucket with a default
+// encryption; over http or https.
 type target struct {
-	name      string // "direct", "s3seal"
-	sse       string // the bucket's default encryption; "" direct
+	name      string // "plain MinIO", "MinIO SSE-KMS", "s3seal"
+	sse       string // the gateway bucket's default encryption; "" otherwise
+	scheme    string // "http" or "https"; "" is http
 	endpoint  string
 	accessKey string
 	secretKey string
 	bucket    string
+	roots     *x509.CertPool // what clients trust over https
+	procs     processes      // the processes a run is charged to
 }
 
-// client returns a new minio-go client, with its own connection pool, for
-// the target. The region is given so that no GET ?location precedes the
-// first request on either path.
+// client returns a new minio-go client, with its own connection pool
+// (minio-go's default transport), for the target. The region is given so
+// that no GET ?location precedes the first request on either path. Over
+// https minio-go signs every request UNSIGNED-PAYLOAD: no SHA-256 of the
+// body, no streaming signature.
 func (tg target) client(t testing.TB) *minio.Client {
-	return harness.MinioGoClient(t, tg.endpoint, tg.accessKey, tg.secretKey, "us-east-1")
+	return harness.MinioGoClientWithTransport(t, tg.endpoint, tg.accessKey, tg.secretKey, "us-east-1", tg.transport(t))
 }
+
+func (tg target) transport(t testing.TB) *http.Transport {
+	tr, err := minio.DefaultTransport(tg.https())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg.https() {
+		tr.TLSClientConfig.RootCAs = tg.roots
+	}
+	return tr
+}
+
+func (tg target) https() bool { return tg.scheme == "https" }
 
 func (tg target) clients(t testing.TB, n int) []*minio.Client {
 	c := make([]*minio.Client, n)
@@ -38,75 +67,239 @@ func (tg target) clients(t testing.TB, n int) []*minio.Client {
 	return c
 }
 
-func (tg target) label() string {
+// path names the target without its transport: "plain MinIO",
+// "MinIO SSE-KMS", "s3seal SSE-KMS".
+func (tg target) path() string {
 	if tg.sse == "" {
 		return tg.name
 	}
 	return tg.name + " " + tg.sse
 }
 
-// servers is one MinIO and one gateway in front of it, with a bucket for
-// each target.
+func (tg target) label() string {
+	if tg.scheme == "" {
+		return tg.path()
+	}
+	return tg.path() + ", " + tg.scheme
+}
+
+func (tg target) isGateway() bool { return tg.procs.gateway != 0 }
+
+// stack is everything one transport (http or https) needs: a plain MinIO,
+// a MinIO with its own SSE-KMS, and a gateway in front of the plain one.
+// Over https every hop is TLS, the gateway's to its backend included.
+type stack struct {
+	scheme   string
+	minio    *harness.MinIO
+	minioSSE *harness.MinIO
+	gw       *harness.Gateway
+
+	plain    target // bucket on the plain MinIO, no gateway
+	minioKMS target // bucket with default SSE-KMS on MinIO with MINIO_KMS_SECRET_KEY
+	kms      target // gateway bucket with default SSE-KMS
+	s3       target // gateway bucket with default SSE-S3
+}
+
+// targets are the stack's paths in report order; the first is the
+// baseline of every ratio, the second the one s3seal must not be slower
+// than.
+func (st *stack) targets() []target { return []target{st.plain, st.minioKMS, st.kms, st.s3} }
+
+// servers are the http and the https stack.
 type servers struct {
-	minio *harness.MinIO
-	gw    *harness.Gateway
-	procs processes
+	stacks []*stack // http, https
 
+	// The http stack's gateway: the memory section measures it.
+	gw         *harness.Gateway
+	kms        target
 	idleRSSKiB int64 // the gateway's VmRSS before its first request
+}
 
-	direct target // bucket on MinIO, no gateway
-	kms    target // gateway bucket with default SSE-KMS (the headline)
-	s3     target // gateway bucket with default SSE-S3
+// allTargets are the targets of every stack, stack by stack.
+func (s *servers) allTargets() []target {
+	var all []target
+	for _, st := range s.stacks {
+		all = append(all, st.targets()...)
+	}
+	return all
 }
 
 const (
-	directBucket = "bench-direct"
-	kmsBucket    = "bench-sse-kms"
-	s3Bucket     = "bench-sse-s3"
+	plainBucket    = "bench-plain"
+	minioKMSBucket = "bench-minio-sse-kms"
+	kmsBucket      = "bench-sse-kms"
+	s3Bucket       = "bench-sse-s3"
+	// minioKeyName is the one key of MinIO's in-process KMS
+	// (MINIO_KMS_SECRET_KEY=name:base64).
+	minioKeyName = "bench-minio-key"
 )
 
 func startServers(t *testing.T) *servers {
 	t.Helper()
-	m := harness.StartMinIO(t)
-	gw := harness.StartGateway(t, m)
-	s := &servers{
-		minio: m,
-		gw:    gw,
-		procs: processes{client: os.Getpid(), gateway: gw.PID(), minio: childPID(m.DataDir)},
+	s := &servers{}
+	for _, scheme := range []string{"http", "https"} {
+		s.stacks = append(s.stacks, startStack(t, scheme))
 	}
-	if s.procs.minio == 0 {
-		t.Logf("MinIO's PID not found under /proc; its CPU time is reported as 0")
-	}
-	rss, err := readStatusKiB(gw.PID(), "VmRSS")
+	s.gw, s.kms = s.stacks[0].gw, s.stacks[0].kms
+	rss, err := readStatusKiB(s.gw.PID(), "VmRSS")
 	if err != nil {
 		t.Fatalf("gateway RSS: %v", err)
 	}
 	s.idleRSSKiB = rss
+	return s
+}
 
-	s.direct = target{name: "direct", endpoint: m.Endpoint, accessKey: m.AccessKey, secretKey: m.SecretKey, bucket: directBucket}
-	through := target{name: "s3seal", endpoint: gw.Endpoint, accessKey: gw.AccessKey, secretKey: gw.SecretKey}
-	s.kms, s.s3 = through, through
-	s.kms.sse, s.kms.bucket = "SSE-KMS", kmsBucket
-	s.s3.sse, s.s3.bucket = "SSE-S3", s3Bucket
+func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *stack {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	kmsEnv := harness.WithMinIOEnv("MINIO_KMS_SECRET_KEY", minioKeyName+":"+base64.StdEncoding.EncodeToString(key))
+	var (
+		minioOpts []harness.MinIOOption
+		gwOpts    []harness.GatewayOption
+		roots     *x509.CertPool
+	)
+	if scheme == "https" {
+		ca := harness.NewCA(t)
+		roots = ca.Pool
+		dir := t.TempDir()
+		cert, certKey := filepath.Join(dir, "gateway.crt"), filepath.Join(dir, "gateway.key")
+		ca.Issue(t, cert, certKey)
+		minioOpts = append(minioOpts, harness.WithMinIOTLS(ca))
+		gwOpts = append(gwOpts, harness.WithGatewayTLS(cert, certKey, ca.Pool),
+			harness.WithGatewayEnv("S3SEAL_BACKEND_CA", ca.WriteCAFile(t, dir, "ca.crt")))
+	}
+	st := &stack{scheme: scheme}
+	st.minio = harness.StartMinIO(t, minioOpts...)
+	st.minioSSE = harness.StartMinIO(t, append(minioOpts, kmsEnv)...)
+	st.gw = harness.StartGateway(t, st.minio, append(gwOpts, extra...)...)
+
+	self := os.Getpid()
+	plainPID, ssePID := childPID(st.minio.DataDir), childPID(st.minioSSE.DataDir)
+	if plainPID == 0 || ssePID == 0 {
+		t.Logf("a MinIO PID was not found under /proc; its CPU time is reported as 0")
+	}
+	st.plain = target{name: "plain MinIO", scheme: scheme, endpoint: st.minio.Endpoint, accessKey: st.minio.AccessKey,
+		secretKey: st.minio.SecretKey, bucket: plainBucket, roots: roots, procs: processes{client: self, minio: plainPID}}
+	st.minioKMS = target{name: "MinIO SSE-KMS", scheme: scheme, endpoint: st.minioSSE.Endpoint, accessKey: st.minioSSE.AccessKey,
+		secretKey: st.minioSSE.SecretKey, bucket: minioKMSBucket, roots: roots, procs: processes{client: self, minio: ssePID}}
+	through := target{name: "s3seal", scheme: scheme, endpoint: st.gw.Endpoint, accessKey: st.gw.AccessKey, secretKey: st.gw.SecretKey,
+		roots: roots, procs: processes{client: self, gateway: st.gw.PID(), minio: plainPID}}
+	st.kms, st.s3 = through, through
+	st.kms.sse, st.kms.bucket = "SSE-KMS", kmsBucket
+	st.s3.sse, st.s3.bucket = "SSE-S3", s3Bucket
 
 	ctx := t.Context()
-	if err := s.direct.client(t).MakeBucket(ctx, directBucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("MakeBucket %s on MinIO: %v", directBucket, err)
-	}
-	c := through.client(t)
 	for _, b := range []struct {
-		name string
-		cfg  *sse.Configuration
+		tg  target
+		cfg *sse.Configuration
 	}{
-		{kmsBucket, sse.NewConfigurationSSEKMS(harness.DefaultKeyName)},
-		{s3Bucket, sse.NewConfigurationSSES3()},
+		{st.plain, nil},
+		{st.minioKMS, sse.NewConfigurationSSEKMS(minioKeyName)},
+		{st.kms, sse.NewConfigurationSSEKMS(harness.DefaultKeyName)},
+		{st.s3, sse.NewConfigurationSSES3()},
 	} {
-		if err := c.MakeBucket(ctx, b.name, minio.MakeBucketOptions{}); err != nil {
-			t.Fatalf("MakeBucket %s through s3seal: %v", b.name, err)
+		c := b.tg.client(t)
+		if err := c.MakeBucket(ctx, b.tg.bucket, minio.MakeBucketOptions{}); err != nil {
+			t.Fatalf("MakeBucket %s (%s): %v", b.tg.bucket, b.tg.label(), err)
 		}
-		if err := c.SetBucketEncryption(ctx, b.name, b.cfg); err != nil {
-			t.Fatalf("SetBucketEncryption %s through s3seal: %v", b.name, err)
+		if b.cfg == nil {
+			continue
+		}
+		if err := c.SetBucketEncryption(ctx, b.tg.bucket, b.cfg); err != nil {
+			t.Fatalf("SetBucketEncryption %s (%s): %v", b.tg.bucket, b.tg.label(), err)
 		}
 	}
-	return s
+	return st
+}
+
+// checkEncryption fails the test unless object, written into every
+// encrypted target's bucket, reports the bucket's default encryption, and
+// the plain one reports none.
+func checkEncryption(t *testing.T, s *servers, object string) {
+	t.Helper()
+	for _, st := range s.stacks {
+		for _, c := range []struct {
+			tg   target
+			want string
+		}{{st.plain, ""}, {st.minioKMS, "aws:kms"}, {st.kms, "aws:kms"}, {st.s3, "AES256"}} {
+			info, err := c.tg.client(t).StatObject(t.Context(), c.tg.bucket, object, minio.StatObjectOptions{})
+			if err != nil {
+				t.Fatalf("%s: HEAD %s/%s: %v", c.tg.label(), c.tg.bucket, object, err)
+			}
+			if got := info.Metadata.Get("X-Amz-Server-Side-Encryption"); got != c.want {
+				t.Fatalf("%s: HEAD %s/%s: X-Amz-Server-Side-Encryption = %q, want %q", c.tg.label(), c.tg.bucket, object, got, c.want)
+			}
+		}
+	}
+}
+
+// keyStoreCalls is the sum of s3seal_keystore_requests_total over every
+// gateway of s: the embedded KMS's calls to its key store so far.
+func keyStoreCalls(t *testing.T, s *servers) float64 {
+	t.Helper()
+	var sum float64
+	for _, st := range s.stacks {
+		sum += scrapeSum(t, st.kms, "s3seal_keystore_requests_total")
+	}
+	return sum
+}
+
+// scrapeSum sums every series of the counter name on the gateway's
+// /metrics.
+func scrapeSum(t *testing.T, gw target, name string) float64 {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, gw.endpoint+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: gw.transport(t)}).Do(req)
+	if err != nil {
+		t.Fatalf("scrape %s/metrics: %v", gw.endpoint, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape %s/metrics: %s", gw.endpoint, resp.Status)
+	}
+	var sum float64
+	found := false
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			t.Fatalf("scrape %s/metrics: %q: %v", gw.endpoint, line, err)
+		}
+		sum += v
+		found = true
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("scrape %s/metrics: %v", gw.endpoint, err)
+	}
+	if !found {
+		t.Fatalf("scrape %s/metrics: no %s series (the gateway has made no key-store call yet, or does not count them)", gw.endpoint, name)
+	}
+	return sum
+}
+
+// keyStoreRefreshes is how many key-store calls gateways may make in d
+// without any request needing one: the embedded KMS re-reads a cached key
+// from its store once it is kmsclient.DefaultCacheExpiryAny (5 minutes)
+// old, so that a deleted or rotated key takes effect, and each gateway
+// here uses one key.
+func keyStoreRefreshes(gateways int, d time.Duration) float64 {
+	const cacheExpiryAny = 5 * time.Minute
+	return float64(gateways * (int(d/cacheExpiryAny) + 1))
+}
+
+// describeCalls formats a count of key-store calls for the report.
+func describeCalls(n, allowed float64) string {
+	return fmt.Sprintf("%.0f (at most %.0f allowed: one re-read of each gateway's cached key per 5 minutes of the run, "+
+		"none per request)", n, allowed)
 }

@@ -321,10 +321,20 @@ func Version(t testing.TB) string {
 	return strings.TrimSpace(string(out))
 }
 
-// GatewayBinary returns the path of the s3seal binary under test, building
-// it on first use.
+// GatewayBinary returns the path of the s3seal binary under test: S3SEAL_BIN
+// as it is set now (a test may point it at a private copy for its own
+// duration, see PrivateGatewayCopy), or one built on first use.
 func GatewayBinary(t testing.TB) string {
 	t.Helper()
+	if bin := os.Getenv("S3SEAL_BIN"); bin != "" {
+		if !filepath.IsAbs(bin) {
+			bin = filepath.Join(RepoRoot(t), bin)
+		}
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("S3SEAL_BIN: %v", err)
+		}
+		return bin
+	}
 	path, err := buildGateway()
 	if err != nil {
 		t.Fatalf("s3seal binary: %v", err)
@@ -341,15 +351,6 @@ var buildGateway = sync.OnceValues(func() (string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
-	}
-	if bin := os.Getenv("S3SEAL_BIN"); bin != "" {
-		if !filepath.IsAbs(bin) {
-			bin = filepath.Join(root, bin)
-		}
-		if _, err := os.Stat(bin); err != nil {
-			return "", fmt.Errorf("S3SEAL_BIN: %w", err)
-		}
-		return bin, nil
 	}
 	dir, err := os.MkdirTemp("", "s3seal-e2e-bin-")
 	if err != nil {
