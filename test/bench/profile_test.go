@@ -32,10 +32,12 @@ var (
 //
 //	go build -tags pprof -o /tmp/s3seal-pprof ./cmd/s3seal
 //	cd test && S3SEAL_BIN=/tmp/s3seal-pprof go test -tags bench -run TestProfileGateway -v ./bench -args -profile-dir /tmp/prof
+//
+// or make profile.
 //	go tool pprof -top /tmp/prof/cpu-get.pprof
 func TestProfileGateway(t *testing.T) {
 	if *profileDir == "" {
-		t.Skip("-profile-dir not set")
+		t.Fatal("TestProfileGateway writes profiles: run it with -args -profile-dir DIR (make profile)")
 	}
 	useTmpfs(t)
 	pprofAddr := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
