@@ -5,7 +5,7 @@ GO      ?= go
 LDFLAGS := -s -w -X main.version=$(VERSION)
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build run test test-unit test-e2e peers compat bench soak fuzz image fmt vet clean
+.PHONY: build run test test-unit test-e2e peers compat bench profile soak fuzz image fmt vet clean
 
 build: ## bin/s3seal
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/s3seal ./cmd/s3seal

@@ -32,9 +32,9 @@ var (
 //
 //	go build -tags pprof -o /tmp/s3seal-pprof ./cmd/s3seal
 //	cd test && S3SEAL_BIN=/tmp/s3seal-pprof go test -tags bench -run TestProfileGateway -v ./bench -args -profile-dir /tmp/prof
-//
-// or make profile.
 //	go tool pprof -top /tmp/prof/cpu-get.pprof
+//
+// make profile does the first two steps.
 func TestProfileGateway(t *testing.T) {
 	if *profileDir == "" {
 		t.Fatal("TestProfileGateway writes profiles: run it with -args -profile-dir DIR (make profile)")
