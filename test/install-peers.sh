@@ -18,6 +18,8 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 KES_VERSION=v0.24.0
 RCLONE_VERSION=v1.76.0
+# The commands linked into rclone (build_rclone); a change rebuilds it.
+RCLONE_BUILD=$RCLONE_VERSION+link
 VERSITYGW_VERSION=v1.8.0
 
 # install NAME VERSION STAMP COMMAND...: runs COMMAND unless STAMP says VERSION.
@@ -40,7 +42,7 @@ build_kes() {
 
 # rclone is built from its pinned module with a main package that links only
 # the backends and commands the tests use (local, s3; copy, sync, check, ls*,
-# cat, delete, purge, version) instead of rclone.go's backend/all and cmd/all:
+# cat, delete, link, purge, version) instead of rclone.go's backend/all and cmd/all:
 # the same rclone code, minus some 70 cloud SDKs, so it builds in a fraction
 # of the time. `rclone version` still reports the pinned version.
 build_rclone() (
@@ -63,6 +65,7 @@ import (
 	_ "github.com/rclone/rclone/cmd/check"
 	_ "github.com/rclone/rclone/cmd/copy"
 	_ "github.com/rclone/rclone/cmd/delete"
+	_ "github.com/rclone/rclone/cmd/link"
 	_ "github.com/rclone/rclone/cmd/ls"
 	_ "github.com/rclone/rclone/cmd/lsjson"
 	_ "github.com/rclone/rclone/cmd/purge"
@@ -83,7 +86,7 @@ for peer in $want; do
     minio) install minio "$MINIO_VERSION" env GOBIN="$bin" go install "github.com/minio/minio@$MINIO_VERSION" & pids+=($!) ;;
     mc)    install mc "$MC_VERSION" env GOBIN="$bin" go install "github.com/minio/mc@$MC_VERSION" & pids+=($!) ;;
     kes)   install kes "$KES_VERSION" build_kes & pids+=($!) ;;
-    rclone) install rclone "$RCLONE_VERSION" build_rclone & pids+=($!) ;;
+    rclone) install rclone "$RCLONE_BUILD" build_rclone & pids+=($!) ;;
     versitygw) install versitygw "$VERSITYGW_VERSION" env GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" & pids+=($!) ;;
     *) echo "install-peers: unknown peer $peer" >&2; exit 2 ;;
   esac

@@ -104,7 +104,9 @@ func locateTools(root string, names []string) (Toolset, error) {
 			return ts, fmt.Errorf("peer %s is not installed at %s; %s", name, path, hint)
 		}
 		stamp, err := os.ReadFile(filepath.Join(ts.Dir, "."+name+".version"))
-		if got := strings.TrimSpace(string(stamp)); err != nil || got != want {
+		// A stamp is the pinned version, or the version and a build recipe
+		// after a '+' (rclone's linked commands).
+		if got := strings.TrimSpace(string(stamp)); err != nil || (got != want && !strings.HasPrefix(got, want+"+")) {
 			return ts, fmt.Errorf("peer %s at %s is version %q, want pinned %q; %s", name, path, got, want, hint)
 		}
 		switch name {
