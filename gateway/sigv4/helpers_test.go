@@ -84,14 +84,6 @@ func splitWire(t testing.TB, w []byte) (head, body []byte) {
 	return w[:i+4], w[i+4:]
 }
 
-// withBody returns the wire request w with its body replaced, headers
-// (including Content-Length) untouched.
-func withBody(t testing.TB, w, body []byte) []byte {
-	t.Helper()
-	head, _ := splitWire(t, w)
-	return append(append([]byte{}, head...), body...)
-}
-
 // wantCode fails unless err is an *s3err.Error of the given code.
 func wantCode(t testing.TB, err error, code s3err.Code) {
 	t.Helper()
