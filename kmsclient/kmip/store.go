@@ -335,7 +335,7 @@ func (s *Store) batch(ctx context.Context, reqs ...ovh.OperationPayload) ([]ovh.
 	if err != nil {
 		return nil, err
 	}
-	items, err := client.Batch(ctx, reqs...)
+	items, err := sendBatch(ctx, client, reqs)
 	if err == nil && len(items) != len(reqs) {
 		err = fmt.Errorf("%d answers to %d requests", len(items), len(reqs))
 	}
@@ -344,6 +344,20 @@ func (s *Store) batch(ctx context.Context, reqs ...ovh.OperationPayload) ([]ovh.
 		return nil, fmt.Errorf("%w: kmip %s: %v", kmsclient.ErrUnavailable, s.endpoint, err)
 	}
 	return items, nil
+}
+
+// sendBatch is client.Batch with its panics returned as errors.
+// kmipclient v0.3.3 closes a connection's send channel when its read loop
+// fails (the server went away) while a request may be sending on it: a
+// send on a closed channel, which panics. The store then drops the
+// connection like any other broken one.
+func sendBatch(ctx context.Context, client *kmipclient.Client, reqs []ovh.OperationPayload) (items []ovh.ResponseBatchItem, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("connection failed: %v", p)
+		}
+	}()
+	return client.Batch(ctx, reqs...)
 }
 
 // connect returns the connection, dialling one if there is none.
