@@ -1,7 +1,6 @@
 package kes
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
@@ -14,11 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/s3seal/s3seal/internal/testcert"
+	"github.com/s3seal/s3seal/internal/testproc"
 )
 
 // kesBinary returns the path of the pinned KES server binary and fails the
@@ -52,7 +51,8 @@ type kesServer struct {
 	caFile   string // PEM of the server's certificate
 	apiKey   string // dev mode only: the admin API key it printed
 	admin    string // dev mode only: the admin identity it printed
-	out      *syncBuffer
+	out      *testproc.Output
+	exited   chan struct{} // closed when the process has exited
 }
 
 // startDevKES starts "kes server --dev" on a free port and stops it when
@@ -110,7 +110,7 @@ keystore:
 func runKES(t *testing.T, port int, args ...string) *kesServer {
 	t.Helper()
 	cmd := exec.Command(kesBinary(t), args...)
-	out := new(syncBuffer)
+	out := new(testproc.Output)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start kes: %v", err)
@@ -127,8 +127,7 @@ func runKES(t *testing.T, port int, args ...string) *kesServer {
 			t.Logf("kes output:\n%s", out.String())
 		}
 	})
-	out.exited = exited
-	return &kesServer{endpoint: fmt.Sprintf("https://127.0.0.1:%d", port), out: out}
+	return &kesServer{endpoint: fmt.Sprintf("https://127.0.0.1:%d", port), out: out, exited: exited}
 }
 
 // waitFor polls the server's output until re matches and returns the
@@ -141,7 +140,7 @@ func waitFor(t *testing.T, s *kesServer, re *regexp.Regexp) []string {
 			return m
 		}
 		select {
-		case <-s.out.exited:
+		case <-s.exited:
 			t.Fatalf("kes exited:\n%s", s.out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -165,7 +164,7 @@ func waitForTLS(t *testing.T, s *kesServer) []*x509.Certificate {
 			return certs
 		}
 		select {
-		case <-s.out.exited:
+		case <-s.exited:
 			t.Fatalf("kes exited:\n%s", s.out.String())
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -236,23 +235,4 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// syncBuffer collects a child process's output.
-type syncBuffer struct {
-	mu     sync.Mutex
-	buf    bytes.Buffer
-	exited chan struct{}
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -1,7 +1,6 @@
 package kmip
 
 import (
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/s3seal/s3seal/internal/testcert"
+	"github.com/s3seal/s3seal/internal/testproc"
 )
 
 // pykmip is a running pykmip-server and the files a client needs to talk
@@ -26,7 +26,7 @@ type pykmip struct {
 	keyFile  string
 	cmd      *exec.Cmd
 	exited   chan struct{}
-	out      *syncBuffer
+	out      *testproc.Output
 }
 
 // pykmipServer is the one pykmip-server of this test binary, started by
@@ -100,7 +100,7 @@ database_path=%s
 		endpoint: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		caFile:   caFile, certFile: certFile, keyFile: keyFile,
 		exited: make(chan struct{}),
-		out:    &syncBuffer{},
+		out:    &testproc.Output{},
 	}
 	s.cmd = exec.Command(bin, "-f", conf, "-l", filepath.Join(dir, "server.log"))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -147,21 +147,4 @@ func (s *pykmip) stop() {
 // config returns a Config for the server with the client certificate.
 func (s *pykmip) config() Config {
 	return Config{Endpoint: s.endpoint, CertFile: s.certFile, KeyFile: s.keyFile, CAFile: s.caFile, Timeout: 5 * time.Second}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
