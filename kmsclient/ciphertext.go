@@ -10,7 +10,8 @@ import (
 	"io"
 )
 
-// DEK ciphertext layouts; doc.go specifies them.
+// DEK ciphertext layouts; doc.go specifies them. v1 is only read: key
+// version 1 now seals in the KES layout.
 const (
 	dekSize = 32 // plaintext size of a data encryption key
 
@@ -34,31 +35,37 @@ const (
 )
 
 // sealDEK encrypts the 32-byte dek under ek, which is key version
-// keyVersion, binding associatedData: in the v1 layout for key version 1
-// (what every key had before rotation existed), in the v2 layout, which
-// names the key version, otherwise. random supplies the IV and nonce.
+// keyVersion, binding associatedData: in the KES layout for key version 1,
+// so that a KES server holding the same External Key opens it (the way to
+// move from a key store to KES), and in the v2 layout, which names the key
+// version, otherwise. random supplies the IV and nonce.
 func sealDEK(ek *[externalKeySize]byte, keyVersion int, dek, associatedData []byte, random io.Reader) ([]byte, error) {
-	var out []byte
 	if keyVersion == 1 {
-		out = make([]byte, headerSizeV1, ciphertextSizeV1)
-		out[0] = ciphertextV1
-	} else {
-		out = make([]byte, headerSizeV2, ciphertextSizeV2)
-		out[0] = ciphertextV2
-		binary.BigEndian.PutUint32(out[1:1+keyVersionSize], uint32(keyVersion))
+		var ivNonce [ivSize + nonceSize]byte
+		if _, err := io.ReadFull(random, ivNonce[:]); err != nil {
+			return nil, fmt.Errorf("read random IV: %w", err)
+		}
+		aead, err := derivedAEAD(ek, ivNonce[:ivSize])
+		if err != nil {
+			return nil, err
+		}
+		out := aead.Seal(make([]byte, 0, ciphertextSizeKES), ivNonce[ivSize:], dek, associatedData)
+		return append(out, ivNonce[:]...), nil
 	}
-	header := len(out)
-	if _, err := io.ReadFull(random, out[header-ivSize-nonceSize:header]); err != nil {
+	out := make([]byte, headerSizeV2, ciphertextSizeV2)
+	out[0] = ciphertextV2
+	binary.BigEndian.PutUint32(out[1:1+keyVersionSize], uint32(keyVersion))
+	if _, err := io.ReadFull(random, out[headerSizeV2-ivSize-nonceSize:headerSizeV2]); err != nil {
 		return nil, fmt.Errorf("read random IV: %w", err)
 	}
-	// The format byte (and key version) join the IV in the derivation, so
-	// a ciphertext relabelled as another format or version opens under an
-	// unrelated key.
-	aead, err := derivedAEAD(ek, out[:header-nonceSize])
+	// The format byte and key version join the IV in the derivation, so a
+	// ciphertext relabelled as another version opens under an unrelated
+	// key.
+	aead, err := derivedAEAD(ek, out[:headerSizeV2-nonceSize])
 	if err != nil {
 		return nil, err
 	}
-	return aead.Seal(out, out[header-nonceSize:header], dek, associatedData), nil
+	return aead.Seal(out, out[headerSizeV2-nonceSize:headerSizeV2], dek, associatedData), nil
 }
 
 // CiphertextKeyVersion returns the External Key version a DEK ciphertext

@@ -46,33 +46,39 @@
 // no compare-and-swap of an object's value); a KES server sees only
 // key version 1 of a rotated record and has no versions of its own.
 //
-// # DEK ciphertext, version 1
+// # DEK ciphertext under key version 1
 //
-// GenerateKey draws a 32-byte DEK and seals it as 77 bytes:
+// GenerateKey draws a 32-byte DEK and seals it as a KES server (v0.24)
+// does, in 76 bytes:
+//
+//	AES-256-GCM(DEK) (32) ‖ tag (16) ‖ IV (16) ‖ nonce (12)
+//
+// The GCM key is HMAC-SHA256(EK, IV), so every ciphertext has its own key
+// and one EK never comes near GCM's limit on random nonces. The
+// associated data is exactly the context the caller passed; Decrypt needs
+// the same bytes, or it fails with ErrDecrypt. Because the layout is
+// KES's, a KES server that holds the same External Key (imported with
+// `s3seal kms migrate`, or reading the same key store) opens these data
+// keys, and Decrypt opens the ones a KES server made.
+//
+// Earlier versions sealed key version 1 in a 77-byte v1 layout, which
+// Decrypt still opens but a KES server cannot:
 //
 //	version (1 byte, 0x01) ‖ IV (16) ‖ nonce (12) ‖ AES-256-GCM(DEK) (32) ‖ tag (16)
 //
-// The GCM key is HMAC-SHA256(EK, version ‖ IV), so every ciphertext has
-// its own key and one EK never comes near GCM's limit on random nonces.
-// The version byte takes part in the derivation, so changing it breaks
-// authentication. The associated data is exactly the context the caller
-// passed; Decrypt needs the same bytes, or it fails with ErrDecrypt.
+// keyed with HMAC-SHA256(EK, 0x01 ‖ IV).
 //
-// # DEK ciphertext, version 2
+// # DEK ciphertext under later key versions
 //
 // A DEK sealed under key version 2 or later names it (81 bytes):
 //
 //	version (1 byte, 0x02) ‖ key version (4, big endian) ‖ IV (16) ‖ nonce (12) ‖ AES-256-GCM(DEK) (32) ‖ tag (16)
 //
-// keyed with HMAC-SHA256(EK version, 0x02 ‖ key version ‖ IV). Key
-// version 1 keeps sealing in the v1 layout, so nothing changes for keys
-// never rotated; Decrypt picks the key version the ciphertext names
-// (CiphertextKeyVersion).
-//
-// Decrypt also opens the 76-byte ciphertexts a KES server
-// makes for a 32-byte DEK (as of v0.24): AES-256-GCM(DEK) ‖ tag ‖ IV (16) ‖
-// nonce (12), keyed with HMAC-SHA256(EK, IV). Lengths tell the layouts
-// apart.
+// keyed with HMAC-SHA256(EK version, 0x02 ‖ key version ‖ IV); the
+// format byte and key version take part in the derivation, so changing
+// them breaks authentication. Decrypt picks the key version the
+// ciphertext names (CiphertextKeyVersion); lengths tell the layouts
+// apart. A KES server has no key versions and cannot open these.
 //
 // # Cache
 //

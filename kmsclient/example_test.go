@@ -33,6 +33,6 @@ func Example() {
 	_, err = k.Decrypt(ctx, "my-key", dek.Ciphertext, []byte(`{"bucket":"bucket/other"}`))
 	fmt.Println(err)
 	// Output:
-	// 32 77 true
+	// 32 76 true
 	// decryption failed: ciphertext is not authentic
 }

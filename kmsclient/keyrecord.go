@@ -199,3 +199,16 @@ func KeyRecordExtends(older, newer []byte) bool {
 	}
 	return true
 }
+
+// KeyRecordMaterial returns a copy of key version 1 of the stored key
+// record value and how many versions the key has. Key migration to a KES
+// server, which holds one version per key, imports it. The caller clears
+// the returned bytes. Errors never carry key material.
+func KeyRecordMaterial(name string, value []byte) ([]byte, int, error) {
+	ek, err := parseKeyRecord(name, value)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer ek.clear()
+	return append([]byte(nil), ek.keys[0][:]...), len(ek.keys), nil
+}

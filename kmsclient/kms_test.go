@@ -29,8 +29,8 @@ func TestGenerateKeyThenDecryptReturnsThePlaintext(t *testing.T) {
 		if len(dek.Plaintext) != 32 {
 			t.Errorf("len(Plaintext) = %d, want 32", len(dek.Plaintext))
 		}
-		if len(dek.Ciphertext) != 77 {
-			t.Errorf("len(Ciphertext) = %d, want 77", len(dek.Ciphertext))
+		if len(dek.Ciphertext) != 76 {
+			t.Errorf("len(Ciphertext) = %d, want 76 (the KES layout)", len(dek.Ciphertext))
 		}
 		got, err := k.Decrypt(t.Context(), "my-key", dek.Ciphertext, keyContext)
 		if err != nil {
@@ -196,11 +196,23 @@ func TestCiphertextGoldenVector(t *testing.T) {
 	k := newKMS(t, new(mem.Store), kmsclient.Config{Rand: counting(92)})
 	mustCreateKey(t, k, "my-key")
 	dek := mustGenerate(t, k, "my-key", []byte(goldenContext))
-	if want := mustHex(t, goldenV1); !bytes.Equal(dek.Ciphertext, want) {
+	// Key version 1 seals in KES's layout, so the vector is the one a KES
+	// server made.
+	if want := mustHex(t, goldenKES); !bytes.Equal(dek.Ciphertext, want) {
 		t.Errorf("Ciphertext = %x\nwant         %x", dek.Ciphertext, want)
 	}
 	if want := mustHex(t, goldenDEK); !bytes.Equal(dek.Plaintext, want) {
 		t.Errorf("Plaintext = %x, want %x", dek.Plaintext, want)
+	}
+	// What earlier versions sealed in the v1 layout still opens.
+	got, err := k.Decrypt(t.Context(), "my-key", mustHex(t, goldenV1), []byte(goldenContext))
+	if err != nil || !bytes.Equal(got, mustHex(t, goldenDEK)) {
+		t.Errorf("Decrypt of the v1 vector = %x, %v", got, err)
+	}
+	tampered := mustHex(t, goldenV1)
+	tampered[0] = 2 // relabelled: must not open
+	if _, err := k.Decrypt(t.Context(), "my-key", tampered, []byte(goldenContext)); err == nil {
+		t.Error("Decrypt of a relabelled v1 vector succeeded")
 	}
 }
 

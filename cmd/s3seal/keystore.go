@@ -152,6 +152,10 @@ func (c *kmipKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config, wra
 // KMS itself: it generates and decrypts data keys; s3seal never sees its
 // keys. It makes no network call.
 func (c *kesKeystoreConfig) Open(_ context.Context, _ kmsclient.Config, _ storeWrapper) (closableKMS, error) {
+	return c.client()
+}
+
+func (c *kesKeystoreConfig) client() (*kes.Client, error) {
 	client, err := kes.New(kes.Config{
 		Endpoints: c.Endpoint, APIKey: c.APIKey,
 		CertFile: c.TLS.Cert, KeyFile: c.TLS.Key, CAFile: c.TLS.CA,

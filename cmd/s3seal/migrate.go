@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/s3seal/s3seal/kmsclient"
+	"github.com/s3seal/s3seal/kmsclient/kes"
+	"github.com/s3seal/s3seal/kmsclient/mem"
 )
 
 // runKMS serves `s3seal kms SUBCOMMAND`.
@@ -48,13 +50,13 @@ func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Wri
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	src, err := openMigrationStore(ctx, *from, getenv)
+	src, err := openMigrationSource(ctx, *from, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "s3seal kms migrate: --from:", err)
 		return 1
 	}
 	defer src.Close()
-	dst, err := openMigrationStore(ctx, *to, getenv)
+	dst, err := openMigrationTarget(ctx, *to, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "s3seal kms migrate: --to:", err)
 		return 1
@@ -71,16 +73,49 @@ func runMigrate(args []string, getenv func(string) string, stdout, stderr io.Wri
 		return 1
 	}
 	if sum.conflicts > 0 {
-		fmt.Fprintln(stderr, "s3seal kms migrate: keys of the same name with other key material exist in the destination; they were not overwritten")
+		fmt.Fprintln(stderr, "s3seal kms migrate: some keys were not copied (the lines marked CONFLICT or REFUSED say why); nothing in the destination was overwritten")
 		return 1
 	}
 	return 0
 }
 
-// openMigrationStore opens the key store a config file's kms.keystore
+// openMigrationSource opens the key store a config file's kms.keystore
 // names. Environment overrides of the gateway (S3SEAL_KMS_DIR) do not
 // apply: the file alone says which store is meant.
-func openMigrationStore(ctx context.Context, path string, getenv func(string) string) (kmsclient.KeyStore, error) {
+func openMigrationSource(ctx context.Context, path string, getenv func(string) string) (kmsclient.KeyStore, error) {
+	section, err := migrationSection(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := section.(storeSection)
+	if !ok {
+		return nil, fmt.Errorf("%s: a KES server never hands out its keys, so it cannot be the source of a migration", path)
+	}
+	return s.OpenStore(ctx)
+}
+
+// openMigrationTarget opens the destination a config file's kms.keystore
+// names: a key store, or a KES server, into which keys are imported.
+func openMigrationTarget(ctx context.Context, path string, getenv func(string) string) (keyTarget, error) {
+	section, err := migrationSection(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := section.(*kesKeystoreConfig); ok {
+		client, err := k.client()
+		if err != nil {
+			return nil, err
+		}
+		return kesTarget{client}, nil
+	}
+	store, err := section.(storeSection).OpenStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return storeTarget{store}, nil
+}
+
+func migrationSection(path string, getenv func(string) string) (keyStoreSection, error) {
 	cfg, err := loadConfigFile(path, getenv)
 	if err != nil {
 		return nil, err
@@ -89,18 +124,22 @@ func openMigrationStore(ctx context.Context, path string, getenv func(string) st
 	if len(sections) != 1 {
 		return nil, fmt.Errorf("%s: kms.keystore must name exactly one key store", path)
 	}
-	s, ok := sections[0].(storeSection)
-	if !ok {
-		return nil, fmt.Errorf("%s: an external KES server keeps its keys to itself; migrate with the KES server's own tooling", path)
-	}
-	return s.OpenStore(ctx)
+	return sections[0], nil
+}
+
+// keyTarget is where a migration puts keys.
+type keyTarget interface {
+	// copyKey makes the destination hold the External Key name, whose
+	// stored record is value, unless it does, and says what it did.
+	copyKey(ctx context.Context, name string, value []byte, dryRun bool) (string, error)
+	Close() error
 }
 
 type migration struct{ copied, present, conflicts int }
 
 // migrateKeys copies the keys of src under prefix that dst lacks, one
 // progress line per key.
-func migrateKeys(ctx context.Context, src, dst kmsclient.KeyStore, prefix string, dryRun bool, out io.Writer) (migration, error) {
+func migrateKeys(ctx context.Context, src kmsclient.KeyStore, dst keyTarget, prefix string, dryRun bool, out io.Writer) (migration, error) {
 	var sum migration
 	start := ""
 	for {
@@ -113,13 +152,13 @@ func migrateKeys(ctx context.Context, src, dst kmsclient.KeyStore, prefix string
 			if err != nil {
 				return sum, fmt.Errorf("read %s: %w", name, err)
 			}
-			state, err := copyKey(ctx, dst, name, value, dryRun)
+			state, err := dst.copyKey(ctx, name, value, dryRun)
 			clear(value)
 			if err != nil {
 				return sum, err
 			}
 			switch state {
-			case "copied", "would copy", "added the newer key versions", "would add the newer key versions":
+			case "copied", "would copy", "added the newer key versions", "would add the newer key versions", "imported", "would import":
 				sum.copied++
 			case "already present":
 				sum.present++
@@ -133,6 +172,14 @@ func migrateKeys(ctx context.Context, src, dst kmsclient.KeyStore, prefix string
 		}
 		start = next
 	}
+}
+
+// storeTarget is a key store as migration destination: records are
+// copied as they are, versions included.
+type storeTarget struct{ kmsclient.KeyStore }
+
+func (t storeTarget) copyKey(ctx context.Context, name string, value []byte, dryRun bool) (string, error) {
+	return copyKey(ctx, t.KeyStore, name, value, dryRun)
 }
 
 // copyKey creates name in dst unless it is there, and says what it did.
@@ -177,4 +224,72 @@ func copyKey(ctx context.Context, dst kmsclient.KeyStore, name string, value []b
 	default:
 		return "", fmt.Errorf("create %s in the destination: %w", name, err)
 	}
+}
+
+// kesTarget is a KES server as migration destination. Its keys cannot be
+// read, so a key is imported (KES's /v1/key/import) when the server lacks
+// it, and an existing one is compared by asking the server to open a data
+// key sealed locally under the source's key material. Data keys the
+// embedded KMS seals under key version 1 are in KES's layout, so the
+// server opens them; a rotated key is refused, as KES has no versions and
+// could not open what versions 2 and later sealed.
+type kesTarget struct{ client *kes.Client }
+
+func (t kesTarget) Close() error { return t.client.Close() }
+
+func (t kesTarget) copyKey(ctx context.Context, name string, value []byte, dryRun bool) (string, error) {
+	key, versions, err := kmsclient.KeyRecordMaterial(name, value)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", name, err)
+	}
+	defer clear(key)
+	if versions > 1 {
+		return fmt.Sprintf("REFUSED: rotated (%d versions); a KES server keeps one version per key and could not open data keys sealed under the later ones", versions), nil
+	}
+	switch same, err := t.holds(ctx, name, value); {
+	case err == nil && same:
+		return "already present", nil
+	case err == nil:
+		return "CONFLICT: present with other key material, not overwritten", nil
+	case !errors.Is(err, kmsclient.ErrKeyNotFound):
+		return "", fmt.Errorf("check %s on the KES server: %w", name, err)
+	case dryRun:
+		return "would import", nil
+	}
+	switch err := t.client.ImportKey(ctx, name, key); {
+	case err == nil:
+		return "imported", nil
+	case errors.Is(err, kmsclient.ErrKeyExists):
+		return t.copyKey(ctx, name, value, dryRun) // imported concurrently
+	default:
+		return "", fmt.Errorf("import %s into the KES server: %w", name, err)
+	}
+}
+
+// holds reports whether the server's key name is the key of the record
+// value: a data key sealed locally under value must open there to the same
+// bytes. It returns kmsclient.ErrKeyNotFound when the server has no such
+// key.
+func (t kesTarget) holds(ctx context.Context, name string, value []byte) (bool, error) {
+	local := new(mem.Store)
+	if err := local.Create(ctx, name, value); err != nil {
+		return false, err
+	}
+	kms := kmsclient.New(local, kmsclient.Config{})
+	defer kms.Close()
+	probeContext := []byte("s3seal kms migrate probe")
+	dek, err := kms.GenerateKey(ctx, name, probeContext)
+	if err != nil {
+		return false, err
+	}
+	defer clear(dek.Plaintext)
+	got, err := t.client.Decrypt(ctx, name, dek.Ciphertext, probeContext)
+	defer clear(got)
+	switch {
+	case errors.Is(err, kmsclient.ErrDecrypt):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return bytes.Equal(got, dek.Plaintext), nil
 }

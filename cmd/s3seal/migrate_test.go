@@ -102,10 +102,19 @@ func TestKMSMigrateRefusesStoresItCannotCopy(t *testing.T) {
 	if err := os.WriteFile(kesConfig, []byte("version: v1\nkms:\n  keystore:\n    kes:\n      endpoint: [https://127.0.0.1:7373]\n      apikey: kes:v1:ACQpoGqx3rHHjT938Hfu5hVVQJHZWSOVI2Xp5SJbyw3h\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fsConfig := writeFSConfig(t, t.TempDir())
+	fsDir := t.TempDir()
+	store, err := fs.New(fsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kmsclient.New(store, kmsclient.Config{}).CreateKey(t.Context(), "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	fsConfig := writeFSConfig(t, fsDir)
 	for _, tc := range []struct{ from, to, want string }{
-		{kesConfig, fsConfig, "keeps its keys to itself"},
-		{fsConfig, kesConfig, "keeps its keys to itself"},
+		{kesConfig, fsConfig, "never hands out its keys"},
+		// A KES server can be a destination; this one is not there.
+		{fsConfig, kesConfig, "check alpha on the KES server"},
 		{fsConfig, filepath.Join(t.TempDir(), "missing.yaml"), "--to"},
 	} {
 		if code, out := runMigrateCmd(t, "--from", tc.from, "--to", tc.to); code != 1 || !strings.Contains(out, tc.want) {

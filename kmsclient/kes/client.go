@@ -196,6 +196,26 @@ func (c *Client) CreateKey(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodPut, "/v1/key/create/"+name, nil, nil, false)
 }
 
+// ImportKey asks the server to create a key called name holding the given
+// 32-byte AES-256 key material (KES's /v1/key/import API; the server's
+// policy must allow it). It returns kmsclient.ErrKeyExists,
+// kmsclient.ErrInvalidKeyName, kmsclient.ErrNotAllowed, or an error
+// wrapping kmsclient.ErrUnavailable. The key material never appears in an
+// error.
+func (c *Client) ImportKey(ctx context.Context, name string, key []byte) error {
+	if err := kmsclient.ValidateKeyName(name); err != nil {
+		return err
+	}
+	if len(key) != 32 {
+		return fmt.Errorf("kes: import key %q: key material is %d bytes, want 32", name, len(key))
+	}
+	req := struct {
+		Key    []byte `json:"key"`
+		Cipher string `json:"cipher"`
+	}{key, "AES256"}
+	return c.do(ctx, http.MethodPut, "/v1/key/import/"+name, req, nil, false)
+}
+
 // GenerateKey returns a fresh DEK sealed under the key called name, with
 // keyContext bound as associated data. It returns kmsclient.ErrKeyNotFound,
 // kmsclient.ErrInvalidKeyName, kmsclient.ErrNotAllowed, or an error

@@ -3,6 +3,7 @@ package kes
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/s3seal/s3seal/kmsclient"
 	"github.com/s3seal/s3seal/kmsclient/fs"
+	"github.com/s3seal/s3seal/kmsclient/mem"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -318,5 +320,53 @@ func TestSharedKeyStoreWithEmbeddedKMS(t *testing.T) {
 	}
 	if err := admin.CreateKey(t.Context(), "by-admin"); err != nil {
 		t.Errorf("CreateKey by the certificate-file admin: %v", err)
+	}
+}
+
+// TestImportedKeyOpensTheEmbeddedKMSsDataKeys: key material imported into
+// a real KES server opens the data keys the embedded KMS sealed under the
+// same External Key (key version 1 seals in KES's layout), and KES's own
+// data keys open in the embedded KMS: the two are interchangeable, which is
+// what `s3seal kms migrate --to` a KES server relies on.
+func TestImportedKeyOpensTheEmbeddedKMSsDataKeys(t *testing.T) {
+	c, _ := devClient(t)
+	ctx := t.Context()
+	material := bytes.Repeat([]byte{7}, 32)
+	local := new(mem.Store)
+	record := `{"version":1,"algorithm":"AES256","bytes":"` + base64.StdEncoding.EncodeToString(material) + `","created_at":"2026-01-01T00:00:00Z"}`
+	if err := local.Create(ctx, "imported", []byte(record)); err != nil {
+		t.Fatal(err)
+	}
+	embedded := kmsclient.New(local, kmsclient.Config{})
+	defer embedded.Close()
+
+	if err := c.ImportKey(ctx, "imported", material[:16]); err == nil {
+		t.Fatal("ImportKey of 16 bytes succeeded")
+	}
+	if err := c.ImportKey(ctx, "imported", material); err != nil {
+		t.Fatalf("ImportKey: %v", err)
+	}
+	if err := c.ImportKey(ctx, "imported", material); !errors.Is(err, kmsclient.ErrKeyExists) {
+		t.Fatalf("ImportKey again = %v, want ErrKeyExists", err)
+	}
+	keyContext := []byte(`{"bucket/object":""}`)
+	dek, err := embedded.GenerateKey(ctx, "imported", keyContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Decrypt(ctx, "imported", dek.Ciphertext, keyContext)
+	if err != nil || !bytes.Equal(got, dek.Plaintext) {
+		t.Fatalf("KES Decrypt of the embedded KMS's data key = %x, %v; want %x", got, err, dek.Plaintext)
+	}
+	if _, err := c.Decrypt(ctx, "imported", dek.Ciphertext, []byte("other")); !errors.Is(err, kmsclient.ErrDecrypt) {
+		t.Errorf("KES Decrypt with another context = %v, want ErrDecrypt", err)
+	}
+	fromKES, err := c.GenerateKey(ctx, "imported", keyContext)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = embedded.Decrypt(ctx, "imported", fromKES.Ciphertext, keyContext)
+	if err != nil || !bytes.Equal(got, fromKES.Plaintext) {
+		t.Fatalf("embedded Decrypt of KES's data key = %x, %v; want %x", got, err, fromKES.Plaintext)
 	}
 }
