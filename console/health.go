@@ -42,8 +42,8 @@ type rateSampler struct {
 }
 
 type sample struct {
-	at                  time.Time
-	total, c4xx, c5xx   float64
+	at                time.Time
+	total, c4xx, c5xx float64
 }
 
 // windowed records s and returns the oldest sample at least a minute old
