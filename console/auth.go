@@ -76,7 +76,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, statusOf(err), next, "the gateway could not check the credentials: "+describe(err))
 		return
 	}
-	c.limiter.succeeded(source)
 	c.sessions.start(w, accessKey, secretKey)
 	http.SetCookie(w, c.sessions.cookie(loginCookie, "", -1))
 	c.audit("ConsoleLogin", accessKey, http.StatusOK)

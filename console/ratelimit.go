@@ -8,7 +8,9 @@ import (
 
 // loginLimiter refuses logins from a source that failed too often: after
 // maxFailures failed attempts within window, every attempt is refused until
-// window has passed since the first of them. Sources are client IP
+// window has passed since the first of them. A successful login does not
+// clear the count: one valid low-privilege account must not reset the
+// guessing budget for another's secret. Sources are client IP
 // addresses as the console's listener sees them (no X-Forwarded-For: a
 // header would let an attacker pick their own bucket). State is per
 // process; a deployment with N replicas allows N times as many guesses.
@@ -76,13 +78,6 @@ func (l *loginLimiter) failed(source string) {
 		l.sources[k] = f
 	}
 	f.count++
-}
-
-// succeeded forgets source's failures.
-func (l *loginLimiter) succeeded(source string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.sources, l.key(source))
 }
 
 // key is source, or the shared overflow bucket when the table is full of

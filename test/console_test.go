@@ -29,7 +29,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	backend := harness.StartMinIO(t)
 	consoleAddr := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
 	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	auditorSecret := harness.RandomHex(t, 16)
 	gw := harness.StartGateway(t, backend,
+		harness.WithGatewayConfig("users:\n- access_key: auditor\n  secret_key: "+auditorSecret+"\n  policies: [readonly]\n"),
 		harness.WithGatewayEnv("S3SEAL_CONSOLE_ADDRESS", consoleAddr),
 		harness.WithGatewayEnv("S3SEAL_AUDIT_LOG", auditLog))
 	base := "http://" + consoleAddr
@@ -279,6 +281,47 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.waitJS(`document.querySelector("#login-form") !== null`)
 		if b.exists("nav[aria-label=Sections]") {
 			t.Error("the console shows its sections after logout")
+		}
+	})
+
+	t.Run("a read-only user is refused changes as the S3 and admin API refuse them", func(t *testing.T) {
+		b.do(chromedp.Navigate(base + "/login"))
+		b.login("auditor", auditorSecret)
+		b.waitJS(`document.querySelector("nav[aria-label=Sections]") !== null`)
+		if !b.exists(`#buckets tr[data-bucket="` + bucket + `"]`) {
+			t.Errorf("the read-only user does not see %s", bucket)
+		}
+		b.do(chromedp.SendKeys(chromedp.CSS("#bucket-name"), "auditor-bucket"))
+		b.do(chromedp.Click(chromedp.CSS("#create-bucket button")))
+		b.waitJS(`document.querySelector("#error") !== null`)
+		if got := b.text("#error"); !strings.Contains(got, "CreateBucket auditor-bucket: AccessDenied") {
+			t.Errorf("error = %q, want CreateBucket's AccessDenied", got)
+		}
+		b.screenshot("denied")
+		b.do(chromedp.Navigate(base + "/keys"))
+		b.waitJS(`document.querySelector("#keys") !== null`)
+		if got := b.text("#error"); !strings.Contains(got, "KMSListKeys: AccessDenied") {
+			t.Errorf("keys page error = %q, want KMSListKeys's AccessDenied", got)
+		}
+		b.do(chromedp.Click(chromedp.CSS("#logout")))
+		b.waitJS(`document.querySelector("#login-form") !== null`)
+	})
+
+	t.Run("repeated failed logins lock the source out, right secret or not", func(t *testing.T) {
+		// One failure so far (the wrong secret above); the limit is 5.
+		for range 4 {
+			b.do(chromedp.Navigate(base + "/login"))
+			b.login(gw.AccessKey, "wrong-"+harness.RandomHex(t, 8))
+			b.waitJS(`(document.querySelector("#error") || {}).textContent?.includes("InvalidAccessKeyId")`)
+		}
+		b.do(chromedp.Navigate(base + "/login"))
+		b.login(gw.AccessKey, gw.SecretKey)
+		b.waitJS(`document.querySelector("#error") !== null`)
+		if got := b.text("#error"); !strings.Contains(got, "SlowDown: too many failed logins") {
+			t.Errorf("error = %q, want the lockout", got)
+		}
+		if b.exists("nav[aria-label=Sections]") {
+			t.Error("a locked-out source logged in")
 		}
 	})
 }
