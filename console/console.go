@@ -40,11 +40,6 @@ type Config struct {
 	SessionKey []byte
 	// SessionTTL is how long a login lasts. Zero: 1h.
 	SessionTTL time.Duration
-	// InsecureCookies drops the Secure attribute from the console's
-	// cookies. Browsers keep Secure cookies over plain http only for
-	// loopback addresses, so a console without TLS is usable from
-	// 127.0.0.1 alone unless this is set (development only).
-	InsecureCookies bool
 	// Ready reports whether the gateway can serve (gateway.Server.Ready).
 	// nil: the health page shows no readiness.
 	Ready func(context.Context) error
@@ -108,7 +103,10 @@ func New(cfg Config) (*Console, error) {
 		key = make([]byte, 32)
 		_, _ = rand.Read(key)
 	}
-	sess, err := newSessions(key, cfg.SessionTTL, !cfg.InsecureCookies, cfg.Now)
+	// Cookies are always Secure: browsers keep them over plain http only
+	// for loopback addresses, so a console without TLS serves the machine
+	// it runs on and nobody across a network.
+	sess, err := newSessions(key, cfg.SessionTTL, true, cfg.Now)
 	if err != nil {
 		return nil, err
 	}
