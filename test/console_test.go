@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -425,4 +429,57 @@ func auditHas(path, operation, accessKey string, status int) error {
 		}
 	}
 	return fmt.Errorf("no audit record of %s by %s with status %d", operation, accessKey, status)
+}
+
+// With TLS configured the console serves https with the S3 listener's
+// certificate, and its session cookie is Secure, HttpOnly and
+// SameSite=Strict.
+func TestConsoleServesHTTPSWithTheGatewaysCertificate(t *testing.T) {
+	ca := harness.NewCA(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	ca.Issue(t, certFile, keyFile)
+	consoleAddr := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
+	gw := harness.StartGateway(t, harness.StartMinIO(t),
+		harness.WithGatewayTLS(certFile, keyFile, ca.Pool),
+		harness.WithGatewayEnv("S3SEAL_CONSOLE_ADDRESS", consoleAddr))
+	client := ca.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	resp, err := client.Get("https://" + consoleAddr + "/login")
+	if err != nil {
+		t.Fatalf("GET the login page over https: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("login page: %s, HSTS %q", resp.Status, resp.Header.Get("Strict-Transport-Security"))
+	}
+	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if token == nil {
+		t.Fatalf("login page without a CSRF token:\n%s", body)
+	}
+	form := url.Values{"csrf": {string(token[1])}, "access_key": {gw.AccessKey}, "secret_key": {gw.SecretKey}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+consoleAddr+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for _, c := range resp.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("login: %s, want 303", resp.Status)
+	}
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "s3seal_console" {
+			session = c
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.MaxAge <= 0 {
+		t.Errorf("session cookie = %+v, want Secure, HttpOnly, SameSite=Strict with a Max-Age", session)
+	}
 }
