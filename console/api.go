@@ -88,7 +88,10 @@ func describe(err error) string {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "RequestTimeout: the gateway did not answer in time"
 	}
-	return "the gateway could not be reached"
+	// The S3 client refused before sending (an invalid bucket or object
+	// name), or the in-process call failed. Its errors carry names, never
+	// credentials.
+	return "the request was not sent: " + err.Error()
 }
 
 // errorCode is the S3 or admin error code of err, or "".

@@ -236,6 +236,42 @@ func TestStateChangesNeedTheSessionsCSRFToken(t *testing.T) {
 	}
 }
 
+func TestUploadsNeedTheCSRFHeader(t *testing.T) {
+	h := newConsoleHarness(t)
+	session, token := h.login("operator")
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  int
+	}{
+		{"without the header", "", http.StatusForbidden},
+		{"with a forged header", "forged", http.StatusForbidden},
+		{"with the session's token", token, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(h.gw.calls())
+			r := httptest.NewRequest(http.MethodPut, "/buckets/bkt/upload?key=k", strings.NewReader("data"))
+			r.RemoteAddr = "192.0.2.1:5555"
+			if tc.token != "" {
+				r.Header.Set("X-CSRF-Token", tc.token)
+			}
+			for _, c := range session {
+				r.AddCookie(c)
+			}
+			w := httptest.NewRecorder()
+			h.c.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Errorf("status = %d, want %d: %s", w.Code, tc.want, w.Body)
+			}
+			calls := h.gw.calls()[before:]
+			sent := len(calls) == 1 && calls[0] == "PUT /bkt/k by operator"
+			if sent != (tc.want == http.StatusOK) {
+				t.Errorf("the gateway got %v; PutObject expected: %v", calls, tc.want == http.StatusOK)
+			}
+		})
+	}
+}
+
 func TestPagesWithoutASessionGoToLogin(t *testing.T) {
 	h := newConsoleHarness(t)
 	resp := h.do(http.MethodGet, "/keys", nil, nil)

@@ -212,7 +212,11 @@ func (c *Console) download(w http.ResponseWriter, r *http.Request, sess *session
 			h := w.Header()
 			h.Set("Content-Type", "application/octet-stream")
 			h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
-			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
+			disposition := mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)})
+			if disposition == "" { // a name FormatMediaType cannot encode
+				disposition = "attachment"
+			}
+			h.Set("Content-Disposition", disposition)
 			if info.ETag != "" {
 				h.Set("ETag", `"`+strings.Trim(info.ETag, `"`)+`"`)
 			}

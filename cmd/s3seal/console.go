@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,7 +20,8 @@ import (
 // startConsole serves the operators' web console on console.address
 // (S3SEAL_CONSOLE_ADDRESS) when it is set, with the S3 listener's TLS
 // configuration (https when tls is configured). The returned function
-// shuts it down, letting requests in flight finish for up to 60s.
+// shuts it down, letting requests in flight finish for up to 60s; calling
+// it again does nothing.
 func startConsole(cfg *fileConfig, gw *gateway.Server, obs *observability, tlsConfig *tls.Config, log *zap.Logger) (func(), error) {
 	if cfg.Console.Address == "" {
 		return func() {}, nil
@@ -73,11 +75,11 @@ func startConsole(cfg *fileConfig, gw *gateway.Server, obs *observability, tlsCo
 	if cfg.Console.SessionKey == "" {
 		log.Info("console sessions are sealed under a per-process key: they end when s3seal restarts and do not move between replicas (set S3SEAL_CONSOLE_SESSION_KEY to share one)")
 	}
-	return func() {
+	return sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			log.Warn("console shutdown", zap.Error(err))
 		}
-	}, nil
+	}), nil
 }

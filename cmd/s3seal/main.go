@@ -304,6 +304,12 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("s3seal shutting down: finishing in-flight requests")
+	consoleStopped := make(chan struct{})
+	go func() { // both listeners drain at once
+		stopConsole()
+		close(consoleStopped)
+	}()
+	defer func() { <-consoleStopped }()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
