@@ -61,6 +61,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}()
 
+	// step runs a subtest whose browser helpers report to it.
+	step := func(name string, f func(t *testing.T)) {
+		t.Run(name, func(st *testing.T) {
+			b.t = st
+			defer func() { b.t = t }()
+			f(st)
+		})
+	}
+
 	const (
 		bucket = "payroll-exports"
 		key    = "finance-2026"
@@ -72,7 +81,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	t.Run("a page without a session sends the browser to the login page", func(t *testing.T) {
+	step("a page without a session sends the browser to the login page", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets"))
 		b.waitJS(`document.querySelector("#login-form") !== null`)
 		if loc := b.location(); !strings.HasPrefix(loc, base+"/login?next=") {
@@ -81,7 +90,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.screenshot("login")
 	})
 
-	t.Run("a wrong secret key is refused and audited", func(t *testing.T) {
+	step("a wrong secret key is refused and audited", func(t *testing.T) {
 		b.login(gw.AccessKey, gw.SecretKey+"x")
 		b.waitJS(`document.querySelector("#error") !== null`)
 		if got := b.text("#error"); !strings.Contains(got, "InvalidAccessKeyId") {
@@ -95,9 +104,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		})
 	})
 
-	t.Run("the right secret key logs in", func(t *testing.T) {
+	step("the right secret key logs in, from the keyboard alone", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/login"))
-		b.login(gw.AccessKey, gw.SecretKey)
+		b.waitJS(`document.activeElement && document.activeElement.id === "access_key"`) // autofocus
+		b.do(chromedp.KeyEvent(gw.AccessKey + "\t" + gw.SecretKey + "\r"))
 		b.waitJS(`document.querySelector("nav[aria-label=Sections]") !== null`)
 		if got := b.text(".user"); got != gw.AccessKey {
 			t.Errorf("logged in as %q, want %q", got, gw.AccessKey)
@@ -107,7 +117,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		})
 	})
 
-	t.Run("create a key", func(t *testing.T) {
+	step("create a key", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/keys"))
 		b.do(chromedp.SendKeys(chromedp.CSS("#key-name"), key))
 		b.do(chromedp.Click(chromedp.CSS("#create-key button")))
@@ -117,7 +127,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("create a bucket and set SSE-KMS with the key", func(t *testing.T) {
+	step("create a bucket and set SSE-KMS with the key", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets"))
 		b.do(chromedp.SendKeys(chromedp.CSS("#bucket-name"), bucket))
 		b.do(chromedp.Click(chromedp.CSS("#create-bucket button")))
@@ -141,7 +151,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("upload a file and see it as SSE-KMS under the key", func(t *testing.T) {
+	step("upload a file and see it as SSE-KMS under the key", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets/" + bucket + "/objects"))
 		b.do(chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{upload}))
 		b.do(chromedp.Click(chromedp.CSS("#upload button")))
@@ -179,7 +189,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("the object page shows encryption, size, ETag and metadata", func(t *testing.T) {
+	step("the object page shows encryption, size, ETag and metadata", func(t *testing.T) {
 		b.do(chromedp.Click(chromedp.CSS(`#objects tr[data-key="` + object + `"] th a`)))
 		b.waitJS(`document.querySelector("#object-props") !== null`)
 		props := b.text("#object-props")
@@ -194,7 +204,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.screenshot("object")
 	})
 
-	t.Run("download the file byte-identical", func(t *testing.T) {
+	step("download the file byte-identical", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets/" + bucket + "/objects"))
 		b.waitJS(`document.querySelector("#objects a.download") !== null`)
 		b.do(chromedp.Click(chromedp.CSS(`#objects tr[data-key="` + object + `"] a.download`)))
@@ -211,7 +221,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		})
 	})
 
-	t.Run("the key page shows the check, the versions and the bucket", func(t *testing.T) {
+	step("the key page shows the check, the versions and the bucket", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/keys/" + key))
 		b.waitJS(`document.querySelector("#key-status") !== null`)
 		status := b.text("#key-status")
@@ -237,7 +247,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.screenshot("keys")
 	})
 
-	t.Run("an object uploaded after the rotation shows the new key version", func(t *testing.T) {
+	step("an object uploaded after the rotation shows the new key version", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets/" + bucket + "/objects"))
 		b.do(chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{upload}))
 		b.do(chromedp.SendKeys(chromedp.CSS("#upload-name"), "rotated/"+object))
@@ -251,7 +261,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("the health page shows readiness and request rates", func(t *testing.T) {
+	step("the health page shows readiness and request rates", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/health"))
 		b.waitJS(`document.querySelector("#health") !== null`)
 		if got := b.text("#health"); !strings.Contains(got, "ready") || !strings.Contains(got, "online") {
@@ -263,7 +273,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.screenshot("health")
 	})
 
-	t.Run("a forged CSRF token is refused", func(t *testing.T) {
+	step("a forged CSRF token is refused", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets"))
 		b.waitJS(`document.querySelector("#create-bucket") !== null`)
 		b.do(chromedp.SetValue(chromedp.CSS(`#create-bucket input[name=csrf]`), "forged-"+harness.RandomHex(t, 16)))
@@ -276,7 +286,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("log out", func(t *testing.T) {
+	step("log out", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets"))
 		b.waitJS(`document.querySelector("#logout") !== null`)
 		b.do(chromedp.Click(chromedp.CSS("#logout")))
@@ -288,7 +298,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("a read-only user is refused changes as the S3 and admin API refuse them", func(t *testing.T) {
+	step("a read-only user is refused changes as the S3 and admin API refuse them", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/login"))
 		b.login("auditor", auditorSecret)
 		b.waitJS(`document.querySelector("nav[aria-label=Sections]") !== null`)
@@ -311,7 +321,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.waitJS(`document.querySelector("#login-form") !== null`)
 	})
 
-	t.Run("repeated failed logins lock the source out, right secret or not", func(t *testing.T) {
+	step("repeated failed logins lock the source out, right secret or not", func(t *testing.T) {
 		// One failure so far (the wrong secret above); the limit is 5.
 		for range 4 {
 			b.do(chromedp.Navigate(base + "/login"))
