@@ -3,9 +3,11 @@ package test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -454,28 +456,64 @@ func TestConsoleServesHTTPSWithTheGatewaysCertificate(t *testing.T) {
 		harness.WithGatewayTLS(certFile, keyFile, ca.Pool),
 		harness.WithGatewayEnv("S3SEAL_CONSOLE_ADDRESS", consoleAddr))
 	client := ca.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
 	resp, err := client.Get("https://" + consoleAddr + "/login")
 	if err != nil {
 		t.Fatalf("GET the login page over https: %v", err)
 	}
-	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatalf("login page: %s, HSTS %q", resp.Status, resp.Header.Get("Strict-Transport-Security"))
 	}
-	token := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
-	if token == nil {
-		t.Fatalf("login page without a CSRF token:\n%s", body)
+	cookies, _ := consoleLogin(t, client, "https://"+consoleAddr, gw.AccessKey, gw.SecretKey)
+	var session *http.Cookie
+	for _, c := range cookies {
+		if c.Name == "s3seal_console" {
+			session = c
+		}
 	}
-	form := url.Values{"csrf": {string(token[1])}, "access_key": {gw.AccessKey}, "secret_key": {gw.SecretKey}}
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+consoleAddr+"/login", strings.NewReader(form.Encode()))
+	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.MaxAge <= 0 {
+		t.Errorf("session cookie = %+v, want Secure, HttpOnly, SameSite=Strict with a Max-Age", session)
+	}
+}
+
+// consoleLogin logs in to the console at base with a plain HTTP client, as
+// a browser's form would, and returns the session cookies and the
+// session's CSRF token.
+func consoleLogin(t *testing.T, client *http.Client, base, accessKey, secretKey string) ([]*http.Cookie, string) {
+	t.Helper()
+	noRedirects := *client
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	csrfOf := func(resp *http.Response) string {
+		t.Helper()
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+		if m == nil {
+			t.Fatalf("%s: %s without a CSRF token:\n%s", resp.Request.URL.Path, resp.Status, body)
+		}
+		return string(m[1])
+	}
+	get := func(path string, cookies []*http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		resp, err := noRedirects.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	page := get("/login", nil)
+	loginCookies := page.Cookies()
+	form := url.Values{"csrf": {csrfOf(page)}, "access_key": {accessKey}, "secret_key": {secretKey}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for _, c := range resp.Cookies() {
+	for _, c := range loginCookies {
 		req.AddCookie(c)
 	}
-	resp, err = client.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,13 +521,74 @@ func TestConsoleServesHTTPSWithTheGatewaysCertificate(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %s, want 303", resp.Status)
 	}
-	var session *http.Cookie
+	var session []*http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == "s3seal_console" {
-			session = c
+		if c.Value != "" {
+			session = append(session, c)
 		}
 	}
-	if session == nil || !session.Secure || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.MaxAge <= 0 {
-		t.Errorf("session cookie = %+v, want Secure, HttpOnly, SameSite=Strict with a Max-Age", session)
+	return session, csrfOf(get("/buckets", session))
+}
+
+// Uploads and downloads stream through the console: 200 MiB goes up and
+// comes back byte-identical while the gateway's resident memory (the
+// console runs in it) grows by less than the S3 path's bound.
+func TestConsoleStreamsLargeObjects(t *testing.T) {
+	const (
+		bucket = "console-big"
+		size   = 200 * mib
+	)
+	consoleAddr := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
+	gw := harness.StartGateway(t, harness.StartMinIO(t), harness.WithGatewayEnv("S3SEAL_CONSOLE_ADDRESS", consoleAddr))
+	if err := gw.Client(t).MakeBucket(t.Context(), bucket, minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + consoleAddr
+	client := &http.Client{}
+	session, csrf := consoleLogin(t, client, base, gw.AccessKey, gw.SecretKey)
+	source := func() io.Reader { return io.LimitReader(mrand.NewChaCha8(sha256.Sum256([]byte("console-big"))), size) }
+	want := sha256.New()
+	if _, err := io.Copy(want, source()); err != nil {
+		t.Fatal(err)
+	}
+
+	growth := clientsRSSGrowth(t, gw.PID(), func() {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, base+"/buckets/"+bucket+"/upload?key=big", source())
+		req.ContentLength = size
+		req.Header.Set("X-CSRF-Token", csrf)
+		for _, c := range session {
+			req.AddCookie(c)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("upload: %s: %s", resp.Status, body)
+		}
+	})
+	clientsAssertRSSGrowth(t, "a 200 MiB upload through the console", growth)
+
+	got := sha256.New()
+	growth = clientsRSSGrowth(t, gw.PID(), func() {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/buckets/"+bucket+"/download?key=big", nil)
+		for _, c := range session {
+			req.AddCookie(c)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		n, err := io.Copy(got, resp.Body)
+		if err != nil || n != size || resp.StatusCode != http.StatusOK {
+			t.Fatalf("download: %s, %d bytes, %v; want 200 and %d bytes", resp.Status, n, err, int64(size))
+		}
+	})
+	clientsAssertRSSGrowth(t, "a 200 MiB download through the console", growth)
+	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+		t.Error("the download differs from the upload")
 	}
 }
