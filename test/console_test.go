@@ -263,6 +263,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	step("delete an object", func(t *testing.T) {
+		b.do(chromedp.Navigate(base + "/buckets/" + bucket + "/objects?prefix=rotated/"))
+		row := `#objects tr[data-key="rotated/` + object + `"]`
+		b.waitJS(`document.querySelector('` + row + `') !== null`)
+		b.do(chromedp.Click(chromedp.CSS(row + ` button.danger`))) // the confirmation is accepted
+		b.waitJS(`(document.querySelector("#notice") || {}).textContent?.includes("Deleted rotated/` + object + `")`)
+		if b.exists(row) {
+			t.Error("the deleted object is still listed")
+		}
+		if _, err := gw.Client(t).StatObject(t.Context(), bucket, "rotated/"+object, minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
+			t.Errorf("HeadObject after the delete: %v, want NoSuchKey", err)
+		}
+	})
+
 	step("the health page shows readiness and request rates", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/health"))
 		b.waitJS(`document.querySelector("#health") !== null`)
@@ -273,6 +287,21 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("health page rates:\n%s", got)
 		}
 		b.screenshot("health")
+	})
+
+	step("clear the default encryption", func(t *testing.T) {
+		b.do(chromedp.Navigate(base + "/buckets"))
+		row := `#buckets tr[data-bucket="` + bucket + `"]`
+		b.waitJS(`document.querySelector('` + row + `') !== null`)
+		b.do(chromedp.SetValue(chromedp.CSS(row+` select[name=mode]`), "none"))
+		b.do(chromedp.Click(chromedp.CSS(row + ` button`)))
+		b.waitJS(`(document.querySelector("#notice") || {}).textContent?.includes("no default encryption")`)
+		if got := b.text(row + " .enc"); got != "none" {
+			t.Errorf("bucket encryption shown as %q after clearing, want none", got)
+		}
+		if _, err := gw.Client(t).GetBucketEncryption(t.Context(), bucket); minio.ToErrorResponse(err).Code != "ServerSideEncryptionConfigurationNotFoundError" {
+			t.Errorf("GetBucketEncryption after clearing: %v, want ServerSideEncryptionConfigurationNotFoundError", err)
+		}
 	})
 
 	step("a forged CSRF token is refused", func(t *testing.T) {
