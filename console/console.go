@@ -189,6 +189,10 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPut {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	}
+	// The gateway's idle deadlines reach this connection through the
+	// in-process transport; one left by an earlier request on a keep-alive
+	// connection must not cut this one short.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
 	c.mux.ServeHTTP(w, r)
 }
 
