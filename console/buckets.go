@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -16,6 +17,36 @@ type bucketRow struct {
 	Encryption string // SSE-KMS, SSE-S3 or none
 	KeyID      string // SSE-KMS only
 	Error      string // why the configuration could not be read
+	Contents   string // object count and size from one listing page; empty: not counted
+}
+
+// Counting a bucket's objects costs a listing page (up to countLimit keys)
+// per bucket, so the buckets page counts only the first countLimit keys of
+// at most countBuckets buckets: cheap where it is shown, "1000+" beyond.
+const (
+	countLimit   = 1000
+	countBuckets = 50
+)
+
+// contents counts the first countLimit objects of bucket.
+func contents(ctx context.Context, a *api, bucket string) string {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var n, size int64
+	for o := range a.s3.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, MaxKeys: countLimit}) {
+		if o.Err != nil {
+			return describe(o.Err)
+		}
+		if n == countLimit {
+			return strconv.Itoa(countLimit) + "+ objects, " + humanBytes(size) + "+"
+		}
+		n++
+		size += o.Size
+	}
+	if n == 1 {
+		return "1 object, " + humanBytes(size)
+	}
+	return strconv.FormatInt(n, 10) + " objects, " + humanBytes(size)
 }
 
 // bucketEncryption reads a bucket's default encryption as the gateway
@@ -39,7 +70,9 @@ func bucketEncryption(ctx context.Context, a *api, bucket string) (mode, keyID s
 	return "none", "", nil
 }
 
-func (c *Console) listBuckets(ctx context.Context, a *api) ([]bucketRow, error) {
+// listBuckets lists the buckets the user may see with their default
+// encryption and, if count, their contents (see countLimit).
+func (c *Console) listBuckets(ctx context.Context, a *api, count bool) ([]bucketRow, error) {
 	buckets, err := a.s3.ListBuckets(ctx)
 	if err != nil {
 		return nil, err
@@ -52,6 +85,9 @@ func (c *Console) listBuckets(ctx context.Context, a *api) ([]bucketRow, error) 
 			row.Error = describe(err)
 		}
 		row.Encryption, row.KeyID = mode, key
+		if count && len(buckets) <= countBuckets {
+			row.Contents = contents(ctx, a, b.Name)
+		}
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -72,7 +108,7 @@ func (c *Console) renderBuckets(w http.ResponseWriter, r *http.Request, sess *se
 	p := newPage(sess, "buckets", "Buckets")
 	p.Notice, p.Error = notice, errMsg
 	data := bucketsData{}
-	rows, err := c.listBuckets(ctx, a)
+	rows, err := c.listBuckets(ctx, a, true)
 	if err != nil {
 		p.Error = joinErrors(p.Error, "ListBuckets: "+describe(err))
 		if status == http.StatusOK {

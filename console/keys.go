@@ -29,7 +29,7 @@ type keysData struct {
 // buckets on SSE-S3 or with no configuration come back separately (they
 // use the default key).
 func keyUsage(ctx context.Context, c *Console, a *api) (map[string][]string, []string, error) {
-	rows, err := c.listBuckets(ctx, a)
+	rows, err := c.listBuckets(ctx, a, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -293,6 +293,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets"))
 		row := `#buckets tr[data-bucket="` + bucket + `"]`
 		b.waitJS(`document.querySelector('` + row + `') !== null`)
+		if got := b.text(row + " .contents"); got != "1 object, 3.0 MiB" {
+			t.Errorf("bucket contents shown as %q, want 1 object, 3.0 MiB", got)
+		}
 		b.do(chromedp.SetValue(chromedp.CSS(row+` select[name=mode]`), "none"))
 		b.do(chromedp.Click(chromedp.CSS(row + ` button`)))
 		b.waitJS(`(document.querySelector("#notice") || {}).textContent?.includes("no default encryption")`)
