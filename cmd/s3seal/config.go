@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -41,6 +42,7 @@ type fileConfig struct {
 	Audit                      auditConfig    `yaml:"audit"`
 	Metrics                    metricsConfig  `yaml:"metrics"`
 	Timeouts                   timeoutsConfig `yaml:"timeouts"`
+	Console                    consoleConfig  `yaml:"console"`
 	// AllowInsecureSSEC accepts SSE-C keys over plain http. Development only.
 	AllowInsecureSSEC bool `yaml:"allow_insecure_ssec"`
 	// MD5ETags shows the MD5 of the plaintext as the ETag of single-part
@@ -71,6 +73,18 @@ const (
 	defaultBodyReadIdleTimeout = time.Minute
 	defaultWriteIdleTimeout    = 2 * time.Minute
 )
+
+// consoleConfig is the operators' web console (package console).
+type consoleConfig struct {
+	// Address is the console's own listener; empty: no console. It
+	// serves https when tls is configured.
+	Address string `yaml:"address"`
+	// SessionKey (64 hex digits) seals session cookies; replicas behind
+	// one load balancer share it. Empty: a random key per process.
+	SessionKey string `yaml:"session_key"`
+	// SessionTTL is how long a login lasts. Zero: 1h.
+	SessionTTL time.Duration `yaml:"session_ttl"`
+}
 
 type rootConfig struct {
 	User     string `yaml:"user"`
@@ -320,6 +334,9 @@ var envVars = []struct {
 	{"S3SEAL_LOG_LEVEL", func(c *fileConfig, v string) error { c.Log.Level = v; return nil }},
 	{"S3SEAL_AUDIT_LOG", func(c *fileConfig, v string) error { c.Audit.Path = v; return nil }},
 	{"S3SEAL_METRICS_TOKEN", func(c *fileConfig, v string) error { c.Metrics.Token = v; return nil }},
+	{"S3SEAL_CONSOLE_ADDRESS", func(c *fileConfig, v string) error { c.Console.Address = v; return nil }},
+	{"S3SEAL_CONSOLE_SESSION_KEY", func(c *fileConfig, v string) error { c.Console.SessionKey = v; return nil }},
+	{"S3SEAL_CONSOLE_SESSION_TTL", durationVar("S3SEAL_CONSOLE_SESSION_TTL", func(c *fileConfig) *time.Duration { return &c.Console.SessionTTL })},
 	{"S3SEAL_READ_HEADER_TIMEOUT", durationVar("S3SEAL_READ_HEADER_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.ReadHeader })},
 	{"S3SEAL_IDLE_TIMEOUT", durationVar("S3SEAL_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.Idle })},
 	{"S3SEAL_BODY_READ_IDLE_TIMEOUT", durationVar("S3SEAL_BODY_READ_IDLE_TIMEOUT", func(c *fileConfig) *time.Duration { return &c.Timeouts.BodyReadIdle })},
@@ -452,6 +469,14 @@ func validate(c *fileConfig) error {
 		if d.v < time.Second {
 			return fmt.Errorf("%s must be at least 1s", d.name)
 		}
+	}
+	if k := c.Console.SessionKey; k != "" {
+		if b, err := hex.DecodeString(k); err != nil || len(b) != 32 {
+			return errors.New("S3SEAL_CONSOLE_SESSION_KEY (console.session_key) must be 64 hex digits (32 bytes), e.g. from openssl rand -hex 32")
+		}
+	}
+	if c.Console.SessionTTL < 0 || (c.Console.SessionTTL > 0 && c.Console.SessionTTL < time.Minute) {
+		return errors.New("S3SEAL_CONSOLE_SESSION_TTL (console.session_ttl) must be at least 1m")
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("S3SEAL_TLS_CERT and S3SEAL_TLS_KEY (tls.cert, tls.key) must be set together")

@@ -774,3 +774,34 @@ func TestTimeouts(t *testing.T) {
 		})
 	}
 }
+
+func TestConsoleSettings(t *testing.T) {
+	t.Run("file, overridden by the environment", func(t *testing.T) {
+		key := strings.Repeat("ab", 32)
+		path := writeConfig(t, "console:\n  address: 127.0.0.1:9011\n  session_key: "+key+"\n  session_ttl: 30m\n")
+		cfg, err := loadConfig(path, getenvOf(with(validEnv(), "S3SEAL_CONSOLE_ADDRESS", "127.0.0.1:9999")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := consoleConfig{Address: "127.0.0.1:9999", SessionKey: key, SessionTTL: 30 * time.Minute}
+		if cfg.Console != want {
+			t.Errorf("console = %+v, want %+v", cfg.Console, want)
+		}
+	})
+	for _, tc := range []struct{ name, value, want string }{
+		{"S3SEAL_CONSOLE_SESSION_KEY", "not-hex-and-secret", "must be 64 hex digits"},
+		{"S3SEAL_CONSOLE_SESSION_KEY", strings.Repeat("ab", 16), "must be 64 hex digits"},
+		{"S3SEAL_CONSOLE_SESSION_TTL", "10s", "must be at least 1m"},
+		{"S3SEAL_CONSOLE_SESSION_TTL", "a while", "is not a duration"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, err := loadConfig("", getenvOf(with(validEnv(), tc.name, tc.value)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("got %v, want an error naming %s: %s", err, tc.name, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), tc.value) && tc.name == "S3SEAL_CONSOLE_SESSION_KEY" {
+				t.Errorf("the error echoes the session key: %v", err)
+			}
+		})
+	}
+}

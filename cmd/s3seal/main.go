@@ -255,6 +255,12 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
 		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
+	stopConsole, err := startConsole(cfg, gw, obs, srv.TLSConfig, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopConsole()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("s3seal listening", zap.String("address", ln.Addr().String()), zap.String("backend", backendURL.Redacted()), zap.String("version", version))
@@ -298,6 +304,12 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 	case <-ctx.Done():
 	}
 	log.Info("s3seal shutting down: finishing in-flight requests")
+	consoleStopped := make(chan struct{})
+	go func() { // both listeners drain at once
+		stopConsole()
+		close(consoleStopped)
+	}()
+	defer func() { <-consoleStopped }()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

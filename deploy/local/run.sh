@@ -8,6 +8,7 @@ mkdir -p "$data/minio" "$data/keys"
 
 minio_port=${MINIO_PORT:-9000}
 gw_port=${S3SEAL_PORT:-9010}
+console_addr=${S3SEAL_CONSOLE_ADDRESS:-127.0.0.1:$((gw_port+1))}
 backend_user=s3seal-backend
 backend_pass=${MINIO_ROOT_PASSWORD:-$(test -f "$data/backend.secret" && cat "$data/backend.secret" || (head -c 18 /dev/urandom | base64 | tr -d '/+=' | tee "$data/backend.secret"))}
 user=${S3SEAL_ROOT_USER:-s3seal}
@@ -26,7 +27,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-S3SEAL_ADDRESS=127.0.0.1:$gw_port \
+S3SEAL_ADDRESS=127.0.0.1:$gw_port S3SEAL_CONSOLE_ADDRESS=$console_addr \
 S3SEAL_BACKEND_URL=http://127.0.0.1:$minio_port \
 S3SEAL_BACKEND_ACCESS_KEY=$backend_user S3SEAL_BACKEND_SECRET_KEY=$backend_pass \
 S3SEAL_ROOT_USER=$user S3SEAL_ROOT_PASSWORD=$pass \
@@ -44,6 +45,7 @@ s3seal is running (logs: .data/s3seal.log, .data/minio.log)
   access key: $user
   secret key: $pass
   mc alias set s3seal http://127.0.0.1:$gw_port $user $pass
+  web console: http://$console_addr (log in with the access key and secret key above)
 Backend MinIO (ciphertext only): http://127.0.0.1:$minio_port
 Press Ctrl-C to stop both.
 MSG

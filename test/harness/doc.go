@@ -13,6 +13,7 @@
 //     (WithGatewayEnv, WithGatewayConfig, WithGatewayTLS,
 //     WithGatewayReadyPath, WithPlaintextBuckets), StartKES, StartMoto.
 //   - NewCA and SelfSignedCert: certificates for TLS servers and clients.
+//   - StartBrowser: headless Chromium driven by chromedp.
 //   - MC, AWS, Run, MustRun, DecodeJSON, S3Client, MinioGoClient,
 //     ReadObject: clients.
 //   - Tools: the pinned peers test/install-peers.sh builds into .tools/bin.
