@@ -30,6 +30,7 @@ import (
 // Chromium against s3seal over MinIO: the operator's whole path from login
 // to logout, and the refusals (a wrong secret, a forged CSRF token, a
 // logged-out session). It writes a screenshot of every page to
+// .data/console-screenshots/, or with S3SEAL_UPDATE_SCREENSHOTS=1 to
 // docs/console/.
 func TestConsoleInBrowser(t *testing.T) {
 	backend := harness.StartMinIO(t)
@@ -42,7 +43,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		harness.WithGatewayEnv("S3SEAL_AUDIT_LOG", auditLog))
 	base := "http://" + consoleAddr
 	ctx := harness.StartBrowser(t)
-	b := &browserSession{t: t, ctx: ctx, shots: filepath.Join(harness.RepoRoot(t), "docs", "console")}
+	// Screenshots go to .data/console-screenshots (git-ignored, a CI
+	// artifact); S3SEAL_UPDATE_SCREENSHOTS=1 writes the ones docs/ shows.
+	shots := filepath.Join(harness.RepoRoot(t), ".data", "console-screenshots")
+	if os.Getenv("S3SEAL_UPDATE_SCREENSHOTS") == "1" {
+		shots = filepath.Join(harness.RepoRoot(t), "docs", "console")
+	}
+	b := &browserSession{t: t, ctx: ctx, shots: shots}
 	if err := os.MkdirAll(b.shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +450,8 @@ func (b *browserSession) html(sel string) string {
 	return s
 }
 
-// screenshot writes the page, as far down as it goes, to docs/console/NAME.png.
+// screenshot writes the page, as far down as it goes, to NAME.png in the
+// screenshot folder.
 func (b *browserSession) screenshot(name string) {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
