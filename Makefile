@@ -15,8 +15,12 @@ run: build ## a local MinIO plus s3seal in front of it (Ctrl-C stops both)
 	./deploy/local/run.sh
 
 peers: ## the pinned MinIO, mc, KES, rclone and versitygw (.tools/bin), and any missing Debian package the tests need
-	./test/install-peers.sh minio mc kes rclone versitygw
-	./test/install-host-tools.sh
+	@# The Debian packages (apt: network and disk) install while the peers
+	@# compile (CPU), which saves minutes on a fresh machine.
+	@./test/install-host-tools.sh & host=$$!; \
+	  ./test/install-peers.sh minio mc kes rclone versitygw; peers=$$?; \
+	  wait $$host; hoststatus=$$?; \
+	  exit $$(( peers != 0 || hoststatus != 0 ))
 
 vet: ## go vet over both modules (the product, and test/ with its bench and soak tags), gofmt
 	$(GO) vet ./...
