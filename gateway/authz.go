@@ -133,6 +133,30 @@ var operationAccess = map[string]access{
 	"KMSKeyStatus": {actions: []string{"kms:KeyStatus"}, kmsKey: true},
 	"KMSListKeys":  act("kms:ListKeys"),
 	"KMSStatus":    act("kms:Status"),
+
+	// The admin IAM API (admin_iam.go), with MinIO's actions.
+	"AddUser":                 act("admin:CreateUser"),
+	"RemoveUser":              act("admin:DeleteUser"),
+	"ListUsers":               act("admin:ListUsers"),
+	"GetUserInfo":             act("admin:GetUser"),
+	"SetUserStatus":           act("admin:EnableUser"),
+	"AddServiceAccount":       act("admin:CreateServiceAccount"),
+	"UpdateServiceAccount":    act("admin:UpdateServiceAccount"),
+	"InfoServiceAccount":      act("admin:ListServiceAccounts"),
+	"ListServiceAccounts":     act("admin:ListServiceAccounts"),
+	"DeleteServiceAccount":    act("admin:RemoveServiceAccount"),
+	"ListAccessKeysBulk":      act("admin:ListServiceAccounts"),
+	"AddCannedPolicy":         act("admin:CreatePolicy"),
+	"InfoCannedPolicy":        act("admin:GetPolicy"),
+	"ListCannedPolicies":      act("admin:ListUserPolicies"),
+	"RemoveCannedPolicy":      act("admin:DeletePolicy"),
+	"SetPolicyForUserOrGroup": act("admin:AttachUserOrGroupPolicy"),
+	"AttachPolicy":            act("admin:AttachUserOrGroupPolicy"),
+	"DetachPolicy":            act("admin:AttachUserOrGroupPolicy"),
+	"UpdateGroupMembers":      act("admin:AddUserToGroup"),
+	"GetGroup":                act("admin:GetGroup"),
+	"ListGroups":              act("admin:ListGroups"),
+	"SetGroupStatus":          act("admin:EnableGroup"),
 }
 
 // bucketPolicyActions are what root may always do despite a bucket
