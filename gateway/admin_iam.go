@@ -403,7 +403,7 @@ type serviceAccountInfo struct {
 // expiration turns madmin-go's optional expiry (nil, zero or the Unix
 // epoch mean none) into s3seal's (zero: none).
 func expiration(t *time.Time) (time.Time, error) {
-	if t == nil || t.IsZero() || t.Equal(time.Unix(0, 0)) {
+	if t == nil || t.IsZero() || t.Equal(noExpiry) {
 		return time.Time{}, nil
 	}
 	if !t.After(time.Now()) {
@@ -664,12 +664,20 @@ func (s *Server) adminInfoServiceAccount(w http.ResponseWriter, r *http.Request,
 	return s.writeEncryptedJSON(w, req, info)
 }
 
+// noExpiry is what MinIO's listings show for a key without an expiry (mc
+// dereferences the field).
+var noExpiry = time.Unix(0, 0).UTC()
+
 // serviceAccountsOf lists user's access keys, sorted.
 func (st *iamState) serviceAccountsOf(user string) []serviceAccountInfo {
 	var out []serviceAccountInfo
 	for ak, sa := range st.ServiceAccounts {
 		if sa.Parent == user {
-			out = append(out, sa.info(ak))
+			info := sa.info(ak)
+			if info.Expiration == nil {
+				info.Expiration = &noExpiry
+			}
+			out = append(out, info)
 		}
 	}
 	slices.SortFunc(out, func(a, b serviceAccountInfo) int { return strings.Compare(a.AccessKey, b.AccessKey) })
