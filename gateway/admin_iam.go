@@ -448,14 +448,31 @@ func (s *Server) requesterUser(req *s3Request) string {
 	return req.accessKey
 }
 
+// refuseKeySelfService refuses self-service (access.selfService) to
+// access keys: a narrowed key must not mint an unnarrowed one for its
+// parent, nor manage its siblings. Users themselves, and administrators'
+// keys, may.
+func (s *Server) refuseKeySelfService(req *s3Request) error {
+	if _, isKey := s.iam.state().ServiceAccounts[req.accessKey]; isKey && req.selfOnly {
+		return errAccessDenied()
+	}
+	return nil
+}
+
 func (s *Server) adminAddServiceAccount(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := s.refuseKeySelfService(req); err != nil {
+		return err
+	}
 	var areq addServiceAccountReq
 	if err := s.decryptAdminJSON(req, &areq); err != nil {
 		return err
 	}
 	target := areq.TargetUser
-	if target == "" {
+	if target == "" || req.selfOnly && target == req.accessKey {
 		target = s.requesterUser(req)
+	}
+	if req.selfOnly && target != s.requesterUser(req) {
+		return errAccessDenied()
 	}
 	exp, err := expiration(areq.Expiration)
 	if err != nil {
@@ -633,6 +650,9 @@ func (st *iamState) combinedPolicy(names []string) string {
 }
 
 func (s *Server) adminInfoServiceAccount(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := s.refuseKeySelfService(req); err != nil {
+		return err
+	}
 	ak, err := queryParam(r, "accessKey")
 	if err != nil {
 		return err
@@ -641,6 +661,9 @@ func (s *Server) adminInfoServiceAccount(w http.ResponseWriter, r *http.Request,
 	sa, ok := st.ServiceAccounts[ak]
 	if !ok {
 		return errNoSuchServiceAccount
+	}
+	if req.selfOnly && sa.Parent != s.requesterUser(req) {
+		return errAccessDenied()
 	}
 	info := sa.info("")
 	switch {
@@ -685,9 +708,15 @@ func (st *iamState) serviceAccountsOf(user string) []serviceAccountInfo {
 }
 
 func (s *Server) adminListServiceAccounts(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := s.refuseKeySelfService(req); err != nil {
+		return err
+	}
 	user := r.URL.Query().Get("user")
-	if user == "" {
+	if user == "" || req.selfOnly && user == req.accessKey {
 		user = s.requesterUser(req)
+	}
+	if req.selfOnly && user != s.requesterUser(req) {
+		return errAccessDenied()
 	}
 	return s.writeEncryptedJSON(w, req, struct {
 		Accounts []serviceAccountInfo `json:"accounts"`
@@ -695,12 +724,19 @@ func (s *Server) adminListServiceAccounts(w http.ResponseWriter, r *http.Request
 }
 
 func (s *Server) adminDeleteServiceAccount(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := s.refuseKeySelfService(req); err != nil {
+		return err
+	}
 	ak, err := queryParam(r, "accessKey")
 	if err != nil {
 		return err
 	}
+	self := s.requesterUser(req)
 	err = s.iam.update(r.Context(), func(st *iamState) error {
-		if _, ok := st.ServiceAccounts[ak]; !ok {
+		sa, ok := st.ServiceAccounts[ak]
+		// Another user's key looks missing to one who may only manage its
+		// own, as in MinIO (no probing for names).
+		if !ok || req.selfOnly && sa.Parent != self {
 			return errNoSuchServiceAccount
 		}
 		delete(st.ServiceAccounts, ak)
@@ -715,6 +751,9 @@ func (s *Server) adminDeleteServiceAccount(w http.ResponseWriter, r *http.Reques
 }
 
 func (s *Server) adminListAccessKeysBulk(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	if err := s.refuseKeySelfService(req); err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	users, all := q["users"], q.Get("all") == "true"
 	if all && len(users) > 0 {
@@ -728,8 +767,14 @@ func (s *Server) adminListAccessKeysBulk(w http.ResponseWriter, r *http.Request,
 	default:
 		return adminErr("XMinioAdminInvalidArgument", http.StatusBadRequest, "invalid list type")
 	}
+	self := s.requesterUser(req)
+	if req.selfOnly && (all || len(users) > 1 || len(users) == 1 && users[0] != self && users[0] != req.accessKey) {
+		return errAccessDenied()
+	}
 	st := s.iam.state()
 	switch {
+	case req.selfOnly:
+		users = []string{self}
 	case all:
 		users = slices.Sorted(func(yield func(string) bool) {
 			for u := range st.Users {

@@ -270,6 +270,43 @@ func TestAdminIAMAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("a user manages its own access keys without admin actions, and no one else's", func(t *testing.T) {
+		res := g.admin("alice", "alice-secret", http.MethodPut, "/minio/admin/v3/add-service-account", []byte(`{"accessKey":"alice-own","secretKey":"alice-own-secret"}`), true)
+		if res.status != http.StatusOK {
+			t.Fatalf("alice creates her own key: %d %s", res.status, res.body)
+		}
+		if res := get("alice-own", "alice-own-secret"); res.status != http.StatusOK {
+			t.Errorf("GET with alice's own key: %v", res)
+		}
+		res = g.admin("alice", "alice-secret", http.MethodPut, "/minio/admin/v3/add-service-account", []byte(`{"targetUser":"admin","accessKey":"stolen","secretKey":"stolen-secret"}`), true)
+		if res.status != http.StatusForbidden || res.code() != "AccessDenied" {
+			t.Errorf("alice creates a key for admin: %d %s, want AccessDenied", res.status, res.body)
+		}
+		if res := g.admin("alice", "alice-secret", http.MethodGet, "/minio/admin/v3/list-service-accounts?user=admin", nil, false); res.code() != "AccessDenied" {
+			t.Errorf("alice lists admin's keys: %d %s, want AccessDenied", res.status, res.body)
+		}
+		g.rootAdmin(http.MethodPut, "/minio/admin/v3/add-service-account", addServiceAccountReq{TargetUser: "admin", AccessKey: "admin-key", SecretKey: "admin-key-secret"}, true, http.StatusOK, true)
+		if res := g.admin("alice", "alice-secret", http.MethodDelete, "/minio/admin/v3/delete-service-account?accessKey=admin-key", nil, false); res.status != http.StatusNotFound {
+			t.Errorf("alice deletes admin's key: %d %s, want 404", res.status, res.body)
+		}
+		// A key of hers may not mint keys: it could shed its own narrowing.
+		res = g.admin("alice-own", "alice-own-secret", http.MethodPut, "/minio/admin/v3/add-service-account", []byte(`{"accessKey":"alice-minted","secretKey":"alice-minted-secret"}`), true)
+		if res.status != http.StatusForbidden || res.code() != "AccessDenied" {
+			t.Errorf("alice's key creates a key: %d %s, want AccessDenied", res.status, res.body)
+		}
+		if res := g.admin("alice", "alice-secret", http.MethodDelete, "/minio/admin/v3/delete-service-account?accessKey=alice-own", nil, false); res.status != http.StatusNoContent {
+			t.Errorf("alice deletes her own key: %d %s", res.status, res.body)
+		}
+		// An explicit Deny of the action takes self-service away (MinIO's DenyOnly).
+		g.rootAdmin(http.MethodPut, "/minio/admin/v3/add-canned-policy?name=nokeys", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["admin:CreateServiceAccount"]}]}`, false, http.StatusOK, false)
+		g.rootAdmin(http.MethodPost, "/minio/admin/v3/idp/builtin/policy/attach", policyAssociationReq{Policies: []string{"nokeys"}, User: "alice"}, true, http.StatusOK, true)
+		res = g.admin("alice", "alice-secret", http.MethodPut, "/minio/admin/v3/add-service-account", []byte(`{"accessKey":"alice-two","secretKey":"alice-two-secret"}`), true)
+		if res.status != http.StatusForbidden || res.code() != "AccessDenied" {
+			t.Errorf("alice under an explicit Deny: %d %s, want AccessDenied", res.status, res.body)
+		}
+		g.rootAdmin(http.MethodPost, "/minio/admin/v3/idp/builtin/policy/detach", policyAssociationReq{Policies: []string{"nokeys"}, User: "alice"}, true, http.StatusOK, true)
+	})
+
 	t.Run("disabled users are refused as MinIO refuses them", func(t *testing.T) {
 		g.rootAdmin(http.MethodPut, "/minio/admin/v3/set-user-status?accessKey=alice&status=disabled", nil, false, http.StatusOK, false)
 		if res := get("alice", "alice-secret"); res.status != http.StatusForbidden || res.code() != "InvalidAccessKeyId" {

@@ -283,6 +283,9 @@ type s3Request struct {
 	// user without s3:ListAllMyBuckets).
 	bucketFilter func(bucket string) bool
 	encrypted    bool // object data went through the crypto pipeline
+	// selfOnly: the caller lacks the admin action and may act on its own
+	// access keys only (access.selfService).
+	selfOnly bool
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error

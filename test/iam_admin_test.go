@@ -316,6 +316,15 @@ func TestMCAdminManagesUsersAccessKeysPoliciesAndGroups(t *testing.T) {
 		if r := u.Run(t, "admin", "user", "add", "bob", "mallory", "mallory-secret"); r.ExitCode == 0 || !strings.Contains(string(r.Stdout)+r.Stderr, "Access Denied") {
 			t.Errorf("mc admin user add as bob: %v, want Access Denied", r)
 		}
+		// ...except for a user's own access keys, as in MinIO.
+		u.Must(t, "admin", "accesskey", "create", "bob", "--access-key", "bob-own", "--secret-key", "bob-own-secret")
+		secrets["bob-own"] = "bob-own-secret"
+		if got, err := sdkGet(ctx, gw.Endpoint, "bob-own", "bob-own-secret", bucket, "bob/b.txt"); err != nil || got != "content of bob/b.txt" {
+			t.Errorf("GET with bob's own key: %q, %v", got, err)
+		}
+		if r := u.Run(t, "admin", "accesskey", "create", "bob", "alice", "--access-key", "bob-for-alice", "--secret-key", "bob-for-alice-secret"); r.ExitCode == 0 {
+			t.Errorf("bob creating a key for alice: %v, want a failure", r)
+		}
 		addUser(t, "erin", "erin-secret-0005", "consoleAdmin")
 		e := harness.MC(t, t.TempDir())
 		e.AliasSet(t, "erin", gw.Endpoint, "erin", "erin-secret-0005")
