@@ -246,6 +246,9 @@ func TestAdminIAMAPI(t *testing.T) {
 		if res := put(ak, sk); res.status != http.StatusOK {
 			t.Errorf("PUT with the narrowed key: %v", res)
 		}
+		if res := g.doAs(ak, sk, http.MethodGet, "/", nil); res.code() != "AccessDenied" {
+			t.Errorf("ListBuckets with a key narrowed to PUTs: %v, want AccessDenied (its parent may list)", res)
+		}
 		exp := time.Now().Add(time.Hour)
 		g.rootAdmin(http.MethodPut, "/minio/admin/v3/add-service-account", addServiceAccountReq{TargetUser: "carol", AccessKey: "carol-brief", SecretKey: "carol-brief-secret", Expiration: &exp}, true, http.StatusOK, true)
 		if res := get("carol-brief", "carol-brief-secret"); res.status != http.StatusOK {

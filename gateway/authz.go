@@ -315,6 +315,9 @@ func (s *Server) bucketFilter(p principal, conditions map[string][]string) func(
 					allowed = true
 				}
 			}
+			if sp := p.identity.SessionPolicy; sp != nil && sp.Evaluate(args) != policy.Allowed {
+				allowed = false
+			}
 			if allowed && !denied {
 				return true
 			}
