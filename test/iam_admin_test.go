@@ -24,6 +24,20 @@ import (
 // s3seal's MinIO-compatible admin API, enforced on S3 requests from mc and
 // aws-sdk-go-v2, stored only sealed in the backend's system bucket.
 
+// iamBoto3Script GETs public.txt and PUTs new.txt with boto3 (credentials
+// from the environment) and prints what happened.
+const iamBoto3Script = `import sys, boto3, botocore
+endpoint, bucket = sys.argv[1], sys.argv[2]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+got = s3.get_object(Bucket=bucket, Key="public.txt")["Body"].read().decode()
+try:
+    s3.put_object(Bucket=bucket, Key="new.txt", Body=b"x")
+    put = "ok"
+except botocore.exceptions.ClientError as e:
+    put = e.response["Error"]["Code"]
+print("get=" + got + " put=" + put)
+`
+
 func s3ErrorCode(err error) string {
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -106,6 +120,13 @@ func TestMCAdminManagesUsersAccessKeysPoliciesAndGroups(t *testing.T) {
 		}
 		if err := sdkPut(ctx, gw.Endpoint, "alice", "alice-secret-0001", bucket, "new.txt"); !isAccessDenied(err) {
 			t.Errorf("sdk PUT as alice: %v, want AccessDenied", err)
+		}
+		// boto3 too.
+		script := writeFile(t, "readonly.py", iamBoto3Script)
+		env := harness.AWS(t, gw.Endpoint, "alice", "alice-secret-0001").Env()
+		r := harness.MustRun(t, clientsPythonWithBoto3(t), []string{script, gw.Endpoint, bucket}, env, t.TempDir())
+		if got := strings.TrimSpace(string(r.Stdout)); got != "get=content of public.txt put=AccessDenied" {
+			t.Errorf("boto3 as alice: %q, want the GET to work and the PUT to be AccessDenied", got)
 		}
 		if _, err := root.StatObject(ctx, bucket, "new.txt", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
 			t.Errorf("new.txt after the refused PUTs: %v, want NoSuchKey", err)
