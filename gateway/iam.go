@@ -268,8 +268,10 @@ type iamStore struct {
 	log      *zap.Logger
 	now      func() time.Time
 
-	view    atomic.Pointer[iamView]
-	writeMu sync.Mutex // one write at a time per replica (others lose the CAS and retry)
+	view atomic.Pointer[iamView]
+	// writeMu orders this replica's writes and refreshes (other replicas'
+	// writes lose the compare-and-swap and retry).
+	writeMu sync.Mutex
 	started atomic.Bool
 }
 
@@ -304,8 +306,12 @@ func lookupStatic(static CredentialStore, accessKey string) (*Identity, bool) {
 	return static.Lookup(accessKey)
 }
 
-// refresh reads the record again if the backend's ETag changed.
+// refresh reads the record again if the backend's ETag changed. It holds
+// the write lock, so a refresh that read an older state cannot install it
+// over a newer one this replica just wrote.
 func (st *iamStore) refresh(ctx context.Context) error {
+	st.writeMu.Lock()
+	defer st.writeMu.Unlock()
 	etag, err := st.records.etag(ctx, iamRecord)
 	if err != nil {
 		return err
@@ -406,7 +412,9 @@ func (st *iamStore) update(ctx context.Context, change func(*iamState) error) er
 	return errors.New("IAM record: too many concurrent changes, retry")
 }
 
-var errIAMFull = errors.New("the IAM record would exceed its size limit")
+// errIAMFull refuses a change that would make the IAM record exceed
+// maxRecordSize.
+var errIAMFull = adminErr("XMinioAdminConfigTooLarge", 400, "the IAM state would exceed s3seal's 1 MiB limit; remove unused users, keys or policies")
 
 // credentialChain looks a key up in each store in turn.
 type credentialChain []CredentialStore
