@@ -124,7 +124,6 @@ func (g *testGateway) rootAdmin(method, target string, body any, encrypt bool, w
 
 func TestAdminIAMAPI(t *testing.T) {
 	g := newTestGateway(t, func(c *Config) {
-		c.IAMRefreshInterval = -1
 		readonly, _ := policy.Builtin("readonly")
 		c.Credentials = StaticCredentials{"static": {AccessKey: "static", SecretKey: "static-secret", Policies: []*policy.Policy{readonly}, PolicyNames: []string{"readonly"}}}
 	})
@@ -361,7 +360,7 @@ func TestIAMViewFailsClosed(t *testing.T) {
 // a change through one reaches the other at its next refresh, and
 // concurrent changes through both all survive (compare-and-swap).
 func TestIAMReplicasShareOneState(t *testing.T) {
-	a := newTestGateway(t, func(c *Config) { c.IAMRefreshInterval = -1 })
+	a := newTestGateway(t, nil)
 	u, _ := url.Parse(a.srv.URL)
 	b, err := New(Config{
 		Backend:  BackendConfig{URL: u, AccessKey: "backend-user", SecretKey: "backend-secret"},
@@ -418,5 +417,33 @@ func TestIAMReplicasShareOneState(t *testing.T) {
 				t.Errorf("user%d lost in a concurrent change", i)
 			}
 		}
+	}
+}
+
+// TestIAMRefreshLoopPicksUpChanges: a replica's background refresh applies
+// another replica's change within a few intervals.
+func TestIAMRefreshLoopPicksUpChanges(t *testing.T) {
+	a := newTestGateway(t, nil)
+	u, _ := url.Parse(a.srv.URL)
+	b, err := New(Config{
+		Backend:  BackendConfig{URL: u, AccessKey: "backend-user", SecretKey: "backend-secret"},
+		RootUser: testRoot, RootPassword: testPassword, KMS: a.kms, DefaultKey: "default-key", IAMRefreshInterval: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	a.rootAdmin(http.MethodPut, "/minio/admin/v3/add-user?accessKey=rita", addOrUpdateUserReq{SecretKey: "rita-secret"}, true, http.StatusOK, false)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, ok := b.iam.Lookup("rita"); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("replica B's refresh loop did not pick up rita within 5 s (interval 20 ms)")
+		}
+		time.Sleep(10 * time.Millisecond) // polling the condition under test
 	}
 }
