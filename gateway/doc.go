@@ -10,7 +10,7 @@
 // (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
 // precedence) → authenticate (the verified, decoded payload replaces the
 // body; secrets from root, the configuration file's users or the IAM
-// store of the admin API, admin_iam.go) → authorise (authz.go:
+// store of the admin API, admin_iam.go and its siblings) → authorise (authz.go:
 // the operation's actions against the caller's identity policies and the
 // bucket's policy, package policy) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
