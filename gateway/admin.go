@@ -39,6 +39,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 			r.Handle(p, s.serveAdmin(rt.name, rt.h)).Methods(rt.method).Name(rt.name)
 		}
 	}
+	s.adminIAMRoutes(r)
 }
 
 // adminError is MinIO's JSON error document for admin APIs.

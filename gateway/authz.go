@@ -27,6 +27,10 @@ type access struct {
 	perKey bool
 	// kmsKey: the resource is the key-id parameter (admin KMS API).
 	kmsKey bool
+	// selfService: without the action, a user may still act on its own
+	// access keys unless a policy explicitly denies the action (MinIO's
+	// DenyOnly check); the handler then sees s3Request.selfOnly.
+	selfService bool
 }
 
 func act(actions ...string) access { return access{actions: actions} }
@@ -133,6 +137,30 @@ var operationAccess = map[string]access{
 	"KMSKeyStatus": {actions: []string{"kms:KeyStatus"}, kmsKey: true},
 	"KMSListKeys":  act("kms:ListKeys"),
 	"KMSStatus":    act("kms:Status"),
+
+	// The admin IAM API (admin_iam.go), with MinIO's actions.
+	"AddUser":                 act("admin:CreateUser"),
+	"RemoveUser":              act("admin:DeleteUser"),
+	"ListUsers":               act("admin:ListUsers"),
+	"GetUserInfo":             act("admin:GetUser"),
+	"SetUserStatus":           act("admin:EnableUser"),
+	"AddServiceAccount":       {actions: []string{"admin:CreateServiceAccount"}, selfService: true},
+	"UpdateServiceAccount":    act("admin:UpdateServiceAccount"),
+	"InfoServiceAccount":      {actions: []string{"admin:ListServiceAccounts"}, selfService: true},
+	"ListServiceAccounts":     {actions: []string{"admin:ListServiceAccounts"}, selfService: true},
+	"DeleteServiceAccount":    {actions: []string{"admin:RemoveServiceAccount"}, selfService: true},
+	"ListAccessKeysBulk":      {actions: []string{"admin:ListServiceAccounts"}, selfService: true},
+	"AddCannedPolicy":         act("admin:CreatePolicy"),
+	"InfoCannedPolicy":        act("admin:GetPolicy"),
+	"ListCannedPolicies":      act("admin:ListUserPolicies"),
+	"RemoveCannedPolicy":      act("admin:DeletePolicy"),
+	"SetPolicyForUserOrGroup": act("admin:AttachUserOrGroupPolicy"),
+	"AttachPolicy":            act("admin:AttachUserOrGroupPolicy"),
+	"DetachPolicy":            act("admin:AttachUserOrGroupPolicy"),
+	"UpdateGroupMembers":      act("admin:AddUserToGroup"),
+	"GetGroup":                act("admin:GetGroup"),
+	"ListGroups":              act("admin:ListGroups"),
+	"SetGroupStatus":          act("admin:EnableGroup"),
 }
 
 // bucketPolicyActions are what root may always do despite a bucket
@@ -228,6 +256,10 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 				conditions = s.conditionValues(ctx, r, req, p)
 			}
 			err := s.authorizeOne(ctx, p, action, t.bucket, t.object, conditions)
+			if err != nil && acc.selfService && !s.explicitlyDenied(p, action, conditions) {
+				req.selfOnly = true
+				return nil
+			}
 			if err != nil && operation == "ListBuckets" {
 				// As MinIO: without s3:ListAllMyBuckets a user sees the
 				// buckets its policies let it list or locate.
@@ -283,12 +315,30 @@ func (s *Server) bucketFilter(p principal, conditions map[string][]string) func(
 					allowed = true
 				}
 			}
+			if sp := p.identity.SessionPolicy; sp != nil && sp.Evaluate(args) != policy.Allowed {
+				allowed = false
+			}
 			if allowed && !denied {
 				return true
 			}
 		}
 		return false
 	}
+}
+
+// explicitlyDenied reports whether one of the caller's policies denies
+// the (admin) action outright, rather than just not allowing it.
+func (s *Server) explicitlyDenied(p principal, action string, conditions map[string][]string) bool {
+	if p.root {
+		return false
+	}
+	args := policy.Args{Account: p.accessKey, Action: action, Conditions: conditions}
+	for _, pol := range p.identity.Policies {
+		if pol.Evaluate(args) == policy.Denied {
+			return true
+		}
+	}
+	return p.identity.SessionPolicy != nil && p.identity.SessionPolicy.Evaluate(args) == policy.Denied
 }
 
 // rootBound reports whether a bucket policy could refuse root this

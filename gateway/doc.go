@@ -9,7 +9,8 @@
 // Request path: idle deadlines (deadline.go) → canonical query
 // (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
 // precedence) → authenticate (the verified, decoded payload replaces the
-// body; secrets from root or the CredentialStore) → authorise (authz.go:
+// body; secrets from root, the configuration file's users or the IAM
+// store of the admin API, admin_iam.go and its siblings) → authorise (authz.go:
 // the operation's actions against the caller's identity policies and the
 // bucket's policy, package policy) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
@@ -29,7 +30,9 @@
 //   - the system bucket (Config.SystemBucket, default s3seal-system, hidden
 //     from clients): bucket encryption configurations, multipart upload keys,
 //     part records, multipart layouts and checksum records, bucket policies
-//     (enforced by s3seal, never given to the backend), each an object
+//     (enforced by s3seal, never given to the backend), the IAM state of
+//     the admin API (iam.go: users, access keys, groups, policies and
+//     their mappings, one record written by compare-and-swap), each an object
 //     encrypted like user data under the default key and sealed to its
 //     name, so backend access can neither read, alter nor move one; and the
 //     listing index, empty objects whose authenticated names carry plaintext
@@ -58,6 +61,8 @@
 // the parts) in its layout.
 //
 // The gateway keeps only caches: bucket encryption configurations and
-// bucket policies (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
+// bucket policies (Config.BucketConfigTTL), multipart layouts (immutable),
+// upload keys, and the IAM state (checked with one HEAD every
+// Config.IAMRefreshInterval, 2 s; a replica's own changes apply at once).
 // Any number of replicas over one backend and one KMS behave as one.
 package gateway

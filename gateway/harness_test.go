@@ -44,7 +44,8 @@ type testGateway struct {
 
 // newTestGateway starts a memS3 holding testBucket, and an initialised
 // gateway in front of it with an in-memory KMS holding "default-key" and
-// otherKey. SSE-C is allowed over plain http. edit, if set, adjusts the
+// otherKey. SSE-C is allowed over plain http; the IAM state is not
+// refreshed in the background. edit, if set, adjusts the
 // configuration before New.
 func newTestGateway(t *testing.T, edit func(*Config)) *testGateway {
 	t.Helper()
@@ -61,6 +62,9 @@ func newTestGateway(t *testing.T, edit func(*Config)) *testGateway {
 		Backend:  BackendConfig{URL: u, AccessKey: "backend-user", SecretKey: "backend-secret"},
 		RootUser: testRoot, RootPassword: testPassword,
 		KMS: kms, DefaultKey: "default-key", AllowInsecureSSEC: true,
+		// No background IAM refresh: tests that count backend requests
+		// must see only their own. IAM tests refresh explicitly.
+		IAMRefreshInterval: -1,
 	}
 	if edit != nil {
 		edit(&cfg) // may wrap cfg.KMS

@@ -171,44 +171,105 @@ func (rc *records) loadIndexKey(ctx context.Context) ([]byte, error) {
 // errRecordNotFound; a record that fails authentication is an error, never
 // a fallback.
 func (rc *records) get(ctx context.Context, name string) ([]byte, error) {
+	data, _, err := rc.getWithETag(ctx, name)
+	return data, err
+}
+
+// getWithETag is get, also returning the backend's ETag of the stored
+// record (which changes with every write: each write seals afresh).
+func (rc *records) getWithETag(ctx context.Context, name string) (_ []byte, etag string, _ error) {
+	data, resp, err := rc.read(ctx, name)
+	if resp != nil {
+		etag = resp.Header.Get("ETag")
+	}
+	return data, etag, err
+}
+
+func (rc *records) read(ctx context.Context, name string) ([]byte, *http.Response, error) {
 	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: rc.bucket, Object: name})
 	if err != nil {
-		return nil, backendError(err)
+		return nil, nil, backendError(err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound:
-		return nil, errRecordNotFound
+		return nil, nil, errRecordNotFound
 	default:
-		return nil, s3err.Wrap(s3err.InternalError, fmt.Errorf("read record %s: backend answered %s", name, resp.Status))
+		return nil, nil, s3err.Wrap(s3err.InternalError, fmt.Errorf("read record %s: backend answered %s", name, resp.Status))
 	}
 	meta, err := crypto.DecodeMetadata(resp.Header.Get)
 	if err != nil {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %w", name, err))
+		return nil, nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %w", name, err))
 	}
 	if meta.Domain != crypto.DomainS3 || meta.Multipart {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: unexpected encryption", name))
+		return nil, nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: unexpected encryption", name))
 	}
 	key, err := rc.unseal(ctx, meta, name)
 	if err != nil {
 		if s3err.HasCode(err, s3err.KMSUnavailable) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, &RecordKeyError{Record: name, KeyID: meta.KeyID, Err: err}
+		return nil, nil, &RecordKeyError{Record: name, KeyID: meta.KeyID, Err: err}
 	}
 	if resp.ContentLength > crypto.EncryptedSize(maxRecordSize) {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %d bytes", name, resp.ContentLength))
+		return nil, nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %d bytes", name, resp.ContentLength))
 	}
 	plain, err := crypto.DecryptReader(resp.Body, key, 0)
 	if err != nil {
-		return nil, s3err.Wrap(s3err.ObjectTampered, err)
+		return nil, nil, s3err.Wrap(s3err.ObjectTampered, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(plain, maxRecordSize+1))
 	if err != nil {
-		return nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %w", name, err))
+		return nil, nil, s3err.Wrap(s3err.ObjectTampered, fmt.Errorf("record %s: %w", name, err))
 	}
-	return data, nil
+	return data, resp, nil
+}
+
+// etag returns the backend's ETag of the record name without reading
+// it, "" if there is none: a cheap test for a change.
+func (rc *records) etag(ctx context.Context, name string) (string, error) {
+	resp, err := rc.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: rc.bucket, Object: name})
+	if err != nil {
+		return "", backendError(err)
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return resp.Header.Get("ETag"), nil
+	case http.StatusNotFound:
+		return "", nil
+	default:
+		return "", s3err.Wrap(s3err.InternalError, fmt.Errorf("head record %s: backend answered %s", name, resp.Status))
+	}
+}
+
+var errRecordChanged = errors.New("record changed")
+
+// replace stores a record only if it is still the version ifMatch names
+// (a backend ETag; "" for no record yet), and returns the new version's
+// ETag. Another writer's change in between is errRecordChanged: a
+// compare-and-swap between replicas.
+func (rc *records) replace(ctx context.Context, name string, data []byte, ifMatch string) (string, error) {
+	h := http.Header{"Content-Type": {"application/octet-stream"}}
+	if ifMatch == "" {
+		h.Set("If-None-Match", "*")
+	} else {
+		h.Set("If-Match", ifMatch)
+	}
+	resp, err := rc.store(ctx, name, h, data)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return resp.Header.Get("ETag"), nil
+	case http.StatusPreconditionFailed, http.StatusConflict:
+		return "", errRecordChanged
+	default:
+		return "", s3err.Wrap(s3err.InternalError, fmt.Errorf("store record %s: backend answered %s", name, resp.Status))
+	}
 }
 
 // delete removes a record; a missing one is not an error.

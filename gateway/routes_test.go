@@ -108,7 +108,8 @@ func TestRoutesNameEveryOperation(t *testing.T) {
 		// The backend's admin and vendor APIs are never reachable.
 		{"GET", "/minio/admin/v3/info", nil, "NotImplemented"},
 		{"POST", "/minio/admin/v3/service?action=stop", nil, "NotImplemented"},
-		{"PUT", "/minio/admin/v3/add-user?accessKey=x", nil, "NotImplemented"},
+		{"PUT", "/minio/admin/v3/set-config-kv", nil, "NotImplemented"},
+		{"PUT", "/minio/admin/v3/add-user?accessKey=x", nil, "AddUser"}, // s3seal's own IAM API
 		{"GET", "/minio/v2/metrics/cluster", nil, "NotImplemented"},
 		{"PUT", "/minio", nil, "NotImplemented"},
 		{"GET", "/minio/k", map[string]string{"Host": "minio.s3.test"}, "NotImplemented"},

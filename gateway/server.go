@@ -70,6 +70,11 @@ type Config struct {
 	// BucketConfigTTL bounds how long a replica caches a bucket's encryption
 	// configuration and bucket policy. Zero: 5s.
 	BucketConfigTTL time.Duration
+	// IAMRefreshInterval is how often a replica checks the system bucket
+	// for IAM changes (users, access keys, groups, policies) made through
+	// another replica; a change is in force everywhere within it plus one
+	// round trip. Zero: 2s; negative: never (tests).
+	IAMRefreshInterval time.Duration
 	// BodyReadIdleTimeout fails a request whose body sends no byte for
 	// this long with 400 RequestTimeout; a body that keeps arriving, however
 	// slowly, is never cut off. Zero: 60s; negative: no limit.
@@ -128,6 +133,7 @@ type Server struct {
 	plaintext map[string]bool
 	legacy    map[string]bool // LegacyPlaintextReadBuckets
 	records   *records        // s3seal's own state on the backend
+	iam       *iamStore       // users, access keys, groups, policies of the admin API
 	ready     atomic.Bool
 	initErr   atomic.Pointer[RecordKeyError] // why Init last failed, when the key store cannot open the records
 	readiness readinessProbe                 // caches Ready's backend and KMS checks
@@ -150,6 +156,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.BucketConfigTTL == 0 {
 		cfg.BucketConfigTTL = 5 * time.Second
+	}
+	if cfg.IAMRefreshInterval == 0 {
+		cfg.IAMRefreshInterval = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -182,6 +191,9 @@ func New(cfg Config) (*Server, error) {
 		layouts:  newTTLCache[partLayout](4096, time.Hour),
 		uploads:  newTTLCache[*uploadState](1024, 10*time.Minute),
 	}
+	// Static users first: the API can neither shadow nor change them.
+	s.iam = newIAMStore(s.records, cfg.RootUser, cfg.Credentials, cfg.IAMRefreshInterval, cfg.Logger)
+	s.cfg.Credentials = credentialChain{cfg.Credentials, s.iam}
 	for _, b := range cfg.PlaintextBuckets {
 		s.plaintext[b] = true
 	}
@@ -218,9 +230,16 @@ func (s *Server) Init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing index key: %w", err)
 	}
+	if err := s.iam.refresh(ctx); err != nil {
+		if rke, ok := errors.AsType[*RecordKeyError](err); ok {
+			s.initErr.Store(rke)
+		}
+		return fmt.Errorf("IAM state: %w", err)
+	}
 	s.initErr.Store(nil)
 	s.records.indexKey = key
 	s.ready.Store(true)
+	go s.iam.run(ctx)
 	return nil
 }
 
@@ -264,6 +283,9 @@ type s3Request struct {
 	// user without s3:ListAllMyBuckets).
 	bucketFilter func(bucket string) bool
 	encrypted    bool // object data went through the crypto pipeline
+	// selfOnly: the caller lacks the admin action and may act on its own
+	// access keys only (access.selfService).
+	selfOnly bool
 }
 
 type s3Handler func(w http.ResponseWriter, r *http.Request, req *s3Request) error

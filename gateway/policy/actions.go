@@ -127,6 +127,13 @@ func Builtin(name string) (*Policy, bool) {
 	return p, ok
 }
 
+// BuiltinDocument returns the JSON document of MinIO's canned policy of
+// that name, or false.
+func BuiltinDocument(name string) ([]byte, bool) {
+	doc, ok := builtinDocuments[name]
+	return []byte(doc), ok
+}
+
 // BuiltinNames lists the canned policies.
 func BuiltinNames() []string {
 	return slices.Sorted(maps.Keys(builtins))
