@@ -276,6 +276,8 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/minio/health/live", http.HandlerFunc(s.healthLive)).Methods(http.MethodGet, http.MethodHead).Name("HealthLive")
 	r.Handle("/minio/health/ready", http.HandlerFunc(s.healthReady)).Methods(http.MethodGet, http.MethodHead).Name("HealthReady")
 	s.adminRoutes(r)
+	// STS AssumeRole, matched as MinIO matches it, before any S3 route.
+	r.NewRoute().Name("AssumeRole").MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return stsRequest(r) }).Handler(s.serveSTS())
 	if s.cfg.Metrics != nil {
 		// "metrics" is also a valid bucket name: only requests that are not
 		// S3 requests (no SigV4 in header or query) are scrapes.

@@ -130,7 +130,12 @@ type Server struct {
 	records   *records        // s3seal's own state on the backend
 	ready     atomic.Bool
 	initErr   atomic.Pointer[RecordKeyError] // why Init last failed, when the key store cannot open the records
-	readiness readinessProbe                 // caches Ready's backend and KMS checks
+	sessions  atomic.Pointer[sessionSealer]  // seals STS session tokens; set by Init
+	// stsVerifier authenticates AssumeRole (service sts).
+	stsVerifier *sigv4.Verifier
+	// now is the clock of session expiry (tests move it).
+	now       func() time.Time
+	readiness readinessProbe // caches Ready's backend and KMS checks
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
@@ -165,6 +170,7 @@ func New(cfg Config) (*Server, error) {
 		backend:   be,
 		plaintext: map[string]bool{},
 		legacy:    map[string]bool{},
+		now:       time.Now,
 	}
 	s.records = &records{
 		bucket:  cfg.SystemBucket,
@@ -189,9 +195,11 @@ func New(cfg Config) (*Server, error) {
 		s.legacy[b] = true
 	}
 	s.verifier = &sigv4.Verifier{
-		Region: cfg.Region,
-		Secret: s.lookupSecret,
+		Region:        cfg.Region,
+		Secret:        s.lookupSecret,
+		SessionSecret: s.sessionSecret,
 	}
+	s.stsVerifier = stsVerifierFor(s)
 	// Virtual-hosted-style requests are rewritten before routing: mux
 	// middlewares only run after a route matched.
 	s.handler = s.idleDeadlines(s.virtualHost(s.routes()))
@@ -210,7 +218,7 @@ func (s *Server) Init(ctx context.Context) error {
 	if err := s.records.ensureBucket(ctx); err != nil {
 		return fmt.Errorf("system bucket %q: %w", s.cfg.SystemBucket, err)
 	}
-	key, err := s.records.loadIndexKey(ctx)
+	key, err := s.records.loadKey(ctx, indexKeyRecord)
 	if rke, ok := errors.AsType[*RecordKeyError](err); ok {
 		s.initErr.Store(rke)
 		return err
@@ -218,8 +226,17 @@ func (s *Server) Init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing index key: %w", err)
 	}
+	stsKey, err := s.records.loadKey(ctx, stsKeyRecord)
+	if err != nil {
+		return fmt.Errorf("session token key: %w", err)
+	}
+	sealer, err := newSessionSealer(stsKey)
+	if err != nil {
+		return fmt.Errorf("session token key: %w", err)
+	}
 	s.initErr.Store(nil)
 	s.records.indexKey = key
+	s.sessions.Store(sealer)
 	s.ready.Store(true)
 	return nil
 }
@@ -254,8 +271,12 @@ type s3Request struct {
 	bucket    string
 	object    string
 	accessKey string
-	route     *route         // nil for s3seal's own (admin) endpoints
-	payload   *sigv4.Payload // nil: no body
+	// sessionToken is the security token of temporary credentials; a
+	// credential, never logged.
+	sessionToken string
+	anonymous    bool           // no authentication: bucket policies decide
+	route        *route         // nil for s3seal's own (admin) endpoints
+	payload      *sigv4.Payload // nil: no body
 	// copySource is the source object of a copy once it is parsed; error
 	// documents name it.
 	copySource string
@@ -343,7 +364,7 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 			if err != nil {
 				return err
 			}
-			req.accessKey = res.AccessKey
+			req.accessKey, req.sessionToken, req.anonymous = res.AccessKey, res.SessionToken, res.AccessKey == ""
 			req.payload = res.Payload
 			if req.payload != nil {
 				counted = &countingReader{r: req.payload.Body}
@@ -494,6 +515,11 @@ type originalURLKey struct{}
 // from the routed one for virtual-hosted-style requests. The checksum
 // headers of a CompleteMultipartUpload describe the object, not the body.
 func (s *Server) verify(r *http.Request, rt *route) (*sigv4.Result, error) {
+	if rt != nil && sigv4.IsAnonymous(r) {
+		// S3 operations only: anonymous requests never reach the admin
+		// and KMS endpoints, whose verification refuses them.
+		return s.verifier.VerifyAnonymous(r, !rt.objectChecksums)
+	}
 	verify := s.verifier.Verify
 	if rt != nil && rt.objectChecksums {
 		verify = s.verifier.VerifyObjectChecksums
