@@ -228,7 +228,7 @@ func (s *Server) routeTable() []route {
 		{name: "ListObjectsV2", method: get, path: bucketPath, queries: q("list-type=2"), handler: s.listObjects, params: listV2Params},
 		{name: "ListObjectVersionsM", method: get, path: bucketPath, queries: q("versions", "metadata=true"), handler: s.listObjects, params: versionsList},
 		{name: "ListObjectVersions", method: get, path: bucketPath, queries: q("versions"), handler: s.listObjects, params: versionsList},
-		{name: "GetBucketPolicyStatus", method: get, path: bucketPath, queries: q("policyStatus"), handler: pass},
+		{name: "GetBucketPolicyStatus", method: get, path: bucketPath, queries: q("policyStatus"), handler: s.getBucketPolicyStatus},
 		{name: "PutBucketLifecycle", method: put, path: bucketPath, queries: q("lifecycle"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketReplication", method: put, path: bucketPath, queries: q("replication"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketEncryption", method: put, path: bucketPath, queries: q("encryption"), handler: s.putBucketEncryption, maxBody: maxXMLBody},

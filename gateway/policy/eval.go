@@ -24,6 +24,21 @@ func (p *Policy) Evaluate(args Args) Decision {
 	return d
 }
 
+// GrantsEveryone reports whether a statement allows something to the
+// principal "*" (anonymous callers included): what GetBucketPolicyStatus
+// calls public.
+func (p *Policy) GrantsEveryone() bool {
+	if p == nil {
+		return false
+	}
+	for _, st := range p.Statements {
+		if st.Effect == Allow && slices.Contains(st.Principals, "*") {
+			return true
+		}
+	}
+	return false
+}
+
 // IsAllowed reports whether the policy alone allows the request.
 func (p *Policy) IsAllowed(args Args) bool { return p.Evaluate(args) == Allowed }
 
