@@ -252,6 +252,9 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 		// now (a store that changed in between).
 		return errAccessDenied()
 	}
+	if p.temporary {
+		req.parentUser = p.user
+	}
 	ctx := r.Context()
 	if p.anonymous {
 		// Bucket policies grant anonymous access to buckets and objects

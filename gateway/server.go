@@ -106,7 +106,16 @@ type Config struct {
 type RequestInfo struct {
 	RequestID string
 	Operation string
+	// AccessKey is the key the request was signed with (temporary
+	// credentials' own key included); empty for anonymous requests and
+	// for those refused before authentication. Never a secret or token.
 	AccessKey string
+	// ParentUser is the long-term access key temporary credentials were
+	// issued to; empty otherwise.
+	ParentUser string
+	// Anonymous: the request carried no authentication; the bucket's
+	// policy decided it.
+	Anonymous bool
 	Bucket    string
 	Object    string
 	KeyID     string
@@ -275,6 +284,7 @@ type s3Request struct {
 	// credential, never logged.
 	sessionToken string
 	anonymous    bool           // no authentication: bucket policies decide
+	parentUser   string         // temporary credentials' parent, for audit
 	route        *route         // nil for s3seal's own (admin) endpoints
 	payload      *sigv4.Payload // nil: no body
 	// copySource is the source object of a copy once it is parsed; error
@@ -469,6 +479,7 @@ func (s *Server) finish(w *recorder, r *http.Request, req *s3Request, start time
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(RequestInfo{
 			RequestID: req.id, Operation: req.operation, AccessKey: req.accessKey,
+			ParentUser: req.parentUser, Anonymous: req.anonymous,
 			Bucket: req.bucket, Object: req.object, KeyID: req.keyID, Encrypted: req.encrypted, Status: status,
 			BytesIn: in, BytesOut: w.bytes, Duration: d, Time: start,
 		})

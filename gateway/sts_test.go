@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -354,4 +355,40 @@ func FuzzOpenSessionToken(f *testing.F) {
 			t.Fatalf("opened incomplete claims %+v", c)
 		}
 	})
+}
+
+func TestRequestInfoNamesTheCaller(t *testing.T) {
+	var mu sync.Mutex
+	var infos []RequestInfo
+	users, _ := NewStaticCredentials([]*Identity{{AccessKey: stsUser, SecretKey: stsUserSecret,
+		Policies: []*policy.Policy{builtinPolicy(t, "readwrite")}}})
+	g := newTestGateway(t, func(c *Config) {
+		c.Credentials = users
+		c.Observe = func(info RequestInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			infos = append(infos, info)
+		}
+	})
+	last := func() RequestInfo {
+		mu.Lock()
+		defer mu.Unlock()
+		return infos[len(infos)-1]
+	}
+	c := g.mustAssumeRole(userCreds, assumeRoleForm())
+	if got := last(); got.Operation != "AssumeRole" || got.AccessKey != stsUser || got.Status != http.StatusOK {
+		t.Errorf("AssumeRole: %+v, want operation AssumeRole by %s", got, stsUser)
+	}
+	g.doTemp(c, http.MethodGet, "/", nil)
+	if got := last(); got.AccessKey != c.AccessKeyID || got.ParentUser != stsUser || got.Anonymous {
+		t.Errorf("temporary credentials: access key %q parent %q anonymous %v, want %q %q false", got.AccessKey, got.ParentUser, got.Anonymous, c.AccessKeyID, stsUser)
+	}
+	g.anonymous(http.MethodGet, objectTarget(testBucket, "k", ""), nil)
+	if got := last(); got.AccessKey != "" || got.ParentUser != "" || !got.Anonymous || got.Status != http.StatusForbidden {
+		t.Errorf("anonymous: %+v, want anonymous, no access key, 403", got)
+	}
+	g.do(http.MethodGet, "/", nil)
+	if got := last(); got.AccessKey != testRoot || got.ParentUser != "" || got.Anonymous {
+		t.Errorf("root: %+v", got)
+	}
 }
