@@ -148,3 +148,60 @@ func TestAnonymousRequestsFollowTheBucketPolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestExistingObjectTagConditionReadsTheObjectsTags(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.put(testBucket, "public", []byte("p"), "X-Amz-Tagging", "classification=public")
+	g.put(testBucket, "secret", []byte("s"), "X-Amz-Tagging", "classification=secret")
+	g.put(testBucket, "untagged", []byte("u"))
+	tagsRead := func() int {
+		n := 0
+		for _, c := range g.backendCalls(http.MethodGet, testBucket) {
+			if c.Query.Has("tagging") {
+				n++
+			}
+		}
+		return n
+	}
+	t.Run("without a policy naming the key, no tags are read", func(t *testing.T) {
+		g.setBucketPolicy(testBucket, downloadPolicy)
+		g.be.forget()
+		if res := g.anonymous(http.MethodGet, objectTarget(testBucket, "secret", ""), nil); res.status != http.StatusOK {
+			t.Fatalf("GET: %v", res)
+		}
+		if n := tagsRead(); n != 0 {
+			t.Errorf("%d tag reads, want none", n)
+		}
+	})
+	g.setBucketPolicy(testBucket, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject",
+		"Resource":"arn:aws:s3:::bkt/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/classification":"public"}}}]}`)
+	for _, tc := range []struct {
+		key        string
+		wantStatus int
+	}{
+		{"public", http.StatusOK},
+		{"secret", http.StatusForbidden},
+		{"untagged", http.StatusForbidden},
+		{"missing", http.StatusForbidden},
+	} {
+		t.Run("anonymous GET of "+tc.key, func(t *testing.T) {
+			g.be.forget()
+			if res := g.anonymous(http.MethodGet, objectTarget(testBucket, tc.key, ""), nil); res.status != tc.wantStatus {
+				t.Errorf("got %v, want %d", res, tc.wantStatus)
+			}
+			if n := tagsRead(); n != 1 {
+				t.Errorf("%d tag reads, want one", n)
+			}
+		})
+	}
+	t.Run("a Deny on the tag binds root", func(t *testing.T) {
+		g.setBucketPolicy(testBucket, `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:GetObject",
+			"Resource":"arn:aws:s3:::bkt/*","Condition":{"StringEquals":{"s3:ExistingObjectTag/classification":"secret"}}}]}`)
+		if res := g.do(http.MethodGet, objectTarget(testBucket, "secret", ""), nil); res.code() != "AccessDenied" {
+			t.Errorf("root GET of the secret object: %v, want AccessDenied", res)
+		}
+		if res := g.do(http.MethodGet, objectTarget(testBucket, "public", ""), nil); res.status != http.StatusOK {
+			t.Errorf("root GET of the public object: %v", res)
+		}
+	})
+}

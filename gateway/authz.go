@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -298,12 +300,14 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 	default:
 		targets = []target{{req.bucket, req.object}}
 	}
-	var conditions map[string][]string
+	conditions := s.conditionValues(ctx, r, req, p)
+	if existingTagOperations[operation] {
+		if err := s.addExistingObjectTags(ctx, r, req, p, conditions); err != nil {
+			return err
+		}
+	}
 	for _, action := range acc.actions {
 		for _, t := range targets {
-			if conditions == nil {
-				conditions = s.conditionValues(ctx, r, req, p)
-			}
 			err := s.authorizeOne(ctx, p, action, t.bucket, t.object, conditions)
 			if err != nil && p.anonymous && action == "s3:ListBucketVersions" {
 				// As MinIO: for anonymous callers s3:ListBucket grants
@@ -485,6 +489,67 @@ func (s *Server) conditionValues(ctx context.Context, r *http.Request, req *s3Re
 		}
 	}
 	return c
+}
+
+// existingTagOperations are those for which s3:ExistingObjectTag/<key>
+// holds the object's tags: AWS's list (reads and changes of an existing
+// object's data, tags and ACL) and HeadObject, as MinIO.
+var existingTagOperations = map[string]bool{
+	"GetObject": true, "HeadObject": true, "GetObjectTagging": true, "PutObjectTagging": true,
+	"DeleteObjectTagging": true, "GetObjectAcl": true, "PutObjectAcl": true,
+}
+
+const existingObjectTagKey = "s3:existingobjecttag/"
+
+// addExistingObjectTags fills s3:ExistingObjectTag/<key> with the object's
+// tags, read from the backend only when a policy that decides the request
+// names such a key. A missing object has no tags (the handler answers
+// NoSuchKey if the request is allowed at all); any other failure to read
+// them refuses the request.
+func (s *Server) addExistingObjectTags(ctx context.Context, r *http.Request, req *s3Request, p principal, conditions map[string][]string) error {
+	bp, err := s.records.bucketPolicy(ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	used := bp.UsesConditionKey(existingObjectTagKey) || p.sessionPolicy.UsesConditionKey(existingObjectTagKey)
+	if id := p.identity; id != nil {
+		used = used || id.SessionPolicy.UsesConditionKey(existingObjectTagKey)
+		for _, pol := range id.Policies {
+			used = used || pol.UsesConditionKey(existingObjectTagKey)
+		}
+	}
+	if !used {
+		return nil
+	}
+	q := url.Values{"tagging": {""}}
+	if v := r.URL.Query().Get("versionId"); v != "" {
+		q.Set("versionId", v)
+	}
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: req.bucket, Object: req.object, RawQuery: q.Encode()})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil
+	default:
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("read tags of %s/%s for a policy: backend answered %s", req.bucket, req.object, resp.Status))
+	}
+	var doc struct {
+		Tags []struct {
+			Key   string `xml:"Key"`
+			Value string `xml:"Value"`
+		} `xml:"TagSet>Tag"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("read tags of %s/%s for a policy: %w", req.bucket, req.object, err))
+	}
+	for _, t := range doc.Tags {
+		conditions[existingObjectTagKey+strings.ToLower(t.Key)] = []string{t.Value}
+	}
+	return nil
 }
 
 // deleteObjectsKeys reads the keys a DeleteObjects body names and puts
