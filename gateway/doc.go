@@ -9,9 +9,12 @@
 // Request path: idle deadlines (deadline.go) → canonical query
 // (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
 // precedence) → authenticate (the verified, decoded payload replaces the
-// body; secrets from root or the CredentialStore) → authorise (authz.go:
-// the operation's actions against the caller's identity policies and the
-// bucket's policy, package policy) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
+// body; secrets from root or the CredentialStore, or of temporary
+// credentials from their sealed session token, sts.go; unsigned requests
+// to S3 routes are anonymous) → authorise (authz.go: the operation's
+// actions against the caller's identity and session policies and the
+// bucket's policy, package policy; anonymous callers by the bucket's
+// policy alone) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
 // them as S3 XML (admin routes: JSON).
 //
@@ -29,7 +32,8 @@
 //   - the system bucket (Config.SystemBucket, default s3seal-system, hidden
 //     from clients): bucket encryption configurations, multipart upload keys,
 //     part records, multipart layouts and checksum records, bucket policies
-//     (enforced by s3seal, never given to the backend), each an object
+//     (enforced by s3seal, never given to the backend), the keys that
+//     authenticate the listing index and seal STS session tokens, each an object
 //     encrypted like user data under the default key and sealed to its
 //     name, so backend access can neither read, alter nor move one; and the
 //     listing index, empty objects whose authenticated names carry plaintext
@@ -59,5 +63,6 @@
 //
 // The gateway keeps only caches: bucket encryption configurations and
 // bucket policies (Config.BucketConfigTTL), multipart layouts (immutable) and upload keys.
-// Any number of replicas over one backend and one KMS behave as one.
+// Temporary credentials live in their session tokens. Any number of
+// replicas over one backend and one KMS behave as one.
 package gateway
