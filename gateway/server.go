@@ -140,6 +140,8 @@ type Server struct {
 	ready     atomic.Bool
 	initErr   atomic.Pointer[RecordKeyError] // why Init last failed, when the key store cannot open the records
 	sessions  atomic.Pointer[sessionSealer]  // seals STS session tokens; set by Init
+	// openedSessions caches opened session tokens by access key.
+	openedSessions *ttlCache[*openedSession]
 	// stsVerifier authenticates AssumeRole (service sts).
 	stsVerifier *sigv4.Verifier
 	// now is the clock of session expiry (tests move it).
@@ -180,6 +182,8 @@ func New(cfg Config) (*Server, error) {
 		plaintext: map[string]bool{},
 		legacy:    map[string]bool{},
 		now:       time.Now,
+		// Tokens are at most a few KiB: a few MiB at most.
+		openedSessions: newTTLCache[*openedSession](1024, time.Minute),
 	}
 	s.records = &records{
 		bucket:  cfg.SystemBucket,

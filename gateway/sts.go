@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -131,10 +132,11 @@ func (s *Server) session(accessKey, token string) (sessionClaims, principal, err
 	if sealer == nil {
 		return sessionClaims{}, principal{}, s3err.New(s3err.ServiceUnavailable, "s3seal is starting: the backend or the KMS is not ready yet.")
 	}
-	c, err := sealer.open(token)
-	if err != nil || c.AccessKey != accessKey {
-		return c, principal{}, s3err.New(s3err.InvalidTokenID, "")
+	o, err := s.openSession(sealer, accessKey, token)
+	if err != nil {
+		return sessionClaims{}, principal{}, err
 	}
+	c := o.claims
 	if !s.now().Before(time.Unix(c.Expiry, 0)) {
 		return c, principal{}, s3err.New(s3err.ExpiredToken, "")
 	}
@@ -142,17 +144,40 @@ func (s *Server) session(accessKey, token string) (sessionClaims, principal, err
 	if !ok {
 		return c, principal{}, s3err.New(s3err.InvalidAccessKeyID, "")
 	}
-	p.accessKey, p.temporary = accessKey, true
+	p.accessKey, p.temporary, p.sessionPolicy = accessKey, true, o.policy
+	return c, p, nil
+}
+
+// openedSession is a token opened and its session policy parsed, cached by
+// access key: a request looks its session up twice (verification and
+// authorisation) and a client sends many, and parsing the policy is most
+// of the cost. Expiry and the parent are checked on every lookup.
+type openedSession struct {
+	token  string
+	claims sessionClaims
+	policy *policy.Policy
+}
+
+func (s *Server) openSession(sealer *sessionSealer, accessKey, token string) (*openedSession, error) {
+	if o, ok := s.openedSessions.get(accessKey); ok && subtle.ConstantTimeCompare([]byte(o.token), []byte(token)) == 1 {
+		return o, nil
+	}
+	c, err := sealer.open(token)
+	if err != nil || c.AccessKey != accessKey {
+		return nil, s3err.New(s3err.InvalidTokenID, "")
+	}
+	o := &openedSession{token: token, claims: c}
 	if len(c.Policy) > 0 {
 		sp, err := policy.Parse(c.Policy)
 		if err != nil {
 			// Parsed when issued: a token that no longer parses is a
 			// policy-language change. Fail closed.
-			return c, principal{}, s3err.Wrap(s3err.InvalidTokenID, fmt.Errorf("session policy: %w", err))
+			return nil, s3err.Wrap(s3err.InvalidTokenID, fmt.Errorf("session policy: %w", err))
 		}
-		p.sessionPolicy = sp
+		o.policy = sp
 	}
-	return c, p, nil
+	s.openedSessions.put(accessKey, o)
+	return o, nil
 }
 
 // sessionSecret is the verifier's lookup of temporary credentials.

@@ -392,3 +392,41 @@ func TestRequestInfoNamesTheCaller(t *testing.T) {
 		t.Errorf("root: %+v", got)
 	}
 }
+
+// BenchmarkSessionLookup is what temporary credentials add to a request,
+// paid twice (verification and authorisation): open the token, check the
+// parent, parse the session policy.
+func BenchmarkSessionLookup(b *testing.B) {
+	users, _ := NewStaticCredentials([]*Identity{{AccessKey: stsUser, SecretKey: stsUserSecret}})
+	s := &Server{cfg: Config{RootUser: testRoot, RootPassword: testPassword, Credentials: users}, now: time.Now,
+		openedSessions: newTTLCache[*openedSession](1024, time.Minute)}
+	sealer, _ := newSessionSealer(bytes.Repeat([]byte{7}, 32))
+	s.sessions.Store(sealer)
+	for name, pol := range map[string]string{
+		"without session policy": "",
+		"with session policy":    `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b/prefix/*"]}]}`,
+	} {
+		token, _ := sealer.seal(sessionClaims{AccessKey: "TEMP", SecretKey: "secret", Parent: stsUser, Expiry: time.Now().Add(time.Hour).Unix(),
+			Policy: []byte(pol)})
+		if pol == "" {
+			token, _ = sealer.seal(sessionClaims{AccessKey: "TEMP", SecretKey: "secret", Parent: stsUser, Expiry: time.Now().Add(time.Hour).Unix()})
+		}
+		b.Run(name+" cached", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := s.session("TEMP", token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+" first use", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.openedSessions.drop("TEMP")
+				if _, _, err := s.session("TEMP", token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

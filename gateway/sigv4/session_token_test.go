@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/minio/minio-go/v7/pkg/signer"
 
 	"github.com/s3seal/s3seal/gateway/s3err"
 )
@@ -155,4 +157,25 @@ func TestAnonymousRequests(t *testing.T) {
 			t.Fatalf("VerifyAnonymous of a signed request: %v, want AccessDenied", err)
 		}
 	})
+}
+
+func TestV2HeaderRequestsCarryTheirToken(t *testing.T) {
+	v := sessionVerifier()
+	v.Now = func() time.Time { return testTime.Add(time.Minute) }
+	sign := func(token string) *http.Request {
+		r := newClientRequest(t, http.MethodGet, s3URL("k"), nil)
+		r.Header.Set("Date", testTime.Format(http.TimeFormat))
+		r.Header.Set("X-Amz-Security-Token", token)
+		return toServer(t, signer.SignV2(*r, tempAccessKey, tempSecret, false))
+	}
+	r := sign(tempToken)
+	res, err := v.Verify(r)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if res.SessionToken != tempToken || r.Header.Get("X-Amz-Security-Token") != "" {
+		t.Errorf("token %q reported, %q left in the request", res.SessionToken, r.Header.Get("X-Amz-Security-Token"))
+	}
+	_, err = v.Verify(sign("forged"))
+	wantCode(t, err, s3err.InvalidTokenID)
 }
