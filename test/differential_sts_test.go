@@ -109,7 +109,9 @@ func TestAssumeRoleAnswersAsMinIO(t *testing.T) {
 		{"success", func(t *testing.T, e string, root aws.Credentials) stsAnswer {
 			return postSTS(t, e, root, form("DurationSeconds", "900"))
 		}},
-		{"Version missing", func(t *testing.T, e string, root aws.Credentials) stsAnswer { return postSTS(t, e, root, form("Version", "")) }},
+		{"Version missing", func(t *testing.T, e string, root aws.Credentials) stsAnswer {
+			return postSTS(t, e, root, form("Version", ""))
+		}},
 		{"Version wrong", func(t *testing.T, e string, root aws.Credentials) stsAnswer {
 			return postSTS(t, e, root, form("Version", "2010-05-08"))
 		}},
