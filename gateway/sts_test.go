@@ -430,3 +430,25 @@ func BenchmarkSessionLookup(b *testing.B) {
 		})
 	}
 }
+
+func TestPostUploadsWithTemporaryCredentials(t *testing.T) {
+	g, _, _ := newSTSGateway(t)
+	c := g.mustAssumeRole(userCreds, assumeRoleForm())
+	exp := time.Now().Add(time.Hour)
+	form := func(token string) []formPart {
+		return signedFormAs(c.AccessKeyID, c.SecretAccessKey, testBucket, exp,
+			[]string{`["starts-with", "$key", ""]`, `{"x-amz-security-token": "` + token + `"}`},
+			map[string]string{"key": "form.txt", "x-amz-security-token": token})
+	}
+	if w := submitForm(t, g.s, "/"+testBucket, form(c.SessionToken), "posted"); w.Code != http.StatusNoContent {
+		t.Fatalf("POST with temporary credentials: %d %s", w.Code, w.Body)
+	}
+	if _, _, ok := g.be.object(testBucket, "form.txt"); !ok {
+		t.Fatal("the POST upload is not on the backend")
+	}
+	b := []byte(c.SessionToken)
+	b[len(b)/2] ^= 1
+	if w := submitForm(t, g.s, "/"+testBucket, form(string(b)), "posted"); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "InvalidTokenId") {
+		t.Errorf("POST with an altered token: %d %s, want 403 InvalidTokenId", w.Code, w.Body)
+	}
+}
