@@ -344,7 +344,9 @@ func sessionDuration(v string) (time.Duration, error) {
 
 const (
 	upperAlnum     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	// secretAlphabet is base64's without '/', as MinIO's secret keys: a
+	// secret may then sit in a URL's userinfo (mc's MC_HOST_alias).
+	secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
 )
 
 // randomKey returns n characters drawn uniformly from alphabet (bytes

@@ -270,6 +270,13 @@ func TestTemporaryCredentialsWorkOnEveryReplica(t *testing.T) {
 	if !strings.Contains(req.URL, "X-Amz-Security-Token=") {
 		t.Fatalf("the presigned URL carries no token: %s", req.URL)
 	}
+	// mc takes temporary credentials as MC_HOST_alias=http://KEY:SECRET:TOKEN@host.
+	mc := harness.MC(t, t.TempDir())
+	mc.Setenv("MC_HOST_tmp", "http://"+aws.ToString(creds.AccessKeyId)+":"+aws.ToString(creds.SecretAccessKey)+":"+
+		aws.ToString(creds.SessionToken)+"@"+strings.TrimPrefix(gw2.Endpoint, "http://"))
+	if r := mc.Must(t, "cat", "tmp/"+bucket+"/o"); string(r.Stdout) != "across replicas" {
+		t.Errorf("mc cat with temporary credentials: %q", r.Stdout)
+	}
 	status, body := anonymousDo(t, http.MethodGet, req.URL, nil)
 	if status != http.StatusOK || body != "across replicas" {
 		t.Errorf("presigned GET with temporary credentials on replica 2: %d %q", status, body)
