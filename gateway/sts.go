@@ -343,7 +343,7 @@ func sessionDuration(v string) (time.Duration, error) {
 }
 
 const (
-	upperAlnum     = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	// secretAlphabet is base64's without '/', as MinIO's secret keys: a
 	// secret may then sit in a URL's userinfo (mc's MC_HOST_alias).
 	secretAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+"
