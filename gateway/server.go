@@ -374,11 +374,14 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 		req.bucket, req.object = bucketObject(r)
 		var counted *countingReader
 		err := func() error {
-			res, err := s.verify(r, rt)
+			// S3 operations only: anonymous requests never reach the
+			// admin and KMS endpoints, whose verification refuses them.
+			req.anonymous = rt != nil && sigv4.IsAnonymous(r)
+			res, err := s.verify(r, rt, req.anonymous)
 			if err != nil {
 				return err
 			}
-			req.accessKey, req.sessionToken, req.anonymous = res.AccessKey, res.SessionToken, res.AccessKey == ""
+			req.accessKey, req.sessionToken = res.AccessKey, res.SessionToken
 			req.payload = res.Payload
 			if req.payload != nil {
 				counted = &countingReader{r: req.payload.Body}
@@ -527,12 +530,11 @@ func (s *Server) virtualHost(next http.Handler) http.Handler {
 type originalURLKey struct{}
 
 // verify authenticates r against the URL the client signed, which differs
-// from the routed one for virtual-hosted-style requests. The checksum
-// headers of a CompleteMultipartUpload describe the object, not the body.
-func (s *Server) verify(r *http.Request, rt *route) (*sigv4.Result, error) {
-	if rt != nil && sigv4.IsAnonymous(r) {
-		// S3 operations only: anonymous requests never reach the admin
-		// and KMS endpoints, whose verification refuses them.
+// from the routed one for virtual-hosted-style requests; an anonymous
+// request only gets its payload prepared. The checksum headers of a
+// CompleteMultipartUpload describe the object, not the body.
+func (s *Server) verify(r *http.Request, rt *route, anonymous bool) (*sigv4.Result, error) {
+	if anonymous {
 		return s.verifier.VerifyAnonymous(r, !rt.objectChecksums)
 	}
 	verify := s.verifier.Verify
