@@ -183,3 +183,69 @@ func TestMCAnonymousSetGrantsUnauthenticatedAccess(t *testing.T) {
 		}
 	})
 }
+
+// TestAnonymousRequestsAnswerAsMinIO sends the same unsigned requests to a
+// bucket with mc's download policy on MinIO and on s3seal.
+func TestAnonymousRequestsAnswerAsMinIO(t *testing.T) {
+	gw := harness.StartGateway(t, harness.StartMinIO(t))
+	ctx := t.Context()
+	download := func(bucket string) string {
+		return `{"Version":"2012-10-17","Statement":[
+			{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetBucketLocation","s3:ListBucket"],"Resource":["arn:aws:s3:::` + bucket + `"]},
+			{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + bucket + `/*"]}]}`
+	}
+	servers := []struct {
+		name, endpoint, bucket string
+		client                 *minio.Client
+	}{
+		{"MinIO", gw.Backend.URL(), "direct", gw.Backend.Client(t)},
+		{"s3seal", gw.Endpoint, "sealed", gw.Client(t)},
+	}
+	for _, s := range servers {
+		if err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.client.PutObject(ctx, s.bucket, "doc.txt", strings.NewReader("words"), 5, minio.PutObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.client.SetBucketPolicy(ctx, s.bucket, download(s.bucket)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code := func(body string) string {
+		_, rest, _ := strings.Cut(body, "<Code>")
+		c, _, _ := strings.Cut(rest, "</Code>")
+		return c
+	}
+	for _, tc := range []struct{ name, method, path string }{
+		{"GET object", http.MethodGet, "/B/doc.txt"},
+		{"HEAD object", http.MethodHead, "/B/doc.txt"},
+		{"GET missing object", http.MethodGet, "/B/missing.txt"},
+		{"PUT object", http.MethodPut, "/B/new.txt"},
+		{"DELETE object", http.MethodDelete, "/B/doc.txt"},
+		{"ListObjectsV2", http.MethodGet, "/B?list-type=2"},
+		{"ListObjects", http.MethodGet, "/B"},
+		{"ListObjectVersions", http.MethodGet, "/B?versions"},
+		{"GetBucketLocation", http.MethodGet, "/B?location"},
+		{"GetObjectTagging", http.MethodGet, "/B/doc.txt?tagging"},
+		{"GetBucketPolicy", http.MethodGet, "/B?policy"},
+		{"DeleteBucketPolicy", http.MethodDelete, "/B?policy"},
+		{"ListMultipartUploads", http.MethodGet, "/B?uploads"},
+		{"CreateMultipartUpload", http.MethodPost, "/B/new.txt?uploads"},
+		{"ListBuckets", http.MethodGet, "/"},
+		{"DeleteBucket", http.MethodDelete, "/B"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var status [2]int
+			var codes [2]string
+			for i, s := range servers {
+				st, body := anonymousDo(t, tc.method, s.endpoint+strings.Replace(tc.path, "/B", "/"+s.bucket, 1), nil)
+				status[i], codes[i] = st, code(body)
+			}
+			t.Logf("MinIO %d %s, s3seal %d %s", status[0], codes[0], status[1], codes[1])
+			if status[0] != status[1] || codes[0] != codes[1] {
+				t.Errorf("MinIO %d %s, s3seal %d %s", status[0], codes[0], status[1], codes[1])
+			}
+		})
+	}
+}
