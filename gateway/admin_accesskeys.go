@@ -99,6 +99,9 @@ func randomCredentials() (string, string) {
 // requesterUser is the user an access key request is for when it names
 // none: the requester, or the parent of the requester's access key.
 func (s *Server) requesterUser(req *s3Request) string {
+	if req.parentUser != "" { // temporary credentials act as their parent
+		return req.parentUser
+	}
 	if sa, ok := s.iam.state().ServiceAccounts[req.accessKey]; ok {
 		return sa.Parent
 	}

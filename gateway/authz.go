@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -170,11 +172,21 @@ var bucketPolicyActions = map[string]bool{"s3:GetBucketPolicy": true, "s3:PutBuc
 // errAccessDenied is MinIO's answer to a request its policies refuse.
 func errAccessDenied() error { return s3err.New(s3err.AccessDenied, "") }
 
-// principal is the authenticated caller of one request.
+// principal is the caller of one request.
 type principal struct {
+	// accessKey is the key the request is signed with; empty for
+	// anonymous requests.
 	accessKey string
-	root      bool
-	identity  *Identity // nil for root
+	// user is whose rights the request has: accessKey, or the parent of
+	// temporary credentials (bucket policies' principals and aws:username
+	// name it, as MinIO's do). Empty for anonymous requests.
+	user      string
+	root      bool // root, or temporary credentials of root
+	anonymous bool
+	temporary bool      // STS credentials; sessionPolicy narrows them
+	identity  *Identity // the user's identity; nil for root and anonymous
+	// sessionPolicy, if set, must allow every request too.
+	sessionPolicy *policy.Policy
 }
 
 // lookupSecret is the verifier's credential lookup: root first, then the
@@ -193,15 +205,60 @@ func (s *Server) lookupSecret(accessKey string) (string, bool) {
 	return id.SecretKey, true
 }
 
-func (s *Server) principal(accessKey string) (principal, bool) {
+// longTermPrincipal is root or a user of the credential store: the
+// principal of a request signed without a session token, and the parent
+// of temporary credentials.
+func (s *Server) longTermPrincipal(accessKey string) (principal, bool) {
 	if accessKey == s.cfg.RootUser {
-		return principal{accessKey: accessKey, root: true}, true
+		return principal{accessKey: accessKey, user: accessKey, root: true}, true
 	}
 	if s.cfg.Credentials == nil {
 		return principal{}, false
 	}
 	id, ok := s.cfg.Credentials.Lookup(accessKey)
-	return principal{accessKey: accessKey, identity: id}, ok
+	return principal{accessKey: accessKey, user: accessKey, identity: id}, ok
+}
+
+// principal resolves the authenticated (or anonymous) caller of req.
+func (s *Server) principal(req *s3Request) (principal, bool) {
+	switch {
+	case req.anonymous:
+		return principal{anonymous: true}, true
+	case req.sessionToken != "":
+		_, p, err := s.session(req.accessKey, req.sessionToken)
+		return p, err == nil
+	}
+	return s.longTermPrincipal(req.accessKey)
+}
+
+// identityDecision is what the caller's own rights say about a request:
+// root may do anything, a user what its policies allow; a session policy
+// (STS) and the identity's narrowing policy must allow it as well, or the
+// decision is Denied. Anonymous callers have no rights of their own.
+func (p principal) identityDecision(args policy.Args) policy.Decision {
+	d := policy.NotApplicable
+	switch {
+	case p.anonymous:
+		return d
+	case p.root:
+		d = policy.Allowed
+	default:
+		for _, pol := range p.identity.Policies {
+			switch pol.Evaluate(args) {
+			case policy.Denied:
+				return policy.Denied
+			case policy.Allowed:
+				d = policy.Allowed
+			}
+		}
+		if sp := p.identity.SessionPolicy; sp != nil && sp.Evaluate(args) != policy.Allowed {
+			return policy.Denied
+		}
+	}
+	if p.sessionPolicy != nil && p.sessionPolicy.Evaluate(args) != policy.Allowed {
+		return policy.Denied
+	}
+	return d
 }
 
 // authorize decides whether the authenticated request may run the named
@@ -212,17 +269,39 @@ func (s *Server) principal(accessKey string) (principal, bool) {
 func (s *Server) authorize(r *http.Request, req *s3Request, operation string) error {
 	acc, ok := operationAccess[operation]
 	if !ok {
-		// Operations s3seal refuses anyway (NotImplemented).
+		// Operations s3seal refuses anyway (NotImplemented); anonymous
+		// callers learn nothing about them.
+		if req.anonymous {
+			return errAccessDenied()
+		}
 		return nil
 	}
-	p, ok := s.principal(req.accessKey)
+	p, ok := s.principal(req)
 	if !ok {
 		// The key was valid when its signature was checked and is gone
 		// now (a store that changed in between).
 		return errAccessDenied()
 	}
+	if p.temporary {
+		req.parentUser = p.user
+	}
 	ctx := r.Context()
-	if p.root {
+	if p.anonymous {
+		// Bucket policies grant anonymous access to buckets and objects
+		// only, as MinIO's do; and without a policy nothing can allow
+		// the request, which is refused before its body is read.
+		if !acc.s3() || req.bucket == "" {
+			return errAccessDenied()
+		}
+		bp, err := s.records.bucketPolicy(ctx, req.bucket)
+		if err != nil {
+			return err
+		}
+		if bp == nil {
+			return errAccessDenied()
+		}
+	}
+	if p.root && p.sessionPolicy == nil {
 		// Root is bound only by bucket policies: nothing to evaluate
 		// (no body to parse, no condition values) without one.
 		bound, err := s.rootBound(r, req, acc)
@@ -249,16 +328,26 @@ func (s *Server) authorize(r *http.Request, req *s3Request, operation string) er
 	default:
 		targets = []target{{req.bucket, req.object}}
 	}
-	var conditions map[string][]string
+	conditions := s.conditionValues(ctx, r, req, p)
+	if existingTagOperations[operation] {
+		if err := s.addExistingObjectTags(ctx, r, req, p, conditions); err != nil {
+			return err
+		}
+	}
 	for _, action := range acc.actions {
 		for _, t := range targets {
-			if conditions == nil {
-				conditions = s.conditionValues(ctx, r, req, p)
-			}
 			err := s.authorizeOne(ctx, p, action, t.bucket, t.object, conditions)
-			if err != nil && acc.selfService && !s.explicitlyDenied(p, action, conditions) {
+			if err != nil && acc.selfService && !p.temporary && !s.explicitlyDenied(p, action, conditions) {
+				// Temporary credentials get no self-service: a session
+				// narrowed by its policy must not mint unnarrowed access
+				// keys for its parent.
 				req.selfOnly = true
 				return nil
+			}
+			if err != nil && p.anonymous && action == "s3:ListBucketVersions" {
+				// As MinIO: for anonymous callers s3:ListBucket grants
+				// version listings too.
+				err = s.authorizeOne(ctx, p, "s3:ListBucket", t.bucket, t.object, conditions)
 			}
 			if err != nil && operation == "ListBuckets" {
 				// As MinIO: without s3:ListAllMyBuckets a user sees the
@@ -305,20 +394,8 @@ func (s *Server) bucketFilter(p principal, conditions map[string][]string) func(
 	c["s3:prefix"], c["s3:delimiter"] = []string{""}, []string{"/"}
 	return func(bucket string) bool {
 		for _, action := range []string{"s3:ListBucket", "s3:GetBucketLocation"} {
-			args := policy.Args{Account: p.accessKey, Action: action, Bucket: bucket, Conditions: c}
-			allowed, denied := false, false
-			for _, pol := range p.identity.Policies {
-				switch pol.Evaluate(args) {
-				case policy.Denied:
-					denied = true
-				case policy.Allowed:
-					allowed = true
-				}
-			}
-			if sp := p.identity.SessionPolicy; sp != nil && sp.Evaluate(args) != policy.Allowed {
-				allowed = false
-			}
-			if allowed && !denied {
+			args := policy.Args{Account: p.user, Action: action, Bucket: bucket, Conditions: c}
+			if p.identityDecision(args) == policy.Allowed {
 				return true
 			}
 		}
@@ -332,7 +409,7 @@ func (s *Server) explicitlyDenied(p principal, action string, conditions map[str
 	if p.root {
 		return false
 	}
-	args := policy.Args{Account: p.accessKey, Action: action, Conditions: conditions}
+	args := policy.Args{Account: p.user, Action: action, Conditions: conditions}
 	for _, pol := range p.identity.Policies {
 		if pol.Evaluate(args) == policy.Denied {
 			return true
@@ -363,22 +440,10 @@ func (s *Server) rootBound(r *http.Request, req *s3Request, acc access) (bool, e
 }
 
 func (s *Server) authorizeOne(ctx context.Context, p principal, action, bucket, object string, conditions map[string][]string) error {
-	args := policy.Args{Account: p.accessKey, Action: action, Bucket: bucket, Object: object, Conditions: conditions}
-	decision := policy.NotApplicable
-	if p.root {
-		decision = policy.Allowed
-	} else {
-		for _, pol := range p.identity.Policies {
-			switch pol.Evaluate(args) {
-			case policy.Denied:
-				return errAccessDenied()
-			case policy.Allowed:
-				decision = policy.Allowed
-			}
-		}
-		if sp := p.identity.SessionPolicy; sp != nil && sp.Evaluate(args) != policy.Allowed {
-			return errAccessDenied()
-		}
+	args := policy.Args{Account: p.user, Action: action, Bucket: bucket, Object: object, Conditions: conditions}
+	decision := p.identityDecision(args)
+	if decision == policy.Denied {
+		return errAccessDenied()
 	}
 	if bucket != "" && policy.Namespace(action) == "s3" && !(p.root && bucketPolicyActions[action]) {
 		bp, err := s.records.bucketPolicy(ctx, bucket)
@@ -398,6 +463,19 @@ func (s *Server) authorizeOne(ctx context.Context, p principal, action, bucket, 
 	return nil
 }
 
+// principalType is aws:PrincipalType, as MinIO fills it.
+func (p principal) principalType() string {
+	switch {
+	case p.anonymous:
+		return "Anonymous"
+	case p.root:
+		return "Account"
+	case p.temporary:
+		return "AssumedRole"
+	}
+	return "User"
+}
+
 // conditionValues are the request's condition keys. The SSE keys are the
 // request's headers, as AWS evaluates them: a bucket's default encryption
 // does not fill them. Parts and completions of a multipart upload carry
@@ -408,9 +486,9 @@ func (s *Server) conditionValues(ctx context.Context, r *http.Request, req *s3Re
 		"aws:currenttime":     {now.Format(time.RFC3339)},
 		"aws:epochtime":       {strconv.FormatInt(now.Unix(), 10)},
 		"aws:securetransport": {strconv.FormatBool(r.TLS != nil)},
-		"aws:username":        {p.accessKey},
-		"aws:userid":          {p.accessKey},
-		"aws:principaltype":   {map[bool]string{true: "Account", false: "User"}[p.root]},
+		"aws:username":        {p.user},
+		"aws:userid":          {p.user},
+		"aws:principaltype":   {p.principalType()},
 	}
 	// The TCP peer: s3seal does not trust X-Forwarded-For.
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -461,6 +539,67 @@ func (s *Server) conditionValues(ctx context.Context, r *http.Request, req *s3Re
 		}
 	}
 	return c
+}
+
+// existingTagOperations are those for which s3:ExistingObjectTag/<key>
+// holds the object's tags: AWS's list (reads and changes of an existing
+// object's data, tags and ACL) and HeadObject, as MinIO.
+var existingTagOperations = map[string]bool{
+	"GetObject": true, "HeadObject": true, "GetObjectTagging": true, "PutObjectTagging": true,
+	"DeleteObjectTagging": true, "GetObjectAcl": true, "PutObjectAcl": true,
+}
+
+const existingObjectTagKey = "s3:existingobjecttag/"
+
+// addExistingObjectTags fills s3:ExistingObjectTag/<key> with the object's
+// tags, read from the backend only when a policy that decides the request
+// names such a key. A missing object has no tags (the handler answers
+// NoSuchKey if the request is allowed at all); any other failure to read
+// them refuses the request.
+func (s *Server) addExistingObjectTags(ctx context.Context, r *http.Request, req *s3Request, p principal, conditions map[string][]string) error {
+	bp, err := s.records.bucketPolicy(ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	used := bp.UsesConditionKey(existingObjectTagKey) || p.sessionPolicy.UsesConditionKey(existingObjectTagKey)
+	if id := p.identity; id != nil {
+		used = used || id.SessionPolicy.UsesConditionKey(existingObjectTagKey)
+		for _, pol := range id.Policies {
+			used = used || pol.UsesConditionKey(existingObjectTagKey)
+		}
+	}
+	if !used {
+		return nil
+	}
+	q := url.Values{"tagging": {""}}
+	if v := r.URL.Query().Get("versionId"); v != "" {
+		q.Set("versionId", v)
+	}
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: req.bucket, Object: req.object, RawQuery: q.Encode()})
+	if err != nil {
+		return backendError(err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return nil
+	default:
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("read tags of %s/%s for a policy: backend answered %s", req.bucket, req.object, resp.Status))
+	}
+	var doc struct {
+		Tags []struct {
+			Key   string `xml:"Key"`
+			Value string `xml:"Value"`
+		} `xml:"TagSet>Tag"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return s3err.Wrap(s3err.InternalError, fmt.Errorf("read tags of %s/%s for a policy: %w", req.bucket, req.object, err))
+	}
+	for _, t := range doc.Tags {
+		conditions[existingObjectTagKey+strings.ToLower(t.Key)] = []string{t.Value}
+	}
+	return nil
 }
 
 // deleteObjectsKeys reads the keys a DeleteObjects body names and puts

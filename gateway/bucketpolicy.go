@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
-
 	"net/http"
 
 	"github.com/s3seal/s3seal/gateway/policy"
@@ -96,6 +96,38 @@ func (s *Server) getBucketPolicy(w http.ResponseWriter, r *http.Request, req *s3
 	w.Header().Set("Content-Type", "application/json")
 	_, err = w.Write(data)
 	return err
+}
+
+// getBucketPolicyStatus answers from s3seal's policy, never the backend's
+// (which s3seal keeps empty): public when the policy allows anything to
+// the principal "*".
+func (s *Server) getBucketPolicyStatus(w http.ResponseWriter, r *http.Request, req *s3Request) error {
+	ctx := r.Context()
+	if err := s.bucketExists(ctx, req.bucket); err != nil {
+		return err
+	}
+	p, err := s.records.bucketPolicy(ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	status := policyStatus{IsPublic: "FALSE"}
+	if p.GrantsEveryone() {
+		status.IsPublic = "TRUE"
+	}
+	data, err := xml.Marshal(status)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	_, err = w.Write(append([]byte(xml.Header), data...))
+	return err
+}
+
+// policyStatus is GetBucketPolicyStatus's document, with S3's upper-case
+// booleans.
+type policyStatus struct {
+	XMLName  xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ PolicyStatus"`
+	IsPublic string   `xml:"IsPublic"`
 }
 
 func (s *Server) deleteBucketPolicy(w http.ResponseWriter, r *http.Request, req *s3Request) error {

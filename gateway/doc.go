@@ -10,9 +10,12 @@
 // (sigv4.CanonicalQuery, read by every later step) → route (MinIO's
 // precedence) → authenticate (the verified, decoded payload replaces the
 // body; secrets from root, the configuration file's users or the IAM
-// store of the admin API, admin_iam.go and its siblings) → authorise (authz.go:
-// the operation's actions against the caller's identity policies and the
-// bucket's policy, package policy) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
+// store of the admin API (admin_iam.go and its siblings), or of temporary
+// credentials from their sealed session token, sts.go; unsigned requests
+// to S3 routes are anonymous) → authorise (authz.go: the operation's
+// actions against the caller's identity and session policies and the
+// bucket's policy, package policy; anonymous callers by the bucket's
+// policy alone) → handler → backend request (signBackendV4, UNSIGNED-PAYLOAD) →
 // response relay or decryption. Handlers return errors; one adapter writes
 // them as S3 XML (admin routes: JSON).
 //
@@ -32,7 +35,8 @@
 //     part records, multipart layouts and checksum records, bucket policies
 //     (enforced by s3seal, never given to the backend), the IAM state of
 //     the admin API (iam.go: users, access keys, groups, policies and
-//     their mappings, one record written by compare-and-swap), each an object
+//     their mappings, one record written by compare-and-swap), the keys
+//     that authenticate the listing index and seal STS session tokens, each an object
 //     encrypted like user data under the default key and sealed to its
 //     name, so backend access can neither read, alter nor move one; and the
 //     listing index, empty objects whose authenticated names carry plaintext
@@ -64,5 +68,6 @@
 // bucket policies (Config.BucketConfigTTL), multipart layouts (immutable),
 // upload keys, and the IAM state (checked with one HEAD every
 // Config.IAMRefreshInterval, 2 s; a replica's own changes apply at once).
-// Any number of replicas over one backend and one KMS behave as one.
+// Temporary credentials live in their session tokens. Any number of
+// replicas over one backend and one KMS behave as one.
 package gateway

@@ -48,6 +48,7 @@ type memObject struct {
 	etag      string      // quoted
 	modified  time.Time
 	partSizes []int64 // sizes of a completed multipart object's parts
+	tags      string  // x-amz-tagging of its PUT, URL-encoded
 }
 
 type memUpload struct {
@@ -219,6 +220,8 @@ func (m *memS3) serveObject(w http.ResponseWriter, r *http.Request, bucket, obje
 		}
 		delete(m.uploads, q.Get("uploadId"))
 		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodGet && q.Has("tagging") && len(q) == 1:
+		m.getTagging(w, r, bucket, object)
 	case hasSubresource(q):
 		memError(w, r, http.StatusNotImplemented, "NotImplemented", "memS3 does not implement this object operation")
 	case r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":
@@ -228,7 +231,8 @@ func (m *memS3) serveObject(w http.ResponseWriter, r *http.Request, bucket, obje
 			memError(w, r, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 			return
 		}
-		o := &memObject{body: body, header: storedHeader(r.Header), etag: quotedMD5(body), modified: time.Now().UTC()}
+		o := &memObject{body: body, header: storedHeader(r.Header), etag: quotedMD5(body), modified: time.Now().UTC(),
+			tags: r.Header.Get("X-Amz-Tagging")}
 		if m.PutETag != nil {
 			o.etag = m.PutETag(body)
 		}
@@ -386,6 +390,25 @@ func etagMatches(cond, etag string) bool {
 		}
 	}
 	return false
+}
+
+// getTagging answers GetObjectTagging with the tags the object was PUT with.
+func (m *memS3) getTagging(w http.ResponseWriter, r *http.Request, bucket, object string) {
+	o, ok := m.buckets[bucket][object]
+	if !ok {
+		memError(w, r, http.StatusNotFound, "NoSuchKey", "The specified key does not exist.")
+		return
+	}
+	type tag struct{ Key, Value string }
+	doc := struct {
+		XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ Tagging"`
+		Tags    []tag    `xml:"TagSet>Tag"`
+	}{}
+	values, _ := url.ParseQuery(o.tags)
+	for k := range values {
+		doc.Tags = append(doc.Tags, tag{k, values.Get(k)})
+	}
+	writeMemXML(w, http.StatusOK, doc)
 }
 
 func storedHeader(in http.Header) http.Header {

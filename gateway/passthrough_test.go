@@ -142,8 +142,12 @@ func TestRequestsAreAuthenticatedBeforeTheBackend(t *testing.T) {
 			if res.status != http.StatusForbidden || res.code() != tc.wantCode {
 				t.Errorf("got %v (code %q), want 403 %s", res, res.code(), tc.wantCode)
 			}
-			if calls := g.be.calls(); len(calls) != 0 {
-				t.Errorf("backend got %d requests, want none", len(calls))
+			// An unsigned request is anonymous: s3seal reads the
+			// bucket's policy from its records, nothing else.
+			for _, c := range g.be.calls() {
+				if c.Bucket != g.s.cfg.SystemBucket {
+					t.Errorf("backend got %s /%s/%s, want nothing outside the system bucket", c.Method, c.Bucket, c.Object)
+				}
 			}
 		})
 	}

@@ -450,17 +450,19 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 	}
 	fields := form.fields
 	req.accessKey, err = s.verifier.VerifyPostForm(sigv4.PostForm{
-		Algorithm:   fields["x-amz-algorithm"],
-		Credential:  fields["x-amz-credential"],
-		Date:        fields["x-amz-date"],
-		Signature:   fields["x-amz-signature"],
-		Policy:      fields["policy"],
-		AccessKeyV2: fields["awsaccesskeyid"],
-		SignatureV2: fields["signature"],
+		Algorithm:     fields["x-amz-algorithm"],
+		Credential:    fields["x-amz-credential"],
+		Date:          fields["x-amz-date"],
+		Signature:     fields["x-amz-signature"],
+		Policy:        fields["policy"],
+		AccessKeyV2:   fields["awsaccesskeyid"],
+		SignatureV2:   fields["signature"],
+		SecurityToken: fields["x-amz-security-token"],
 	})
 	if err != nil {
 		return err
 	}
+	req.sessionToken = fields["x-amz-security-token"]
 	key, ok := fields["key"]
 	if !ok {
 		return s3err.New(s3err.InvalidArgument, "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.")

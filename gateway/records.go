@@ -139,14 +139,16 @@ func (rc *records) putIf(ctx context.Context, name string, data []byte, onlyNew 
 
 const indexKeyRecord = "keys/index-mac"
 
-// loadIndexKey reads, or on first start creates, the key that
-// authenticates listing-index entries. Every replica ends up with the same.
-func (rc *records) loadIndexKey(ctx context.Context) ([]byte, error) {
+// loadKey reads, or on first start creates, the random 32-byte key kept
+// as the record name: the key that authenticates listing-index entries
+// (indexKeyRecord), the one that seals STS session tokens (stsKeyRecord).
+// Every replica ends up with the same.
+func (rc *records) loadKey(ctx context.Context, name string) ([]byte, error) {
 	for range 3 {
-		data, err := rc.get(ctx, indexKeyRecord)
+		data, err := rc.get(ctx, name)
 		if err == nil {
 			if len(data) != 32 {
-				return nil, fmt.Errorf("index key record is malformed")
+				return nil, fmt.Errorf("key record %s is malformed", name)
 			}
 			return data, nil
 		}
@@ -157,14 +159,14 @@ func (rc *records) loadIndexKey(ctx context.Context) ([]byte, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		switch err := rc.putIf(ctx, indexKeyRecord, key, true); {
+		switch err := rc.putIf(ctx, name, key, true); {
 		case err == nil:
 			return key, nil
 		case !errors.Is(err, errRecordExists):
 			return nil, err
 		}
 	}
-	return nil, errors.New("index key: could not create or read it")
+	return nil, fmt.Errorf("key record %s: could not create or read it", name)
 }
 
 // get reads and authenticates the record name. A missing record is

@@ -228,7 +228,7 @@ func (s *Server) routeTable() []route {
 		{name: "ListObjectsV2", method: get, path: bucketPath, queries: q("list-type=2"), handler: s.listObjects, params: listV2Params},
 		{name: "ListObjectVersionsM", method: get, path: bucketPath, queries: q("versions", "metadata=true"), handler: s.listObjects, params: versionsList},
 		{name: "ListObjectVersions", method: get, path: bucketPath, queries: q("versions"), handler: s.listObjects, params: versionsList},
-		{name: "GetBucketPolicyStatus", method: get, path: bucketPath, queries: q("policyStatus"), handler: pass},
+		{name: "GetBucketPolicyStatus", method: get, path: bucketPath, queries: q("policyStatus"), handler: s.getBucketPolicyStatus},
 		{name: "PutBucketLifecycle", method: put, path: bucketPath, queries: q("lifecycle"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketReplication", method: put, path: bucketPath, queries: q("replication"), handler: pass, headers: configHeaders, maxBody: configBody},
 		{name: "PutBucketEncryption", method: put, path: bucketPath, queries: q("encryption"), handler: s.putBucketEncryption, maxBody: maxXMLBody},
@@ -276,6 +276,8 @@ func (s *Server) routes() *mux.Router {
 	r.Handle("/minio/health/live", http.HandlerFunc(s.healthLive)).Methods(http.MethodGet, http.MethodHead).Name("HealthLive")
 	r.Handle("/minio/health/ready", http.HandlerFunc(s.healthReady)).Methods(http.MethodGet, http.MethodHead).Name("HealthReady")
 	s.adminRoutes(r)
+	// STS AssumeRole, matched as MinIO matches it, before any S3 route.
+	r.NewRoute().Name("AssumeRole").MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool { return stsRequest(r) }).Handler(s.serveSTS())
 	if s.cfg.Metrics != nil {
 		// "metrics" is also a valid bucket name: only requests that are not
 		// S3 requests (no SigV4 in header or query) are scrapes.

@@ -111,7 +111,16 @@ type Config struct {
 type RequestInfo struct {
 	RequestID string
 	Operation string
+	// AccessKey is the key the request was signed with (temporary
+	// credentials' own key included); empty for anonymous requests and
+	// for those refused before authentication. Never a secret or token.
 	AccessKey string
+	// ParentUser is the long-term access key temporary credentials were
+	// issued to; empty otherwise.
+	ParentUser string
+	// Anonymous: the request carried no authentication; the bucket's
+	// policy decided it.
+	Anonymous bool
 	Bucket    string
 	Object    string
 	KeyID     string
@@ -136,7 +145,14 @@ type Server struct {
 	iam       *iamStore       // users, access keys, groups, policies of the admin API
 	ready     atomic.Bool
 	initErr   atomic.Pointer[RecordKeyError] // why Init last failed, when the key store cannot open the records
-	readiness readinessProbe                 // caches Ready's backend and KMS checks
+	sessions  atomic.Pointer[sessionSealer]  // seals STS session tokens; set by Init
+	// openedSessions caches opened session tokens by access key.
+	openedSessions *ttlCache[*openedSession]
+	// stsVerifier authenticates AssumeRole (service sts).
+	stsVerifier *sigv4.Verifier
+	// now is the clock of session expiry (tests move it).
+	now       func() time.Time
+	readiness readinessProbe // caches Ready's backend and KMS checks
 }
 
 // New returns a Server for cfg. It does not contact the backend; call Init
@@ -174,6 +190,9 @@ func New(cfg Config) (*Server, error) {
 		backend:   be,
 		plaintext: map[string]bool{},
 		legacy:    map[string]bool{},
+		now:       time.Now,
+		// Tokens are at most a few KiB: a few MiB at most.
+		openedSessions: newTTLCache[*openedSession](1024, time.Minute),
 	}
 	s.records = &records{
 		bucket:  cfg.SystemBucket,
@@ -201,9 +220,11 @@ func New(cfg Config) (*Server, error) {
 		s.legacy[b] = true
 	}
 	s.verifier = &sigv4.Verifier{
-		Region: cfg.Region,
-		Secret: s.lookupSecret,
+		Region:        cfg.Region,
+		Secret:        s.lookupSecret,
+		SessionSecret: s.sessionSecret,
 	}
+	s.stsVerifier = stsVerifierFor(s)
 	// Virtual-hosted-style requests are rewritten before routing: mux
 	// middlewares only run after a route matched.
 	s.handler = s.idleDeadlines(s.virtualHost(s.routes()))
@@ -222,7 +243,7 @@ func (s *Server) Init(ctx context.Context) error {
 	if err := s.records.ensureBucket(ctx); err != nil {
 		return fmt.Errorf("system bucket %q: %w", s.cfg.SystemBucket, err)
 	}
-	key, err := s.records.loadIndexKey(ctx)
+	key, err := s.records.loadKey(ctx, indexKeyRecord)
 	if rke, ok := errors.AsType[*RecordKeyError](err); ok {
 		s.initErr.Store(rke)
 		return err
@@ -236,8 +257,17 @@ func (s *Server) Init(ctx context.Context) error {
 		}
 		return fmt.Errorf("IAM state: %w", err)
 	}
+	stsKey, err := s.records.loadKey(ctx, stsKeyRecord)
+	if err != nil {
+		return fmt.Errorf("session token key: %w", err)
+	}
+	sealer, err := newSessionSealer(stsKey)
+	if err != nil {
+		return fmt.Errorf("session token key: %w", err)
+	}
 	s.initErr.Store(nil)
 	s.records.indexKey = key
+	s.sessions.Store(sealer)
 	s.ready.Store(true)
 	go s.iam.run(ctx)
 	return nil
@@ -273,8 +303,13 @@ type s3Request struct {
 	bucket    string
 	object    string
 	accessKey string
-	route     *route         // nil for s3seal's own (admin) endpoints
-	payload   *sigv4.Payload // nil: no body
+	// sessionToken is the security token of temporary credentials; a
+	// credential, never logged.
+	sessionToken string
+	anonymous    bool           // no authentication: bucket policies decide
+	parentUser   string         // temporary credentials' parent, for audit
+	route        *route         // nil for s3seal's own (admin) endpoints
+	payload      *sigv4.Payload // nil: no body
 	// copySource is the source object of a copy once it is parsed; error
 	// documents name it.
 	copySource string
@@ -361,11 +396,14 @@ func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWrite
 		req.bucket, req.object = bucketObject(r)
 		var counted *countingReader
 		err := func() error {
-			res, err := s.verify(r, rt)
+			// S3 operations only: anonymous requests never reach the
+			// admin and KMS endpoints, whose verification refuses them.
+			req.anonymous = rt != nil && sigv4.IsAnonymous(r)
+			res, err := s.verify(r, rt, req.anonymous)
 			if err != nil {
 				return err
 			}
-			req.accessKey = res.AccessKey
+			req.accessKey, req.sessionToken = res.AccessKey, res.SessionToken
 			req.payload = res.Payload
 			if req.payload != nil {
 				counted = &countingReader{r: req.payload.Body}
@@ -470,6 +508,7 @@ func (s *Server) finish(w *recorder, r *http.Request, req *s3Request, start time
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(RequestInfo{
 			RequestID: req.id, Operation: req.operation, AccessKey: req.accessKey,
+			ParentUser: req.parentUser, Anonymous: req.anonymous,
 			Bucket: req.bucket, Object: req.object, KeyID: req.keyID, Encrypted: req.encrypted, Status: status,
 			BytesIn: in, BytesOut: w.bytes, Duration: d, Time: start,
 		})
@@ -513,9 +552,13 @@ func (s *Server) virtualHost(next http.Handler) http.Handler {
 type originalURLKey struct{}
 
 // verify authenticates r against the URL the client signed, which differs
-// from the routed one for virtual-hosted-style requests. The checksum
-// headers of a CompleteMultipartUpload describe the object, not the body.
-func (s *Server) verify(r *http.Request, rt *route) (*sigv4.Result, error) {
+// from the routed one for virtual-hosted-style requests; an anonymous
+// request only gets its payload prepared. The checksum headers of a
+// CompleteMultipartUpload describe the object, not the body.
+func (s *Server) verify(r *http.Request, rt *route, anonymous bool) (*sigv4.Result, error) {
+	if anonymous {
+		return s.verifier.VerifyAnonymous(r, !rt.objectChecksums)
+	}
 	verify := s.verifier.Verify
 	if rt != nil && rt.objectChecksums {
 		verify = s.verifier.VerifyObjectChecksums

@@ -152,17 +152,21 @@ func TestObservabilityAuditLog(t *testing.T) {
 
 // auditRecord is an audit log line as the tests read it.
 type auditRecord struct {
-	Time      string  `json:"time"`
-	RequestID string  `json:"request_id"`
-	AccessKey string  `json:"access_key"`
-	Operation string  `json:"operation"`
-	Bucket    string  `json:"bucket"`
-	Object    string  `json:"object"`
-	KeyID     string  `json:"key_id"`
-	Status    int     `json:"status"`
-	BytesIn   int64   `json:"bytes_in"`
-	BytesOut  int64   `json:"bytes_out"`
-	Duration  float64 `json:"duration_ms"`
+	Time      string `json:"time"`
+	RequestID string `json:"request_id"`
+	AccessKey string `json:"access_key"`
+	// ParentUser and Anonymous name who made requests with temporary
+	// credentials or none.
+	ParentUser string  `json:"parent_user"`
+	Anonymous  bool    `json:"anonymous"`
+	Operation  string  `json:"operation"`
+	Bucket     string  `json:"bucket"`
+	Object     string  `json:"object"`
+	KeyID      string  `json:"key_id"`
+	Status     int     `json:"status"`
+	BytesIn    int64   `json:"bytes_in"`
+	BytesOut   int64   `json:"bytes_out"`
+	Duration   float64 `json:"duration_ms"`
 }
 
 func readAuditRecords(t *testing.T, raw []byte) []auditRecord {

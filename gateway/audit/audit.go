@@ -57,6 +57,8 @@ type record struct {
 	Time       string  `json:"time"`
 	RequestID  string  `json:"request_id"`
 	AccessKey  string  `json:"access_key"`
+	ParentUser string  `json:"parent_user"`
+	Anonymous  bool    `json:"anonymous"`
 	Operation  string  `json:"operation"`
 	Bucket     string  `json:"bucket"`
 	Object     string  `json:"object"`
@@ -75,6 +77,8 @@ func (l *Logger) Log(info gateway.RequestInfo) error {
 		Time:       info.Time.UTC().Format(time.RFC3339Nano),
 		RequestID:  info.RequestID,
 		AccessKey:  info.AccessKey,
+		ParentUser: info.ParentUser,
+		Anonymous:  info.Anonymous,
 		Operation:  info.Operation,
 		Bucket:     info.Bucket,
 		Object:     info.Object,

@@ -22,18 +22,19 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var sample = gateway.RequestInfo{
-	RequestID: "17C0FFEE00000001",
-	Operation: "PutObject",
-	AccessKey: "AKIAEXAMPLE",
-	Bucket:    "photos",
-	Object:    "2026/cat.jpg",
-	KeyID:     "tenant-a",
-	Encrypted: true,
-	Status:    200,
-	BytesIn:   1 << 20,
-	BytesOut:  0,
-	Duration:  3250 * time.Microsecond,
-	Time:      time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.FixedZone("CET", 3600)),
+	RequestID:  "17C0FFEE00000001",
+	Operation:  "PutObject",
+	AccessKey:  "ASIATEMPORARY",
+	ParentUser: "alice",
+	Bucket:     "photos",
+	Object:     "2026/cat.jpg",
+	KeyID:      "tenant-a",
+	Encrypted:  true,
+	Status:     200,
+	BytesIn:    1 << 20,
+	BytesOut:   0,
+	Duration:   3250 * time.Microsecond,
+	Time:       time.Date(2026, 1, 2, 15, 4, 5, 123456789, time.FixedZone("CET", 3600)),
 }
 
 func TestLogWritesOneJSONLinePerRequest(t *testing.T) {
@@ -43,8 +44,8 @@ func TestLogWritesOneJSONLinePerRequest(t *testing.T) {
 		t.Fatalf("Log: %v", err)
 	}
 	got := buf.String()
-	want := `{"time":"2026-01-02T14:04:05.123456789Z","request_id":"17C0FFEE00000001","access_key":"AKIAEXAMPLE",` +
-		`"operation":"PutObject","bucket":"photos","object":"2026/cat.jpg","key_id":"tenant-a","encrypted":true,` +
+	want := `{"time":"2026-01-02T14:04:05.123456789Z","request_id":"17C0FFEE00000001","access_key":"ASIATEMPORARY",` +
+		`"parent_user":"alice","anonymous":false,"operation":"PutObject","bucket":"photos","object":"2026/cat.jpg","key_id":"tenant-a","encrypted":true,` +
 		`"status":200,"bytes_in":1048576,"bytes_out":0,"duration_ms":3.25}` + "\n"
 	if got != want {
 		t.Errorf("line:\ngot  %s\nwant %s", got, want)
@@ -65,7 +66,8 @@ func TestLogRecordHasExactlyTheDocumentedFields(t *testing.T) {
 		got = append(got, k)
 	}
 	slices.Sort(got)
-	want := []string{"access_key", "bucket", "bytes_in", "bytes_out", "duration_ms", "encrypted", "key_id", "object", "operation", "request_id", "status", "time"}
+	want := []string{"access_key", "anonymous", "bucket", "bytes_in", "bytes_out", "duration_ms", "encrypted", "key_id", "object",
+		"operation", "parent_user", "request_id", "status", "time"}
 	if !slices.Equal(got, want) {
 		t.Errorf("fields = %v, want %v", got, want)
 	}

@@ -4,6 +4,8 @@
 // one) with the Go runtime and process collectors and these s3seal metrics:
 //
 //	s3seal_requests_total{operation,code}            S3 and admin requests by route name and HTTP status
+//	s3seal_user_requests_total{user,code}            requests by long-term access key (temporary credentials count
+//	                                                 for their parent), "anonymous" or "unauthenticated"
 //	s3seal_request_duration_seconds{operation}       their latency (histogram)
 //	s3seal_bytes_encrypted_total                     plaintext bytes received and encrypted (PutObject, UploadPart)
 //	s3seal_bytes_decrypted_total                     plaintext bytes decrypted and sent (GetObject)

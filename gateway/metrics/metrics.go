@@ -20,6 +20,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	requests        *prometheus.CounterVec
+	userRequests    *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
 	bytesEncrypted  prometheus.Counter
 	bytesDecrypted  prometheus.Counter
@@ -56,6 +57,10 @@ func New() *Metrics {
 			Name: "s3seal_requests_total",
 			Help: "Requests served, by operation (route name) and HTTP status code.",
 		}, []string{"operation", "code"}),
+		userRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "s3seal_user_requests_total",
+			Help: "Requests by the long-term access key that made them (the parent of temporary credentials), \"anonymous\" or \"unauthenticated\", and HTTP status code.",
+		}, []string{"user", "code"}),
 		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "s3seal_request_duration_seconds",
 			Help:    "Time from receiving a request to finishing its response, by operation.",
@@ -116,7 +121,7 @@ func New() *Metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.requestDuration, m.bytesEncrypted, m.bytesDecrypted,
+		m.requests, m.userRequests, m.requestDuration, m.bytesEncrypted, m.bytesDecrypted,
 		m.kmsRequests, m.kmsDuration, m.kmsErrors,
 		m.keystoreRequests, m.keystoreDuration,
 		m.backendRequests, m.backendErrors, m.backendDuration,
@@ -141,6 +146,7 @@ var (
 // gateway.Config.Observe.
 func (m *Metrics) ObserveRequest(info gateway.RequestInfo) {
 	m.requests.WithLabelValues(info.Operation, strconv.Itoa(info.Status)).Inc()
+	m.userRequests.WithLabelValues(requestUser(info), strconv.Itoa(info.Status)).Inc()
 	m.requestDuration.WithLabelValues(info.Operation).Observe(info.Duration.Seconds())
 	if !info.Encrypted {
 		return
@@ -151,6 +157,23 @@ func (m *Metrics) ObserveRequest(info gateway.RequestInfo) {
 	case decryptingOps[info.Operation]:
 		m.bytesDecrypted.Add(float64(info.BytesOut))
 	}
+}
+
+// requestUser is the user label of a request: temporary credentials count
+// for their parent, so the label's values are bounded by the number of
+// long-term keys (each AssumeRole mints a new access key, which the audit
+// log names). Requests refused before authentication name no user: their
+// access key is whatever the client claimed.
+func requestUser(info gateway.RequestInfo) string {
+	switch {
+	case info.Anonymous:
+		return "anonymous"
+	case info.ParentUser != "":
+		return info.ParentUser
+	case info.AccessKey != "":
+		return info.AccessKey
+	}
+	return "unauthenticated"
 }
 
 // ObserveBackend records one backend request. It has the signature of

@@ -21,6 +21,33 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+func TestObserveRequestCountsByUser(t *testing.T) {
+	m := New()
+	for _, info := range []gateway.RequestInfo{
+		{AccessKey: "alice", Status: 200},
+		{AccessKey: "TEMPKEY1", ParentUser: "alice", Status: 200},
+		{AccessKey: "TEMPKEY2", ParentUser: "alice", Status: 403},
+		{Anonymous: true, Status: 200},
+		{Status: 403},
+	} {
+		m.ObserveRequest(info)
+	}
+	for _, tc := range []struct {
+		user, code string
+		want       float64
+	}{
+		{"alice", "200", 2},
+		{"alice", "403", 1},
+		{"anonymous", "200", 1},
+		{"unauthenticated", "403", 1},
+		{"TEMPKEY1", "200", 0},
+	} {
+		if got := testutil.ToFloat64(m.userRequests.WithLabelValues(tc.user, tc.code)); got != tc.want {
+			t.Errorf("s3seal_user_requests_total{user=%q,code=%q} = %v, want %v", tc.user, tc.code, got, tc.want)
+		}
+	}
+}
+
 func TestObserveRequestCountsByOperationAndCode(t *testing.T) {
 	m := New()
 	m.ObserveRequest(gateway.RequestInfo{Operation: "PutObject", Status: 200, Duration: 3 * time.Millisecond})

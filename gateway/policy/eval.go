@@ -24,6 +24,38 @@ func (p *Policy) Evaluate(args Args) Decision {
 	return d
 }
 
+// GrantsEveryone reports whether a statement allows something to the
+// principal "*" (anonymous callers included): what GetBucketPolicyStatus
+// calls public.
+func (p *Policy) GrantsEveryone() bool {
+	if p == nil {
+		return false
+	}
+	for _, st := range p.Statements {
+		if st.Effect == Allow && slices.Contains(st.Principals, "*") {
+			return true
+		}
+	}
+	return false
+}
+
+// UsesConditionKey reports whether a condition of the policy names a key
+// with the given lower-case prefix ("s3:existingobjecttag/"), so callers
+// fetch what fills it only when a policy needs it.
+func (p *Policy) UsesConditionKey(prefix string) bool {
+	if p == nil {
+		return false
+	}
+	for _, st := range p.Statements {
+		for _, c := range st.Conditions {
+			if strings.HasPrefix(c.Key, prefix) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // IsAllowed reports whether the policy alone allows the request.
 func (p *Policy) IsAllowed(args Args) bool { return p.Evaluate(args) == Allowed }
 

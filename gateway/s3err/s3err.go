@@ -35,6 +35,7 @@ var (
 	IncompleteBody                            = Code{"IncompleteBody", http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."}
 	InternalError                             = Code{"InternalError", http.StatusInternalServerError, "We encountered an internal error, please try again."}
 	InvalidAccessKeyID                        = Code{"InvalidAccessKeyId", http.StatusForbidden, "The AWS Access Key Id you provided does not exist in our records."}
+	InvalidTokenID                            = Code{"InvalidTokenId", http.StatusForbidden, "The security token included in the request is invalid"}
 	InvalidArgument                           = Code{"InvalidArgument", http.StatusBadRequest, "Invalid argument."}
 	InvalidBucketName                         = Code{"InvalidBucketName", http.StatusBadRequest, "The specified bucket is not valid."}
 	InvalidDigest                             = Code{"InvalidDigest", http.StatusBadRequest, "The Content-MD5 you specified is not valid."}
@@ -53,6 +54,8 @@ var (
 	KMSKeyNotFound                            = Code{"kms:KeyNotFound", http.StatusNotFound, "key with given key ID does not exist"}
 	KMSNotConfigured                          = Code{"NotImplemented", http.StatusNotImplemented, "Server side encryption specified but KMS is not configured"}
 	KMSUnavailable                            = Code{"KMS.KMSInternalException", http.StatusServiceUnavailable, "The KMS is temporarily unavailable; nothing was written."}
+	MissingParameter                          = Code{"MissingParameter", http.StatusBadRequest, "A required parameter for the specified action is not supplied."}
+	InvalidParameterValue                     = Code{"InvalidParameterValue", http.StatusBadRequest, "An invalid or out-of-range value was supplied for the input parameter."}
 	MalformedPolicy                           = Code{"MalformedPolicy", http.StatusBadRequest, "Policy has invalid resource."}
 	MalformedXML                              = Code{"MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema."}
 	MaxMessageLengthExceeded                  = Code{"MaxMessageLengthExceeded", http.StatusBadRequest, "Your request was too big."}

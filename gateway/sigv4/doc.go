@@ -16,13 +16,21 @@
 //
 // (with or without spaces after the commas), or the presigned-URL
 // parameters X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires
-// (1 to 604800 seconds), X-Amz-SignedHeaders and X-Amz-Signature. Anonymous
-// requests are refused. Verify checks the credential scope (service s3,
+// (1 to 604800 seconds), X-Amz-SignedHeaders and X-Amz-Signature. Verify
+// refuses requests without either; IsAnonymous recognises them and
+// VerifyAnonymous prepares their payloads for a caller that authorises
+// them (against bucket policies). Verify checks the credential scope (service s3,
 // terminal aws4_request, the configured region or the empty region that
 // mc admin signs for), the request time (X-Amz-Date, else Date) against
 // Verifier.MaxSkew, presigned expiry, that host is signed, the access key,
 // and the signature. It then refuses x-amz-* headers that are not signed,
 // as S3 does, so nothing can be slipped into a signed request.
+//
+// Temporary credentials carry X-Amz-Security-Token (a signed header, or a
+// query parameter of a V4 request); Verifier.SessionSecret resolves the
+// access key and token to the secret, and Result.SessionToken hands the
+// token on. A token is never forwarded: it is stripped from the headers
+// and the query like every other authentication parameter.
 //
 // The canonical request follows the AWS specification as S3 applies it. The
 // canonical URI is the path exactly as the client escaped it on the wire:

@@ -22,6 +22,10 @@ type PostForm struct {
 	Signature  string // x-amz-signature: 64 hex digits
 	Policy     string // policy: the base64 policy document exactly as sent
 
+	// SecurityToken (x-amz-security-token) is the session token of
+	// temporary credentials, resolved through Verifier.SessionSecret.
+	SecurityToken string
+
 	// A Signature Version 2 form carries these instead of the four
 	// x-amz-* fields: AWSAccessKeyId and signature, the base64
 	// HMAC-SHA1 of the policy.
@@ -43,7 +47,8 @@ type PostForm struct {
 // Errors are *s3err.Error: a missing field InvalidArgument, another
 // algorithm InvalidRequest, a malformed credential or date
 // AuthorizationQueryParametersError, an unknown key InvalidAccessKeyId, a
-// wrong or malformed signature SignatureDoesNotMatch. Messages never contain
+// wrong or malformed signature SignatureDoesNotMatch, a security token
+// whatever SessionSecret answers (InvalidTokenId without one). Messages never contain
 // a secret or a signature.
 func (v *Verifier) VerifyPostForm(f PostForm) (accessKey string, err error) {
 	if v.Secret == nil {
@@ -80,9 +85,9 @@ func (v *Verifier) VerifyPostForm(f PostForm) (accessKey string, err error) {
 	if cred.date != f.Date[:8] {
 		return "", queryMalformed(fmt.Sprintf("Invalid credential date %q. This date is not the same as X-Amz-Date: %q.", cred.date, f.Date[:8]))
 	}
-	secret, ok := v.Secret(cred.accessKey)
-	if !ok {
-		return "", s3err.New(s3err.InvalidAccessKeyID, "")
+	secret, err := v.secret(cred.accessKey, f.SecurityToken)
+	if err != nil {
+		return "", err
 	}
 	var sig [32]byte
 	if !decodeSignature(f.Signature, &sig) {
@@ -104,9 +109,9 @@ func (v *Verifier) verifyPostFormV2(f PostForm) (string, error) {
 			return "", s3err.New(s3err.InvalidArgument, "Bucket POST must contain a field named '%s'.", field.name)
 		}
 	}
-	secret, ok := v.Secret(f.AccessKeyV2)
-	if !ok {
-		return "", s3err.New(s3err.InvalidAccessKeyID, "")
+	secret, err := v.secret(f.AccessKeyV2, f.SecurityToken)
+	if err != nil {
+		return "", err
 	}
 	got, err := base64.StdEncoding.DecodeString(f.SignatureV2)
 	if err != nil || len(got) != sha1.Size {

@@ -78,9 +78,12 @@ func (v *Verifier) verifyV2Header(r *http.Request, header string, params []query
 	if !ok {
 		return nil, s3err.New(s3err.AccessDenied, "AWS authentication requires a valid Date or x-amz-date header")
 	}
-	secret, ok := v.Secret(accessKey)
-	if !ok {
-		return nil, s3err.New(s3err.InvalidAccessKeyID, "")
+	// The token header is signed among the x-amz-* headers. A V2 presigned
+	// URL signs no query token, so only header authentication takes one.
+	token := r.Header.Get("X-Amz-Security-Token")
+	secret, err := v.secret(accessKey, token)
+	if err != nil {
+		return nil, err
 	}
 	if d := v.now().Sub(when).Abs(); d > v.maxSkew() {
 		return nil, s3err.New(s3err.RequestTimeTooSkewed, "")
@@ -91,7 +94,12 @@ func (v *Verifier) verifyV2Header(r *http.Request, header string, params []query
 	if r.Header.Get("X-Amz-Date") != "" && dates[0] != "" {
 		dates = append(dates, "")
 	}
-	return v.checkV2(r, params, accessKey, secret, dates, sig, false)
+	s, err := v.checkV2(r, params, accessKey, secret, dates, sig, false)
+	if err != nil {
+		return nil, err
+	}
+	s.sessionToken = token
+	return s, nil
 }
 
 // v2DateLayouts are the date forms V2 clients send.

@@ -38,6 +38,14 @@ type Verifier struct {
 	// unknown ids. Required.
 	Secret func(accessKey string) (secretKey string, ok bool)
 
+	// SessionSecret looks up the secret key of temporary credentials: the
+	// access key together with the security token the request carries
+	// (X-Amz-Security-Token, the header or else the query parameter). It
+	// refuses with an *s3err.Error (InvalidTokenId, ExpiredToken,
+	// InvalidAccessKeyId). Nil: every request carrying a token is refused
+	// with InvalidTokenId. Requests without a token use Secret.
+	SessionSecret func(accessKey, token string) (secretKey string, err error)
+
 	// Now is the clock for skew and expiry checks. Nil: time.Now.
 	Now func() time.Time
 
@@ -54,7 +62,11 @@ type Verifier struct {
 // Result is the outcome of a successful verification.
 type Result struct {
 	AccessKey string
-	Payload   *Payload // nil for requests without a body (Content-Length 0 and no aws-chunked payload)
+	// SessionToken is the security token of temporary credentials, which
+	// SessionSecret accepted; empty otherwise. It is a credential: never
+	// log it.
+	SessionToken string
+	Payload      *Payload // nil for requests without a body (Content-Length 0 and no aws-chunked payload)
 }
 
 func (v *Verifier) service() string {
@@ -124,6 +136,7 @@ func parsePayloadHash(value string) (payloadMode, [32]byte, error) {
 // signedRequest is what an authenticated request carries on to its payload.
 type signedRequest struct {
 	accessKey     string
+	sessionToken  string
 	key           []byte // signing key
 	amzDate       string // ISO 8601 basic, as in the string to sign
 	scope         string
@@ -232,6 +245,13 @@ func (v *Verifier) verify(r *http.Request, bodyChecksums bool) (*Result, error) 
 		return nil, err
 	}
 	stripAuthentication(r, s.presigned, s.v2, bodyChecksums)
+	installPayload(r, payload)
+	return &Result{AccessKey: s.accessKey, SessionToken: s.sessionToken, Payload: payload}, nil
+}
+
+// installPayload makes the verified payload r's body, with its decoded
+// length.
+func installPayload(r *http.Request, payload *Payload) {
 	if payload == nil {
 		r.Body = http.NoBody
 		r.ContentLength = 0
@@ -246,7 +266,36 @@ func (v *Verifier) verify(r *http.Request, bodyChecksums bool) (*Result, error) 
 			r.Header.Del("Content-Length")
 		}
 	}
-	return &Result{AccessKey: s.accessKey, Payload: payload}, nil
+}
+
+// sessionToken returns the request's security token: the
+// X-Amz-Security-Token header, else the query parameter, as MinIO reads it.
+func sessionToken(r *http.Request, params []queryParam) string {
+	if t := r.Header.Get("X-Amz-Security-Token"); t != "" {
+		return t
+	}
+	for _, p := range params {
+		if p.key == paramSecurityToken {
+			return p.value
+		}
+	}
+	return ""
+}
+
+// secret returns the secret key of accessKey, of temporary credentials
+// when the request carries a security token.
+func (v *Verifier) secret(accessKey, token string) (string, error) {
+	if token == "" {
+		secret, ok := v.Secret(accessKey)
+		if !ok {
+			return "", s3err.New(s3err.InvalidAccessKeyID, "")
+		}
+		return secret, nil
+	}
+	if v.SessionSecret == nil {
+		return "", s3err.New(s3err.InvalidTokenID, "")
+	}
+	return v.SessionSecret(accessKey, token)
 }
 
 // verifyHeader authenticates a request by its Authorization header.
@@ -266,9 +315,10 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	if cred.date != amzDate[:8] {
 		return nil, headerMalformed(fmt.Sprintf("Invalid credential date %q. This date is not the same as X-Amz-Date: %q.", cred.date, amzDate[:8]))
 	}
-	secret, ok := v.Secret(cred.accessKey)
-	if !ok {
-		return nil, s3err.New(s3err.InvalidAccessKeyID, "")
+	token := sessionToken(r, params)
+	secret, err := v.secret(cred.accessKey, token)
+	if err != nil {
+		return nil, err
 	}
 	if d := v.now().Sub(t).Abs(); d > v.maxSkew() {
 		return nil, s3err.New(s3err.RequestTimeTooSkewed, "")
@@ -290,6 +340,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	}
 	s := &signedRequest{
 		accessKey:     cred.accessKey,
+		sessionToken:  token,
 		key:           v.keys.Get(secret, cred.date, cred.region, cred.service),
 		amzDate:       amzDate,
 		scope:         cred.scope(),
@@ -360,9 +411,10 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*signe
 	if !decodeSignature(values[paramSignature], &sig) {
 		return nil, s3err.New(s3err.AuthorizationQueryParametersError, "X-Amz-Signature must be 64 hexadecimal characters.")
 	}
-	secret, ok := v.Secret(cred.accessKey)
-	if !ok {
-		return nil, s3err.New(s3err.InvalidAccessKeyID, "")
+	token := sessionToken(r, params)
+	secret, err := v.secret(cred.accessKey, token)
+	if err != nil {
+		return nil, err
 	}
 	now := v.now()
 	if t.After(now.Add(v.maxSkew())) {
@@ -394,6 +446,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*signe
 	}
 	s := &signedRequest{
 		accessKey:     cred.accessKey,
+		sessionToken:  token,
 		key:           v.keys.Get(secret, cred.date, cred.region, cred.service),
 		amzDate:       amzDate,
 		scope:         cred.scope(),
@@ -710,6 +763,56 @@ func hasContentEncoding(h http.Header, coding string) bool {
 	return false
 }
 
+// IsAnonymous reports whether r carries no authentication at all: no
+// Authorization header and none of the presigned-URL parameters of either
+// signature version. Such a request is anonymous, and VerifyAnonymous
+// prepares it; anything else goes to Verify.
+func IsAnonymous(r *http.Request) bool {
+	if len(r.Header.Values("Authorization")) > 0 {
+		return false
+	}
+	params, ok := parseQuery(r.URL.RawQuery)
+	return ok && !slices.ContainsFunc(params, func(p queryParam) bool {
+		return p.key == paramAlgorithm || p.key == paramCredential || p.key == paramSignature ||
+			p.key == paramV2Key || p.key == paramV2Sig
+	})
+}
+
+// VerifyAnonymous prepares the payload of an anonymous request (see
+// IsAnonymous), which the caller authorises against bucket policies. The
+// body is checked as a signed request's would be, against whatever it
+// claims (an x-amz-content-sha256 hash, Content-MD5, a flexible checksum
+// or an unsigned trailer), and the same headers are stripped; signed
+// aws-chunked payloads, which need a signing key, are refused with
+// AccessDenied. Result.AccessKey is empty. bodyChecksums is as for Verify
+// (false: VerifyObjectChecksums).
+func (v *Verifier) VerifyAnonymous(r *http.Request, bodyChecksums bool) (*Result, error) {
+	if !IsAnonymous(r) {
+		return nil, s3err.New(s3err.AccessDenied, "")
+	}
+	s := &signedRequest{mode: payloadUnsigned}
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
+		mode, sum, err := parsePayloadHash(h)
+		if err != nil {
+			return nil, err
+		}
+		if mode == payloadStreamingSigned || mode == payloadStreamingSignedTrailer {
+			return nil, s3err.New(s3err.AccessDenied, "")
+		}
+		s.mode = mode
+		if mode == payloadHashed {
+			s.bodySHA256 = &sum
+		}
+	}
+	payload, err := v.preparePayload(r, s, bodyChecksums)
+	if err != nil {
+		return nil, err
+	}
+	stripAuthentication(r, false, false, bodyChecksums)
+	installPayload(r, payload)
+	return &Result{Payload: payload}, nil
+}
+
 // strippedHeaders are consumed by verification and never forwarded.
 var strippedHeaders = []string{
 	"authorization",
@@ -749,6 +852,10 @@ func stripAuthentication(r *http.Request, presigned, v2, bodyChecksums bool) {
 		r.URL.RawQuery = removeQueryParams(r.URL.RawQuery, v2AuthParams)
 	case presigned:
 		r.URL.RawQuery = removeQueryParams(r.URL.RawQuery, authParams)
+	default:
+		// A security token may travel in the query of a header-signed
+		// request too.
+		r.URL.RawQuery = removeQueryParams(r.URL.RawQuery, []string{paramSecurityToken})
 	}
 }
 

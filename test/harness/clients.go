@@ -120,6 +120,10 @@ func (c *MCClient) Must(t testing.TB, args ...string) Result {
 	return r
 }
 
+// Setenv adds an environment variable to every later run (MC_HOST_alias,
+// which can carry a session token).
+func (c *MCClient) Setenv(key, value string) { c.env = append(c.env, key+"="+value) }
+
 // AliasSet points alias at endpoint with the given credentials.
 func (c *MCClient) AliasSet(t testing.TB, alias, endpoint, accessKey, secretKey string) {
 	t.Helper()
