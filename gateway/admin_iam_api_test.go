@@ -15,6 +15,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/s3seal/s3seal/gateway/policy"
 )
 
@@ -309,6 +311,23 @@ func TestAdminIAMAPI(t *testing.T) {
 		g.rootAdmin(http.MethodPost, "/minio/admin/v3/idp/builtin/policy/detach", policyAssociationReq{Policies: []string{"nokeys"}, User: "alice"}, true, http.StatusOK, true)
 	})
 
+	t.Run("temporary credentials get no self-service on access keys", func(t *testing.T) {
+		// A session narrowed to reading must not mint an unnarrowed key
+		// for its parent.
+		narrow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::*"]}]}`
+		temp := g.mustAssumeRole(aws.Credentials{AccessKeyID: "alice", SecretAccessKey: "alice-secret"}, assumeRoleForm("Policy", narrow))
+		body, err := encryptAdminData(temp.SecretAccessKey, []byte(`{"accessKey":"alice-sts-minted","secretKey":"alice-sts-minted-secret"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := g.doTemp(temp, http.MethodPut, "/minio/admin/v3/add-service-account", body)
+		if res.status != http.StatusForbidden || stsErrorCode(res) != "AccessDenied" && !strings.Contains(string(res.body), "AccessDenied") {
+			t.Errorf("a narrowed session of alice creates a key: %d %s, want 403 AccessDenied", res.status, res.body)
+		}
+		if _, ok := g.s.iam.state().ServiceAccounts["alice-sts-minted"]; ok {
+			t.Error("a temporary credential minted an access key")
+		}
+	})
 	t.Run("disabled users are refused as MinIO refuses them", func(t *testing.T) {
 		g.rootAdmin(http.MethodPut, "/minio/admin/v3/set-user-status?accessKey=alice&status=disabled", nil, false, http.StatusOK, false)
 		if res := get("alice", "alice-secret"); res.status != http.StatusForbidden || res.code() != "InvalidAccessKeyId" {
