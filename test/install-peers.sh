@@ -30,7 +30,8 @@ install() {
     return 0
   fi
   echo "install-peers: building $name $version" >&2
-  "$@"
+  # 9>&-: the build's processes must not inherit (and so hold) the lock.
+  "$@" 9>&-
   echo "$version" >"$stamp"
 }
 
