@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -604,20 +606,20 @@ func objectAPIBackendHoldsCiphertext(t *testing.T, o *objectAPI) {
 	o.wrote("plain-objectapi", "control", control)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	plainSeen, digestsSeen := 0, 0 // in the plaintext bucket: the scans can fail
-	for name, plain := range o.written {
+	encrypted := map[string][]byte{} // "bucket/key" → plaintext, of the encrypted buckets
+	plain := map[string][]byte{}     // of the plaintext bucket
+	for name, p := range o.written {
 		bucket, key, _ := strings.Cut(name, "/")
-		if bucket == "plain-objectapi" {
-			if len(plain) >= harness.PlaintextRunLen {
-				run, digests := objectAPIOnDisk(t, o.backend, bucket, key, plain)
-				plainSeen += min(run, 1)
-				digestsSeen += len(digests)
+		switch {
+		case bucket == "plain-objectapi":
+			if len(p) >= harness.PlaintextRunLen {
+				plain[name] = p
 			}
 			continue
-		}
-		if len(plain) < 32 {
+		case len(p) < 32:
 			continue
 		}
+		encrypted[name] = p
 		st, err := o.direct.StatObject(context.Background(), bucket, key, minio.StatObjectOptions{})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -626,25 +628,159 @@ func objectAPIBackendHoldsCiphertext(t *testing.T, o *objectAPI) {
 		if st.Metadata.Get("X-Amz-Meta-S3seal-Version") == "" {
 			t.Errorf("%s: no s3seal metadata on the backend", name)
 		}
-		if st.Size <= int64(len(plain)) || st.Size < crypto.EncryptedSize(int64(len(plain))) {
-			t.Errorf("%s: backend size %d for %d plaintext bytes", name, st.Size, len(plain))
+		if st.Size <= int64(len(p)) || st.Size < crypto.EncryptedSize(int64(len(p))) {
+			t.Errorf("%s: backend size %d for %d plaintext bytes", name, st.Size, len(p))
 		}
-		// What the backend serves and what it keeps on disk.
-		assertCiphertext(t, name+" (read from "+o.backend.Name()+")", harness.ReadObject(t, o.direct, bucket, key, minio.GetObjectOptions{}), plain)
-		run, digests := objectAPIOnDisk(t, o.backend, bucket, key, plain)
+		// What the backend serves.
+		assertCiphertext(t, name+" (read from "+o.backend.Name()+")", harness.ReadObject(t, o.direct, bucket, key, minio.GetObjectOptions{}), p)
+	}
+	// What the backend keeps on disk.
+	switch layout := o.backend.Features().Storage; layout {
+	case harness.StorageObjectFiles:
+		objectAPIScanObjectFiles(t, o.backend, encrypted, plain)
+	case harness.StorageVolumes:
+		objectAPIScanVolumes(t, o.backend, encrypted, plain)
+	case harness.StorageMemory:
+		t.Logf("%s keeps objects in memory: no files to scan; what it serves was checked above", o.backend.Name())
+	default:
+		t.Fatalf("%s: unknown storage layout %d", o.backend.Name(), layout)
+	}
+}
+
+// objectAPIScanObjectFiles scans the files of each object (MinIO, versitygw)
+// for runs of its plaintext and for digests of it.
+func objectAPIScanObjectFiles(t *testing.T, b harness.Backend, encrypted, plain map[string][]byte) {
+	plainSeen, digestsSeen := 0, 0 // in the plaintext bucket: the scans can fail
+	for name, p := range plain {
+		bucket, key, _ := strings.Cut(name, "/")
+		run, digests := objectAPIOnDisk(t, b, bucket, key, p)
+		plainSeen += min(run, 1)
+		digestsSeen += len(digests)
+	}
+	for name, p := range encrypted {
+		bucket, key, _ := strings.Cut(name, "/")
+		run, digests := objectAPIOnDisk(t, b, bucket, key, p)
 		if run > 0 {
-			t.Errorf("%s: plaintext in %s's files under %s", name, o.backend.Name(), o.backend.StorageDir())
+			t.Errorf("%s: plaintext in %s's files under %s", name, b.Name(), b.StorageDir())
 		}
 		for _, d := range digests {
 			t.Errorf("%s: %s", name, d)
 		}
 	}
 	if plainSeen == 0 {
-		t.Errorf("no object of the plaintext bucket was found in the clear in %s: the on-disk scan proves nothing", o.backend.StorageDir())
+		t.Errorf("no object of the plaintext bucket was found in the clear in %s: the on-disk scan proves nothing", b.StorageDir())
 	}
 	if digestsSeen == 0 {
-		t.Errorf("no digest of an object of the plaintext bucket was found in %s: the digest scan proves nothing", o.backend.StorageDir())
+		t.Errorf("no digest of an object of the plaintext bucket was found in %s: the digest scan proves nothing", b.StorageDir())
 	}
+}
+
+// objectAPIScanVolumes scans every file under the store's directory
+// (SeaweedFS: the volume files holding every object, the filer's store
+// with their metadata) and their extended attributes once, for a run of
+// any encrypted object's plaintext and for any digest of one. The objects
+// of the plaintext bucket must be found, or the scan proves nothing.
+func objectAPIScanVolumes(t *testing.T, b harness.Backend, encrypted, plain map[string][]byte) {
+	type object struct {
+		name      string
+		start     int // offset in the joined plaintexts
+		encrypted bool
+	}
+	var joined []byte
+	var objects []object
+	digests := map[string]string{} // digest → what it is of
+	for _, set := range []struct {
+		m         map[string][]byte
+		encrypted bool
+	}{{encrypted, true}, {plain, false}} {
+		for name, p := range set.m {
+			objects = append(objects, object{name, len(joined), set.encrypted})
+			joined = append(joined, p...)
+			for kind, d := range plaintextDigests(p) {
+				digests[d] = fmt.Sprintf("the %s of %s", kind, name)
+			}
+		}
+	}
+	owner := func(off int) object {
+		i, _ := slices.BinarySearchFunc(objects, off, func(o object, off int) int { return cmp.Compare(o.start, off+1) })
+		return objects[i-1]
+	}
+	index := harness.NewPlaintextIndex(joined)
+	seenPlain, seenDigests, files := 0, 0, 0
+	check := func(where string, data []byte) {
+		// Every run of a plaintext in data, not only the first: a hit on
+		// the plaintext bucket must not hide one on an encrypted object.
+		// After a hit the scan goes on past the whole matching stretch.
+		for rest, base := data, 0; len(rest) > 0; {
+			so, po, found := index.Find(rest)
+			if !found {
+				break
+			}
+			if obj := owner(po); obj.encrypted {
+				t.Errorf("%s: a run of the plaintext of %s at offset %d", where, obj.name, base+so)
+			} else {
+				seenPlain++
+			}
+			n := harness.PlaintextRunLen
+			for so+n < len(rest) && po+n < len(joined) && rest[so+n] == joined[po+n] {
+				n++
+			}
+			base += so + n
+			rest = rest[so+n:]
+		}
+		for _, what := range findDigests(data, digests) {
+			if strings.Contains(what, "plain-objectapi/") {
+				seenDigests++
+				continue
+			}
+			t.Errorf("%s holds %s", where, what)
+		}
+	}
+	err := filepath.WalkDir(b.StorageDir(), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		check(path, data)
+		for attr, value := range harness.Xattrs(t, path) {
+			check(path+" (extended attribute "+attr+")", value)
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("scan %s: %d files (%v)", b.StorageDir(), files, err)
+	}
+	t.Logf("scanned %d files of %s under %s", files, b.Name(), b.StorageDir())
+	if seenPlain == 0 {
+		t.Errorf("no object of the plaintext bucket was found in the clear in %s: the scan proves nothing", b.StorageDir())
+	}
+	if seenDigests == 0 {
+		t.Errorf("no digest of an object of the plaintext bucket was found in %s: the digest scan proves nothing", b.StorageDir())
+	}
+}
+
+// findDigests returns what each digest of digests found in data is of.
+// One pass: every digest is at least 8 bytes, so each position of data is
+// looked up by its next 8 bytes.
+func findDigests(data []byte, digests map[string]string) []string {
+	byPrefix := map[uint64][]string{}
+	for d := range digests {
+		k := binary.LittleEndian.Uint64([]byte(d[:8]))
+		byPrefix[k] = append(byPrefix[k], d)
+	}
+	var found []string
+	for i := 0; i+8 <= len(data); i++ {
+		for _, d := range byPrefix[binary.LittleEndian.Uint64(data[i:])] {
+			if bytes.HasPrefix(data[i:], []byte(d)) {
+				found = append(found, digests[d])
+			}
+		}
+	}
+	return found
 }
 
 // objectAPIOnDisk scans the files the backend keeps for bucket/key
@@ -690,15 +826,18 @@ func objectAPIOnDisk(t *testing.T, b harness.Backend, bucket, key string, plain 
 }
 
 // plaintextDigests returns the digests and checksums of plain a backend
-// could hold if one leaked, in the encodings S3 uses (hex, base64).
+// could hold if one leaked, in the encodings S3 uses (hex, base64) and the
+// raw bytes of the MD5 and SHA-256 (SeaweedFS's filer keeps an MD5 raw).
 func plaintextDigests(plain []byte) map[string]string {
 	md := md5.Sum(plain)
 	sha := sha256.Sum256(plain)
 	be32 := func(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 	b64 := base64.StdEncoding.EncodeToString
 	return map[string]string{
+		"MD5 (raw)":        string(md[:]),
 		"MD5 (hex)":        hex.EncodeToString(md[:]),
 		"MD5 (base64)":     b64(md[:]),
+		"SHA-256 (raw)":    string(sha[:]),
 		"SHA-256 (hex)":    hex.EncodeToString(sha[:]),
 		"SHA-256 (base64)": b64(sha[:]),
 		"CRC32":            b64(be32(crc32.ChecksumIEEE(plain))),

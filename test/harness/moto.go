@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/minio/minio-go/v7"
 )
 
 // Moto is a moto_server — AWS S3, Secrets Manager and KMS emulated on one
@@ -66,4 +67,52 @@ func (m *Moto) CreateKMSKey(t testing.TB) string {
 		t.Fatalf("create KMS key in moto: %v", err)
 	}
 	return aws.ToString(out.KeyMetadata.KeyId)
+}
+
+// MotoS3 is a moto_server of its own used as an S3 backend: moto's S3, the
+// AWS S3 stand-in for AWS's own answers (error shapes, x-amz- headers,
+// regions). moto keeps objects in memory and does not check signatures.
+type MotoS3 struct {
+	*Moto
+}
+
+// StartMotoS3 starts a moto_server for one backend (StartMoto) and returns
+// it as a Backend.
+func StartMotoS3(t testing.TB) *MotoS3 {
+	t.Helper()
+	return &MotoS3{Moto: StartMoto(t)}
+}
+
+// Name implements Backend.
+func (m *MotoS3) Name() string { return string(KindMoto) }
+
+// URL implements Backend: Endpoint.
+func (m *MotoS3) URL() string { return m.Endpoint }
+
+// Keys implements Backend: moto's conventional test keys (it accepts any).
+func (m *MotoS3) Keys() (accessKey, secretKey string) { return "testing", "testing" }
+
+// Host implements Backend: the host:port of Endpoint.
+func (m *MotoS3) Host() string { return m.Addr() }
+
+// StorageDir implements Backend: none, moto keeps objects in memory.
+func (m *MotoS3) StorageDir() string { return "" }
+
+// Features implements Backend.
+func (m *MotoS3) Features() BackendFeatures {
+	return BackendFeatures{Versioning: true, Storage: StorageMemory}
+}
+
+// Client implements Backend: a minio-go client for moto's S3.
+func (m *MotoS3) Client(t testing.TB) *minio.Client {
+	t.Helper()
+	ak, sk := m.Keys()
+	return MinioGoClient(t, m.Endpoint, ak, sk, "us-east-1")
+}
+
+// Stop implements Backend: moto is killed (it has no state worth a
+// graceful stop).
+func (m *MotoS3) Stop(t testing.TB) {
+	t.Helper()
+	m.proc.Kill()
 }
