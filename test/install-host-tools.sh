@@ -3,7 +3,9 @@
 # installs the Debian package of any that is missing, saying so. The machine
 # image's Python provides aws (v1), boto3 and moto_server; Debian provides
 # AWS CLI v2 (awscli), s3cmd and pykmip-server (python3-pykmip). When all
-# are present nothing is installed.
+# are present nothing is installed. With the argument "ceph" it also checks
+# Debian's Ceph (radosgw, ceph-mon, ceph-osd, ceph-common), which only
+# make test-backends needs (the ceph backend).
 # Everything else the tests need is a Go module or a pinned peer that
 # install-peers.sh builds.
 set -euo pipefail
@@ -24,6 +26,11 @@ if ! python3 -c 'import boto3' 2>/dev/null && ! /usr/bin/python3 -c 'import boto
 fi
 # pykmip-server: the KMIP key store's tests (a KMIP 1.x server for testing).
 if ! installed python3-pykmip && ! command -v pykmip-server >/dev/null; then missing+=(python3-pykmip); fi
+if [[ "${1:-}" == ceph ]]; then
+  for pkg in radosgw ceph-mon ceph-osd ceph-common; do
+    if ! installed "$pkg"; then missing+=("$pkg"); fi
+  done
+fi
 if ! command -v moto_server >/dev/null; then
   # moto has no Debian package: it comes with the machine image's Python.
   echo "install-host-tools: moto_server is not on PATH; it comes with the machine image's Python (pip install 'moto[server]==5.*')" >&2

@@ -33,6 +33,9 @@ type Backend interface {
 	StorageDir() string
 	// Features lists what the store supports that some tests need.
 	Features() BackendFeatures
+	// Version is the store's version: the pinned module version of a
+	// built peer, the package version of a system one.
+	Version() string
 	// Stop stops the store now; the cleanup registered at start then does
 	// nothing.
 	Stop(t testing.TB)
@@ -46,6 +49,11 @@ type BackendFeatures struct {
 	Versioning bool
 	// Storage says how objects are laid out under StorageDir.
 	Storage StorageLayout
+	// MetadataLimit: the store refuses more than AWS's 2 KiB of user
+	// metadata with 400 MetadataTooLarge (MinIO, versitygw); s3seal's
+	// sealed metadata counts against it. Without it (SeaweedFS, moto, Ceph
+	// RGW) only the store's header limits apply.
+	MetadataLimit bool
 }
 
 // StorageLayout says where a backend keeps an object's bytes, for the tests
@@ -147,7 +155,44 @@ func (m *MinIO) Keys() (accessKey, secretKey string) { return m.AccessKey, m.Sec
 // StorageDir implements Backend: DataDir.
 func (m *MinIO) StorageDir() string { return m.DataDir }
 
+// Version implements Backend: the pinned module version.
+func (m *MinIO) Version() string { return pinnedVersion("minio") }
+
 // Features implements Backend: MinIO supports everything the tests need.
 func (m *MinIO) Features() BackendFeatures {
-	return BackendFeatures{Versioning: true, Storage: StorageObjectFiles}
+	return BackendFeatures{Versioning: true, Storage: StorageObjectFiles, MetadataLimit: true}
 }
+
+// pinnedVersion is the version install-peers.sh pins for name, or why it
+// is unknown.
+func pinnedVersion(name string) string {
+	root, err := repoRoot()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	pins, err := pinnedVersions(root)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return pins[name]
+}
+
+// LogBackend logs the backend's name and version in a line the backend
+// table's generator (test/compatgen -backends) reads from go test -json.
+func LogBackend(t testing.TB, b Backend) {
+	t.Helper()
+	t.Logf("%s%s %s", backendLogPrefix, b.Name(), b.Version())
+}
+
+// Unsupported logs that the backend lacks feature and answers err, which
+// the test has checked reaches the client as the backend's own error; the
+// backend table shows the cell as unsupported with that error.
+func Unsupported(t testing.TB, feature string, err error) {
+	t.Helper()
+	t.Logf("%s%s: %v", unsupportedLogPrefix, feature, err)
+}
+
+const (
+	backendLogPrefix     = "s3seal-backend: "
+	unsupportedLogPrefix = "s3seal-backend-unsupported: "
+)

@@ -182,6 +182,30 @@ func (c *CephRGW) Host() string { return hostOf(c.Endpoint) }
 // OSD's memory.
 func (c *CephRGW) StorageDir() string { return "" }
 
+// Version implements Backend: what radosgw --version says.
+func (c *CephRGW) Version() string {
+	out, err := exec.Command("radosgw", "--version").Output()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	v := strings.TrimSpace(string(out))
+	if i := strings.Index(v, " ("); i > 0 {
+		if j := strings.Index(v, ") "); j > i {
+			v = v[:i] + v[j+1:] // without the commit hash
+		}
+	}
+	return v + " (Debian " + debianPackageVersion("radosgw") + ")"
+}
+
+// debianPackageVersion is the installed version of a Debian package.
+func debianPackageVersion(pkg string) string {
+	out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", pkg).Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // Features implements Backend.
 func (c *CephRGW) Features() BackendFeatures {
 	return BackendFeatures{Versioning: true, Storage: StorageMemory}

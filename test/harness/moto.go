@@ -2,6 +2,7 @@ package harness
 
 import (
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -98,6 +99,10 @@ func (m *MotoS3) Host() string { return m.Addr() }
 // StorageDir implements Backend: none, moto keeps objects in memory.
 func (m *MotoS3) StorageDir() string { return "" }
 
+// Version implements Backend: moto's version, from the Python that runs
+// moto_server.
+func (m *MotoS3) Version() string { return motoVersion() }
+
 // Features implements Backend.
 func (m *MotoS3) Features() BackendFeatures {
 	return BackendFeatures{Versioning: true, Storage: StorageMemory}
@@ -115,4 +120,27 @@ func (m *MotoS3) Client(t testing.TB) *minio.Client {
 func (m *MotoS3) Stop(t testing.TB) {
 	t.Helper()
 	m.proc.Kill()
+}
+
+// motoVersion asks the interpreter on moto_server's #! line for
+// moto.__version__.
+func motoVersion() string {
+	bin, err := exec.LookPath("moto_server")
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	python, ok := strings.CutPrefix(line, "#!")
+	if !ok {
+		return "unknown: moto_server has no #! line"
+	}
+	out, err := exec.Command(strings.TrimSpace(python), "-c", "import moto; print(moto.__version__)").Output()
+	if err != nil {
+		return "unknown: " + err.Error()
+	}
+	return "moto " + strings.TrimSpace(string(out))
 }

@@ -160,6 +160,9 @@ func (s *SeaweedFS) Host() string { return hostOf(s.Endpoint) }
 // volume files, not files of their own.
 func (s *SeaweedFS) StorageDir() string { return s.DataDir }
 
+// Version implements Backend: the pinned module version.
+func (s *SeaweedFS) Version() string { return pinnedVersion("seaweedfs") }
+
 // Features implements Backend.
 func (s *SeaweedFS) Features() BackendFeatures {
 	return BackendFeatures{Versioning: true, Storage: StorageVolumes}
