@@ -2,10 +2,19 @@ package test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
@@ -138,4 +147,73 @@ func TestBackendCredentialsFromTheAWSChain(t *testing.T) {
 			t.Fatalf("MinIO accepted temporary keys without their session token")
 		}
 	})
+}
+
+// TestBackendCredentialsFromWebIdentity: with AWS_WEB_IDENTITY_TOKEN_FILE
+// and AWS_ROLE_ARN, as on EKS, the gateway's default chain exchanges the
+// token at STS (moto's) for temporary credentials and signs every backend
+// request with them and their session token. moto is told to check every
+// signature and token after the test's two setup requests and the
+// gateway's AssumeRoleWithWebIdentity, so a round trip through s3seal
+// proves the exchanged credentials signed it.
+func TestBackendCredentialsFromWebIdentity(t *testing.T) {
+	t.Parallel()
+	// The role (2 requests) and the exchange (1) go unchecked; moto checks
+	// every request after them.
+	moto := &harness.MotoS3{Moto: harness.StartMoto(t, "INITIAL_NO_AUTH_ACTION_COUNT=3")}
+	ctx := t.Context()
+	iam := func(params url.Values) {
+		t.Helper()
+		params.Set("Version", "2010-05-08")
+		body := params.Encode()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, moto.Endpoint+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		sum := sha256.Sum256([]byte(body))
+		err = v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing"}, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK {
+			t.Fatalf("IAM %s on moto: %d %s", params.Get("Action"), resp.StatusCode, out)
+		}
+	}
+	iam(url.Values{"Action": {"CreateRole"}, "RoleName": {"s3seal-backend"},
+		"AssumeRolePolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"*"},"Action":"sts:AssumeRoleWithWebIdentity"}]}`}})
+	iam(url.Values{"Action": {"PutRolePolicy"}, "RoleName": {"s3seal-backend"}, "PolicyName": {"s3"},
+		"PolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`}})
+
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("a-web-identity-token-from-the-cluster"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := harness.StartGateway(t, moto, awsChainEnv(map[string]string{
+		"AWS_WEB_IDENTITY_TOKEN_FILE": token,
+		"AWS_ROLE_ARN":                "arn:aws:iam::123456789012:role/s3seal-backend",
+		"AWS_ROLE_SESSION_NAME":       "s3seal",
+		"AWS_ENDPOINT_URL_STS":        moto.Endpoint,
+		"AWS_REGION":                  "us-east-1",
+		// moto 5's signature check fails on a query value holding '/'
+		// (boto3's own ListObjectsV2 with Prefix "a/b/" gets
+		// SignatureDoesNotMatch from it too), and reads of objects with
+		// MD5 ETags list s3seal's index under such a prefix: without MD5
+		// ETags no request of the round trip has one.
+		"S3SEAL_MD5_ETAGS": "off",
+	})...)
+	roundTrip(t, gw, "web-identity")
+
+	// The control: moto now refuses what is not signed with valid
+	// credentials, so the round trip above was signed with the exchanged
+	// ones.
+	_, err := moto.Client(t).ListBuckets(ctx)
+	if r := minio.ToErrorResponse(err); r.StatusCode != http.StatusForbidden {
+		t.Errorf("moto with static test keys after the setup: %v, want 403 (it must check signatures)", err)
+	}
 }

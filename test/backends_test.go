@@ -2,9 +2,11 @@ package test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -120,6 +122,109 @@ func TestBackendMetadataBudget(t *testing.T) {
 			st, err := gw.StatObject(ctx, "meta", "k", minio.StatObjectOptions{})
 			if err != nil || st.UserMetadata["Big"] != strings.Repeat("a", 1900) {
 				t.Errorf("HEAD through s3seal: metadata Big of %d bytes (%v), want the 1900 set", len(st.UserMetadata["Big"]), err)
+			}
+		})
+	}
+}
+
+// backendProbe is one request whose answer differs between stores: what
+// the store answers directly and what a client gets through s3seal.
+type backendProbe struct {
+	name string
+	// do runs the request with c on bucket (holding an object "k") and
+	// returns its answer as "STATUS CODE" ("200" for a success).
+	do func(t *testing.T, c *minio.Client, bucket string) string
+}
+
+// answer turns a minio-go error into "STATUS CODE", a success into "200".
+func answer(err error) string {
+	if err == nil {
+		return "200"
+	}
+	r := minio.ToErrorResponse(err)
+	if r.StatusCode == 0 {
+		return "error: " + err.Error()
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d %s", r.StatusCode, r.Code))
+}
+
+var backendProbes = []backendProbe{
+	{"multipart upload with a 1-byte first part", func(t *testing.T, c *minio.Client, bucket string) string {
+		core := &minio.Core{Client: c}
+		ctx := t.Context()
+		id, err := core.NewMultipartUpload(ctx, bucket, "small-parts", minio.PutObjectOptions{})
+		if err != nil {
+			return answer(err)
+		}
+		var parts []minio.CompletePart
+		for i, body := range []string{"a", "b"} {
+			p, err := core.PutObjectPart(ctx, bucket, "small-parts", id, i+1, strings.NewReader(body), 1, minio.PutObjectPartOptions{})
+			if err != nil {
+				return answer(err)
+			}
+			parts = append(parts, minio.CompletePart{PartNumber: i + 1, ETag: p.ETag})
+		}
+		_, err = core.CompleteMultipartUpload(ctx, bucket, "small-parts", id, parts, minio.PutObjectOptions{})
+		return answer(err)
+	}},
+	{"3000 bytes of user metadata", func(t *testing.T, c *minio.Client, bucket string) string {
+		_, err := c.PutObject(t.Context(), bucket, "meta", strings.NewReader("x"), 1, minio.PutObjectOptions{UserMetadata: map[string]string{"Big": strings.Repeat("a", 3000)}})
+		return answer(err)
+	}},
+	{"If-Modified-Since an hour ahead", func(t *testing.T, c *minio.Client, bucket string) string {
+		opts := minio.StatObjectOptions{}
+		_ = opts.SetModified(time.Now().Add(time.Hour))
+		_, err := c.StatObject(t.Context(), bucket, "k", opts)
+		return answer(err)
+	}},
+	{"GetObjectAcl", func(t *testing.T, c *minio.Client, bucket string) string {
+		_, err := c.GetObjectACL(t.Context(), bucket, "k")
+		return answer(err)
+	}},
+	{"HEAD of a missing key", func(t *testing.T, c *minio.Client, bucket string) string {
+		_, err := c.StatObject(t.Context(), bucket, "missing", minio.StatObjectOptions{})
+		return answer(err)
+	}},
+	{"PutObjectLockConfiguration on an existing bucket", func(t *testing.T, c *minio.Client, bucket string) string {
+		mode, validity, unit := minio.Governance, uint(1), minio.Days
+		return answer(c.SetObjectLockConfig(t.Context(), bucket, &mode, &validity, &unit))
+	}},
+}
+
+// TestBackendDifferences sends requests whose answers differ between
+// stores to each backend directly and through s3seal: the client gets the
+// backend's own answer, status and code, on every backend. The answers are
+// logged per backend (docs/COMPATIBILITY.md, Backends, lists them).
+func TestBackendDifferences(t *testing.T) {
+	t.Parallel()
+	for _, kind := range harness.AllBackends {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			backend := harness.StartBackend(t, kind)
+			harness.LogBackend(t, backend)
+			s := newStackOn(t, backend)
+			ctx := t.Context()
+			direct, through := s.direct, s.gw.Client(t)
+			for _, side := range []struct {
+				c      *minio.Client
+				bucket string
+			}{{direct, "probe-direct"}, {through, "probe-gw"}} {
+				if err := side.c.MakeBucket(ctx, side.bucket, minio.MakeBucketOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := side.c.PutObject(ctx, side.bucket, "k", strings.NewReader("an object"), 9, minio.PutObjectOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range backendProbes {
+				t.Run(p.name, func(t *testing.T) {
+					want := p.do(t, direct, "probe-direct")
+					got := p.do(t, through, "probe-gw")
+					t.Logf("%s: %s directly, %s through s3seal", kind, want, got)
+					if got != want {
+						t.Errorf("%s through s3seal: %s, want %s's own %s", p.name, got, kind, want)
+					}
+				})
 			}
 		})
 	}

@@ -23,8 +23,10 @@ type Moto struct {
 
 // StartMoto starts moto_server (it comes with the machine image's Python)
 // on a free 127.0.0.1 port, waits until /moto-api/ answers 200 and kills it
-// in t.Cleanup. It runs with the test's environment minus AWS_* settings.
-func StartMoto(t testing.TB) *Moto {
+// in t.Cleanup. It runs with the test's environment minus AWS_* settings,
+// plus env ("NAME=value"; INITIAL_NO_AUTH_ACTION_COUNT=N makes moto check
+// every signature and session token after N requests).
+func StartMoto(t testing.TB, env ...string) *Moto {
 	t.Helper()
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -34,7 +36,7 @@ func StartMoto(t testing.TB) *Moto {
 	for attempt := 1; ; attempt++ {
 		port := strconv.Itoa(FreePort(t))
 		m := &Moto{Endpoint: "http://127.0.0.1:" + port}
-		m.proc = RunProcess(t, "moto_server", bin, []string{"-H", "127.0.0.1", "-p", port}, EnvWithout("AWS_"))
+		m.proc = RunProcess(t, "moto_server", bin, []string{"-H", "127.0.0.1", "-p", port}, append(EnvWithout("AWS_"), env...))
 		err := m.proc.WaitReady(t.Context(), m.Endpoint+"/moto-api/")
 		if err == nil {
 			return m
