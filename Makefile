@@ -45,7 +45,7 @@ test: vet test-unit test-e2e ## everything CI runs; installs what it needs first
 # the go test -json events, failing cells included. BACKENDS narrows it.
 BACKENDS      ?= all
 BACKENDS_OUT  := $(CURDIR)/.data/backend-results.json
-BACKEND_TESTS := ^(TestObjectAPI|TestMCFlow|TestBackendMetadataBudget)$$
+BACKEND_TESTS := ^(TestObjectAPI|TestMCFlow|TestBackendMetadataBudget|TestBackendDifferences)$$
 test-backends: build peers ## the backend tests over every backend; rewrites the backend table of docs/COMPATIBILITY.md
 	./test/install-peers.sh seaweedfs
 	./test/install-host-tools.sh ceph

@@ -24,6 +24,7 @@ var backendTests = []backendTest{
 	{name: "TestObjectAPI", perSub: true},
 	{name: "TestMCFlow", title: "README mc flow (kms key create, mb, encrypt set, cp, stat, cat, ls sizes, mirror twice)"},
 	{name: "TestBackendMetadataBudget", title: "user metadata budget (the backend's limit, or none)"},
+	{name: "TestBackendDifferences", title: "answers that differ between stores reach the client as the backend's"},
 }
 
 type backendTest struct {
