@@ -90,3 +90,26 @@ func TestBackendResultsFromTestEvents(t *testing.T) {
 		t.Errorf("ReplaceBackendTable without markers: no error")
 	}
 }
+
+// TestSelectBackends: S3SEAL_BACKENDS chooses the backends; unset is
+// MinIO and versitygw, "all" every known one; names are trimmed,
+// lower-cased and deduplicated, unknown ones kept for StartBackend to
+// refuse.
+func TestSelectBackends(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                          "minio,versitygw",
+		"all":                       "minio,versitygw,seaweedfs,moto,ceph",
+		"seaweedfs, Ceph,seaweedfs": "seaweedfs,ceph",
+		"moto":                      "moto",
+		"minio,garage":              "minio,garage",
+		" minio , versitygw , ":     "minio,versitygw",
+	} {
+		var got []string
+		for _, k := range selectBackends(in) {
+			got = append(got, string(k))
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("S3SEAL_BACKENDS=%q selects %v, want %s", in, got, want)
+		}
+	}
+}
