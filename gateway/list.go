@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -102,6 +103,19 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 					found[m] = indexEntry{size: l.sizes.Size(), clientETag: l.etag}
 				}
 			}
+		}
+	}
+	for _, e := range entries {
+		v := objectVersion{e.key, e.etag}
+		if _, ok := found[v]; ok || e.key == "" || !strings.Contains(e.etag, "-") {
+			continue
+		}
+		ie, ok, err := s.indexEntryByHead(r.Context(), req.bucket, e)
+		if err != nil {
+			return err
+		}
+		if ok {
+			found[v] = ie
 		}
 	}
 	i := 0
@@ -234,7 +248,44 @@ func plaintextSize(tag []byte) []byte {
 	return []byte("<Size>" + strconv.FormatInt(p, 10) + "</Size>")
 }
 
-type listingEntry struct{ key, etag string }
+// indexEntryByHead finds the plaintext size and client ETag of a listed
+// multipart object that the index does not know under the ETag the listing
+// shows, under the ETag a HEAD of that version shows instead: stores may
+// show a multipart object's ETag differently in different answers
+// (SeaweedFS: "…-N" in ListObjectVersions, another form in ListObjectsV2
+// and HEAD, the one s3seal indexed), and DARE's size arithmetic is wrong
+// for ragged multipart objects, so the entry's own size cannot stand in.
+// found is false when the HEAD shows the listed ETag or the object is not
+// one of s3seal's multipart objects.
+func (s *Server) indexEntryByHead(ctx context.Context, bucket string, e listingEntry) (ie indexEntry, found bool, err error) {
+	var q url.Values
+	if e.versionID != "" && e.versionID != "null" {
+		q = url.Values{"versionId": {e.versionID}}
+	}
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodHead, Bucket: bucket, Object: e.key, RawQuery: q.Encode()})
+	if err != nil {
+		return ie, false, backendError(err)
+	}
+	resp.Body.Close()
+	etag := strings.Trim(resp.Header.Get("ETag"), `"`)
+	if resp.StatusCode != http.StatusOK || etag == "" || etag == e.etag {
+		return ie, false, nil
+	}
+	if ie, found, err = s.records.lookupIndexEntry(ctx, bucket, e.key, etag); err != nil || found {
+		return ie, found, err
+	}
+	meta, err := decodeMetadata(resp.Header)
+	if err != nil || meta == nil || !meta.Multipart {
+		return ie, false, nil
+	}
+	l, err := s.records.layout(ctx, bucket, e.key, etag)
+	if err != nil {
+		return ie, false, nil
+	}
+	return indexEntry{size: l.sizes.Size(), clientETag: l.etag}, true, nil
+}
+
+type listingEntry struct{ key, etag, versionID string }
 
 // parseListingEntries returns the key and ETag of every entry, in order
 // and one per entryPattern match, decoding URL-encoded keys.
@@ -244,8 +295,9 @@ func parseListingEntries(body []byte) []listingEntry {
 	out := make([]listingEntry, len(blocks))
 	for i, b := range blocks {
 		var e struct {
-			Key  string `xml:"Key"`
-			ETag string `xml:"ETag"`
+			Key       string `xml:"Key"`
+			ETag      string `xml:"ETag"`
+			VersionID string `xml:"VersionId"`
 		}
 		if xml.Unmarshal(b, &e) != nil {
 			continue
@@ -255,7 +307,7 @@ func parseListingEntries(body []byte) []listingEntry {
 				e.Key = k
 			}
 		}
-		out[i] = listingEntry{key: e.Key, etag: strings.Trim(e.ETag, `"`)}
+		out[i] = listingEntry{key: e.Key, etag: strings.Trim(e.ETag, `"`), versionID: e.VersionID}
 	}
 	return out
 }

@@ -119,6 +119,9 @@ func (m *memS3) listObjects(w http.ResponseWriter, r *http.Request, bucket strin
 		if kind == "versions" {
 			latest := true
 			e.VersionId, e.IsLatest = "null", &latest
+			if m.VersionsETag != nil {
+				e.ETag = m.VersionsETag(o.etag)
+			}
 		}
 		entries = append(entries, e)
 		last = k

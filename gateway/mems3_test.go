@@ -32,6 +32,10 @@ type memS3 struct {
 	// PutETag, if set, gives a PUT object's ETag instead of the MD5 of
 	// its body (S3's), as stores with other ETag schemes do.
 	PutETag func(body []byte) string
+	// VersionsETag, if set, gives the ETag ListObjectVersions shows for an
+	// object of ETag etag, as stores do that show a multipart object's
+	// ETag differently there (SeaweedFS).
+	VersionsETag func(etag string) string
 
 	mu       sync.Mutex
 	buckets  map[string]map[string]*memObject

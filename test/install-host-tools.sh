@@ -4,7 +4,9 @@
 # image's Python provides aws (v1), boto3 and moto_server; Debian provides
 # AWS CLI v2 (awscli), s3cmd, pykmip-server (python3-pykmip) and Chromium
 # (chromium, for the console's browser tests). When all are present nothing
-# is installed.
+# is installed. With the argument "ceph" it also checks Debian's Ceph
+# (radosgw, ceph-mon, ceph-osd, ceph-common), which only make
+# test-backends needs (the ceph backend).
 # Everything else the tests need is a Go module or a pinned peer that
 # install-peers.sh builds.
 set -euo pipefail
@@ -31,6 +33,11 @@ if ! installed python3-pykmip && ! command -v pykmip-server >/dev/null; then mis
 # machine this is the big one: 115 packages, 155 MB, measured at about 4
 # minutes for apt-get update and install (2026-12-04, 2 shared cores).
 if ! installed chromium && ! command -v chromium >/dev/null; then missing+=(chromium fonts-liberation); fi
+if [[ "${1:-}" == ceph ]]; then
+  for pkg in radosgw ceph-mon ceph-osd ceph-common; do
+    if ! installed "$pkg"; then missing+=("$pkg"); fi
+  done
+fi
 if ! command -v moto_server >/dev/null; then
   # moto has no Debian package: it comes with the machine image's Python.
   echo "install-host-tools: moto_server is not on PATH; it comes with the machine image's Python (pip install 'moto[server]==5.*')" >&2

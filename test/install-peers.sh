@@ -21,6 +21,9 @@ RCLONE_VERSION=v1.76.0
 # The commands linked into rclone (build_rclone); a change rebuilds it.
 RCLONE_BUILD=$RCLONE_VERSION+link
 VERSITYGW_VERSION=v1.8.0
+# SeaweedFS publishes no module versions; the proxy serves this one
+# pseudo-version. Not a default peer: only make test-backends needs it.
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 
 # install NAME VERSION STAMP COMMAND...: runs COMMAND unless STAMP says VERSION.
 install() {
@@ -80,6 +83,14 @@ GO
     -ldflags "-s -w -X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION" -o "$bin/rclone" .)
 )
 
+# SeaweedFS's go.mod has a replace directive, which `go install pkg@version`
+# refuses: weed is built inside its downloaded module, with that go.mod and
+# go.sum, as the module's own main package.
+build_seaweedfs() (
+  dir=$(go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  cd "$dir" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "-s -w" -o "$bin/seaweedfs" ./weed
+)
+
 want=${*:-minio mc kes rclone versitygw}
 pids=()
 for peer in $want; do
@@ -89,6 +100,7 @@ for peer in $want; do
     kes)   install kes "$KES_VERSION" build_kes & pids+=($!) ;;
     rclone) install rclone "$RCLONE_BUILD" build_rclone & pids+=($!) ;;
     versitygw) install versitygw "$VERSITYGW_VERSION" env GOBIN="$bin" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" & pids+=($!) ;;
+    seaweedfs) install seaweedfs "$SEAWEEDFS_VERSION" build_seaweedfs & pids+=($!) ;;
     *) echo "install-peers: unknown peer $peer" >&2; exit 2 ;;
   esac
 done

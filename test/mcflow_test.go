@@ -33,7 +33,9 @@ func TestMCFlow(t *testing.T) {
 	for _, kind := range harness.AllBackends {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			mcFlowOn(t, harness.StartBackend(t, kind))
+			backend := harness.StartBackend(t, kind)
+			harness.LogBackend(t, backend)
+			mcFlowOn(t, backend)
 		})
 	}
 }

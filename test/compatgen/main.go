@@ -1,7 +1,12 @@
 // Command compatgen renders the results file TestCompatibility writes
 // (S3SEAL_COMPAT_OUT) as docs/COMPATIBILITY.md. `make compat` runs both.
+// With -backends it instead reads the go test -json events of the
+// backend-parameterised tests and replaces the backend × feature table in
+// the document's Backends section (`make test-backends`), printing each
+// backend's counts.
 //
 //	go run ./compatgen -in results.json -out ../docs/COMPATIBILITY.md -command "make compat"
+//	go run ./compatgen -backends -in events.json -out ../docs/COMPATIBILITY.md -command "make test-backends"
 package main
 
 import (
@@ -18,8 +23,13 @@ func main() {
 	in := flag.String("in", "", "results file TestCompatibility wrote")
 	out := flag.String("out", "", "Markdown file to write")
 	command := flag.String("command", "make compat", "the command that produced the results, for the document")
+	backends := flag.Bool("backends", false, "-in is go test -json output of the backend tests: rewrite the backend table")
 	flag.Parse()
-	if err := run(*in, *out, *command); err != nil {
+	do := run
+	if *backends {
+		do = runBackends
+	}
+	if err := do(*in, *out, *command); err != nil {
 		fmt.Fprintln(os.Stderr, "compatgen:", err)
 		os.Exit(1)
 	}
@@ -65,4 +75,38 @@ func handWritten(doc []byte) []byte {
 		return nil
 	}
 	return append([]byte("\n"), doc[i:]...)
+}
+
+// runBackends rewrites the backend table of out from the go test -json
+// events in in.
+func runBackends(in, out, command string) error {
+	if in == "" || out == "" {
+		return fmt.Errorf("-in and -out are required")
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := harness.ReadBackendResults(f)
+	if err != nil {
+		return err
+	}
+	var table bytes.Buffer
+	if err := harness.RenderBackendTable(&table, res, time.Now(), command); err != nil {
+		return err
+	}
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	updated, err := harness.ReplaceBackendTable(string(doc), table.String())
+	if err != nil {
+		return fmt.Errorf("%s: %w", out, err)
+	}
+	for _, b := range res.Backends {
+		pass, fail, uns := res.Counts(b)
+		fmt.Printf("%-10s %2d passed, %d failed, %d unsupported\n", b, pass, fail, uns)
+	}
+	return os.WriteFile(out, []byte(updated), 0o644)
 }

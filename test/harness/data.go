@@ -37,7 +37,35 @@ const PlaintextRunLen = 32
 // is confirmed byte by byte. Plaintexts shorter than PlaintextRunLen are
 // looked for whole.
 func FindPlaintextRun(stored, plaintext []byte) (storedOffset, plainOffset int, found bool) {
+	return NewPlaintextIndex(plaintext).Find(stored)
+}
+
+// PlaintextIndex is FindPlaintextRun's fingerprints of one plaintext, for
+// looking for it in many stored files without fingerprinting it again.
+type PlaintextIndex struct {
+	plaintext []byte
+	w         int
+	table     *fingerprintTable
+}
+
+// NewPlaintextIndex fingerprints plaintext (see FindPlaintextRun).
+func NewPlaintextIndex(plaintext []byte) *PlaintextIndex {
+	x := &PlaintextIndex{plaintext: plaintext, w: 1}
+	if len(plaintext) < PlaintextRunLen {
+		return x
+	}
+	if len(plaintext) > 256<<10 {
+		x.w = 64
+	}
+	x.table = newFingerprintTable(2*len(plaintext)/(x.w+1) + 1)
+	winnow(plaintext, x.w, func(off int, h uint64) bool { x.table.add(off, h); return true })
+	return x
+}
+
+// Find is FindPlaintextRun(stored, the indexed plaintext).
+func (x *PlaintextIndex) Find(stored []byte) (storedOffset, plainOffset int, found bool) {
 	const n = PlaintextRunLen
+	plaintext := x.plaintext
 	if len(plaintext) < n {
 		if len(plaintext) == 0 {
 			return 0, 0, false
@@ -48,15 +76,9 @@ func FindPlaintextRun(stored, plaintext []byte) (storedOffset, plainOffset int, 
 	if len(stored) < n {
 		return 0, 0, false
 	}
-	w := 1
-	if len(plaintext) > 256<<10 {
-		w = 64
-	}
-	index := newFingerprintTable(2*len(plaintext)/(w+1) + 1)
-	winnow(plaintext, w, func(off int, h uint64) bool { index.add(off, h); return true })
 	storedOffset, plainOffset = -1, -1
-	winnow(stored, w, func(off int, h uint64) bool {
-		index.each(h, func(p int) bool {
+	winnow(stored, x.w, func(off int, h uint64) bool {
+		x.table.each(h, func(p int) bool {
 			if bytes.Equal(stored[off:off+n], plaintext[p:p+n]) {
 				storedOffset, plainOffset = off, p
 				return false

@@ -67,6 +67,9 @@ type Toolset struct {
 	RClone string // rclone client (local and s3 backends)
 	// VersityGW is the versitygw server, a second backend.
 	VersityGW string
+	// SeaweedFS is weed, SeaweedFS's all-in-one binary; not among the
+	// default peers (make test-backends installs it).
+	SeaweedFS string
 }
 
 // Tools locates the pinned peers that test/install-peers.sh installs. With
@@ -120,6 +123,8 @@ func locateTools(root string, names []string) (Toolset, error) {
 			ts.RClone = path
 		case "versitygw":
 			ts.VersityGW = path
+		case "seaweedfs":
+			ts.SeaweedFS = path
 		}
 	}
 	return ts, nil

@@ -146,8 +146,13 @@ func (v *VersityGW) Host() string { return hostOf(v.Endpoint) }
 // StorageDir implements Backend: DataDir, where each object is a file.
 func (v *VersityGW) StorageDir() string { return v.DataDir }
 
+// Version implements Backend: the pinned module version.
+func (v *VersityGW) Version() string { return pinnedVersion("versitygw") }
+
 // Features implements Backend.
-func (v *VersityGW) Features() BackendFeatures { return BackendFeatures{Versioning: v.versioning} }
+func (v *VersityGW) Features() BackendFeatures {
+	return BackendFeatures{Versioning: v.versioning, Storage: StorageObjectFiles, MetadataLimit: true}
+}
 
 // Client implements Backend: a minio-go client for versitygw as root.
 func (v *VersityGW) Client(t testing.TB) *minio.Client {
