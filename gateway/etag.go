@@ -70,6 +70,9 @@ type plaintextMD5 struct {
 	plain     []byte
 	expected  string
 	indexDone chan error
+
+	// sealed: the MD5 went into the object's metadata (not "index").
+	sealed bool
 }
 
 // sum returns the hex MD5 once the whole body has been read.
@@ -135,6 +138,7 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 		return nil, err
 	}
 	h.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
+	p.sealed = true
 	return body, nil
 }
 
@@ -151,6 +155,10 @@ func (s *Server) encryptSmall(ctx context.Context, p *plaintextMD5, key crypto.O
 	ct, err := io.ReadAll(enc)
 	if err != nil {
 		return nil, err
+	}
+	if s.records.listsMetadata.Load() {
+		// Listings read the sealed ETag from the metadata: no entry.
+		return bytes.NewReader(ct), nil
 	}
 	sum := md5.Sum(ct)
 	p.expected = hex.EncodeToString(sum[:])
@@ -169,14 +177,18 @@ func (s *Server) finishMD5(ctx context.Context, bucket, object, backendETag stri
 			return quoteETag(p.known), nil
 		}
 	}
-	return s.recordClientETag(ctx, bucket, object, backendETag, size, p.sum())
+	return s.recordClientETag(ctx, bucket, object, backendETag, size, p.sum(), p.sealed)
 }
 
 // recordClientETag writes the index entry of a stored version and returns
-// the quoted ETag the client is shown.
-func (s *Server) recordClientETag(ctx context.Context, bucket, object, backendETag string, size int64, clientETag string) (string, error) {
+// the quoted ETag the client is shown. An ETag sealed into the version's
+// metadata needs no entry on a backend that lists metadata (listmeta.go).
+func (s *Server) recordClientETag(ctx context.Context, bucket, object, backendETag string, size int64, clientETag string, sealed bool) (string, error) {
 	if clientETag == "" {
 		return backendETag, nil
+	}
+	if sealed && s.records.listsMetadata.Load() {
+		return quoteETag(clientETag), nil
 	}
 	if err := s.records.writeIndexEntry(ctx, bucket, object, backendETag, size, clientETag); err != nil {
 		return "", err

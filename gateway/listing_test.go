@@ -17,12 +17,12 @@ func TestPlaintextSizesRewriteOnlySizes(t *testing.T) {
 		`<Contents><Key>legacy</Key><ETag>&#34;x&#34;</ETag><Size>7</Size></Contents>` +
 		`<Contents><Key>mp</Key><ETag>&#34;abc-2&#34;</ETag><Size>` + itoa(enc(5<<20)+enc(3)) + `</Size></Contents></ListBucketResult>`
 	entries := parseListingEntries([]byte(body))
-	want := []listingEntry{{"a+b c", "0123"}, {"legacy", "x"}, {"mp", "abc-2"}}
+	want := []listingEntry{{key: "a+b c", etag: "0123"}, {key: "legacy", etag: "x"}, {key: "mp", etag: "abc-2"}}
 	if len(entries) != len(want) {
 		t.Fatalf("got %d entries, want %d", len(entries), len(want))
 	}
 	for i := range want {
-		if entries[i] != want[i] {
+		if entries[i].key != want[i].key || entries[i].etag != want[i].etag || entries[i].meta != nil {
 			t.Errorf("entry %d = %+v, want %+v", i, entries[i], want[i])
 		}
 	}

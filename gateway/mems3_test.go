@@ -32,6 +32,9 @@ type memS3 struct {
 	// PutETag, if set, gives a PUT object's ETag instead of the MD5 of
 	// its body (S3's), as stores with other ETag schemes do.
 	PutETag func(body []byte) string
+	// NoListingMetadata makes listings ignore MinIO's metadata=true, as
+	// stores without that extension do.
+	NoListingMetadata bool
 
 	mu       sync.Mutex
 	buckets  map[string]map[string]*memObject

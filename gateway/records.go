@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/policy"
@@ -38,11 +39,14 @@ type records struct {
 	store  func(ctx context.Context, name string, h http.Header, data []byte) (*http.Response, error)
 	unseal func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error)
 
-	indexKey []byte                      // authenticates listing-index entries; set by Init
-	sse      *ttlCache[*bucketSSEConfig] // nil value: no configuration
-	policies *ttlCache[*policy.Policy]   // bucket policies; nil value: none
-	layouts  *ttlCache[partLayout]
-	uploads  *ttlCache[*uploadState]
+	indexKey []byte // authenticates listing-index entries; set by Init
+	// listsMetadata: the backend lists object metadata (listmeta.go);
+	// set by Init.
+	listsMetadata atomic.Bool
+	sse           *ttlCache[*bucketSSEConfig] // nil value: no configuration
+	policies      *ttlCache[*policy.Policy]   // bucket policies; nil value: none
+	layouts       *ttlCache[partLayout]
+	uploads       *ttlCache[*uploadState]
 }
 
 var errRecordNotFound = errors.New("record not found")

@@ -218,6 +218,11 @@ func (s *Server) Init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listing index key: %w", err)
 	}
+	lists, err := s.records.probeListingMetadata(ctx)
+	if err != nil {
+		return fmt.Errorf("probe listing metadata: %w", err)
+	}
+	s.records.listsMetadata.Store(lists)
 	s.initErr.Store(nil)
 	s.records.indexKey = key
 	s.ready.Store(true)
