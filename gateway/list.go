@@ -239,7 +239,14 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 		}
 		numbers = append(numbers, listed[i].PartNumber)
 	}
-	recs, err := s.records.parts(ctx, req.bucket, uploadID, numbers)
+	byNumber := make(map[int]listedPart, len(listed))
+	for _, p := range listed {
+		byNumber[p.PartNumber] = p
+	}
+	recs, err := s.records.parts(ctx, req.bucket, uploadID, numbers, func(n int, rec *partRecord) bool {
+		p, ok := byNumber[n]
+		return ok && rec.BackendETag == strings.Trim(p.ETag, `"`) && crypto.EncryptedSize(rec.Size) == p.Size
+	})
 	if err != nil {
 		return err
 	}

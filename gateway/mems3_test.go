@@ -190,6 +190,26 @@ func (m *memS3) serveBucket(w http.ResponseWriter, r *http.Request, bucket strin
 		}
 		delete(m.buckets, bucket)
 		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodPost && q.Has("delete"):
+		var doc struct {
+			Quiet   bool
+			Objects []struct{ Key string } `xml:"Object"`
+		}
+		if r.Header.Get("Content-Md5") == "" || xml.Unmarshal(body, &doc) != nil {
+			memError(w, r, http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+			return
+		}
+		res := struct {
+			XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ DeleteResult"`
+			Deleted []struct{ Key string }
+		}{}
+		for _, o := range doc.Objects {
+			delete(objects, o.Key)
+			if !doc.Quiet {
+				res.Deleted = append(res.Deleted, struct{ Key string }{o.Key})
+			}
+		}
+		writeMemXML(w, http.StatusOK, res)
 	case r.Method == http.MethodGet && q.Has("location"):
 		writeMemXML(w, http.StatusOK, struct {
 			XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ LocationConstraint"`

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -85,12 +87,15 @@ func TestBackendRequestsPerOperation(t *testing.T) {
 		{"4 KiB SSE-S3 PUT", func() { g.put(testBucket, "s3", body) }, requestCounts{1, 0}},
 		{"4 KiB SSE-S3 GET", func() { g.mustGet(testBucket, "s3") }, requestCounts{1, 0}},
 		{"4 KiB SSE-S3 HEAD", func() { g.mustHead(testBucket, "s3") }, requestCounts{1, 0}},
-		{"CompleteMultipartUpload, 3 parts", completeParts(g, 3), requestCounts{11, 0}},
-		{"CompleteMultipartUpload, 10 parts", completeParts(g, 10), requestCounts{25, 0}},
+		{"CompleteMultipartUpload, 3 parts", completeParts(g, 3), requestCounts{5, 0}},
+		{"CompleteMultipartUpload, 10 parts", completeParts(g, 10), requestCounts{5, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := g.measure(store, tc.op); got != tc.want {
 				t.Errorf("got %v, want %v", got, tc.want)
+				for _, c := range g.be.calls() {
+					t.Logf("%s %s/%s?%s", c.Method, c.Bucket, c.Object, c.Query.Encode())
+				}
 			}
 		})
 	}
@@ -117,9 +122,10 @@ func (g *testGateway) mustHead(bucket, key string) *s3Response {
 // completeParts returns an operation that completes a multipart upload of
 // n parts started and uploaded beforehand.
 func completeParts(g *testGateway, n int) func() {
+	g.be.MinPartSize = 1
 	parts := make([][]byte, n)
 	for i := range parts {
-		parts[i] = testData(5 << 20)
+		parts[i] = testData(1000)
 	}
 	key := fmt.Sprintf("mp%d", n)
 	id := g.createUpload(testBucket, key)
@@ -128,5 +134,54 @@ func completeParts(g *testGateway, n int) func() {
 		if res := g.complete(testBucket, key, id, etags); res.status != http.StatusOK {
 			g.t.Fatalf("CompleteMultipartUpload: %v", res)
 		}
+	}
+}
+
+func TestCompleteReadsPartRecordsTheCacheDoesNotHold(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		edit      func(g *testGateway, id string)
+		wantReads int
+	}{
+		{"all cached", func(*testGateway, string) {}, 0},
+		{"one evicted", func(g *testGateway, id string) { g.s.records.partCache.drop(partRecordName(testBucket, id, 2)) }, 1},
+		{"one stale (the part re-uploaded through another replica)", func(g *testGateway, id string) {
+			name := partRecordName(testBucket, id, 1)
+			p, _ := g.s.records.partCache.get(name)
+			stale := *p
+			stale.BackendETag, stale.ETag = strings.Repeat("0", 32), strings.Repeat("1", 32)
+			g.s.records.partCache.put(name, &stale)
+		}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newTestGateway(t, nil)
+			g.be.MinPartSize = 1
+			data := testData(3000)
+			id := g.createUpload(testBucket, "k")
+			etags := g.uploadParts(testBucket, "k", id, splitParts(data, 1000, 1000, 1000))
+			tc.edit(g, id)
+			g.be.forget()
+			if res := g.complete(testBucket, "k", id, etags); res.status != http.StatusOK {
+				t.Fatalf("Complete: %v", res)
+			}
+			reads := 0
+			for _, c := range g.be.calls() {
+				if c.Method == http.MethodGet && strings.HasPrefix(c.Object, "parts/") {
+					reads++
+				}
+			}
+			if reads != tc.wantReads {
+				t.Errorf("%d part records read from the backend, want %d", reads, tc.wantReads)
+			}
+			if get := g.do(http.MethodGet, objectTarget(testBucket, "k", ""), nil); !bytes.Equal(get.body, data) {
+				t.Errorf("GET: %v", get)
+			}
+			if left := g.recordKeys("parts/"); len(left) != 0 {
+				t.Errorf("part records left after Complete: %v", left)
+			}
+			if left := g.recordKeys("uploads/"); len(left) != 0 {
+				t.Errorf("upload records left after Complete: %v", left)
+			}
+		})
 	}
 }

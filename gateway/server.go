@@ -181,6 +181,8 @@ func New(cfg Config) (*Server, error) {
 		policies: newTTLCache[*policy.Policy](4096, cfg.BucketConfigTTL),
 		layouts:  newTTLCache[partLayout](4096, time.Hour),
 		uploads:  newTTLCache[*uploadState](1024, 10*time.Minute),
+		// A part record is about 200 bytes: at most a few MiB.
+		partCache: newTTLCache[*partRecord](16384, time.Hour),
 	}
 	for _, b := range cfg.PlaintextBuckets {
 		s.plaintext[b] = true
