@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -46,4 +47,18 @@ func discardJSONLogger() *zap.Logger {
 	enc.TimeKey = "time"
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	return zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+}
+
+// BenchmarkRequestLogLine is the per-request log line alone, as finish
+// writes it with s3seal's production encoder (to io.Discard).
+func BenchmarkRequestLogLine(b *testing.B) {
+	s := &Server{log: discardJSONLogger()}
+	r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/bkt/some/object", nil)
+	req := &s3Request{id: "18E0A3C6F2B9A1D4", operation: "GetObject", bucket: "bkt", object: "some/object"}
+	w := &recorder{status: http.StatusOK, bytes: 4096}
+	start := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.finish(w, r, req, start, nil)
+	}
 }
