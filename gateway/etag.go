@@ -149,23 +149,20 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 // right one.
 func (s *Server) encryptSmall(ctx context.Context, p *plaintextMD5, key crypto.ObjectKey, bucket, object string) (io.Reader, error) {
 	enc, err := crypto.EncryptReader(bytes.NewReader(p.plain), key)
-	if err != nil {
-		return nil, err
-	}
-	ct, err := io.ReadAll(enc)
-	if err != nil {
-		return nil, err
-	}
-	if s.records.listsMetadata.Load() {
+	if err != nil || s.records.listsMetadata.Load() {
 		// Listings read the sealed ETag from the metadata: no entry.
-		return bytes.NewReader(ct), nil
+		return enc, err
 	}
-	sum := md5.Sum(ct)
+	ct := bytes.NewBuffer(make([]byte, 0, crypto.EncryptedSize(int64(len(p.plain)))))
+	if _, err := ct.ReadFrom(enc); err != nil {
+		return nil, err
+	}
+	sum := md5.Sum(ct.Bytes())
 	p.expected = hex.EncodeToString(sum[:])
 	p.indexDone = make(chan error, 1)
 	size := int64(len(p.plain))
 	go func() { p.indexDone <- s.records.writeIndexEntry(ctx, bucket, object, p.expected, size, p.known) }()
-	return bytes.NewReader(ct), nil
+	return bytes.NewReader(ct.Bytes()), nil
 }
 
 // finishMD5 completes a write whose plaintext MD5 p took, once the backend
