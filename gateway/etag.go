@@ -39,8 +39,10 @@ import (
 //     body has streamed, and HEAD and GET read it from the object's index
 //     entry (index.go), one system-bucket LIST.
 //
-// Either way the write then records an index entry (backend ETag, size,
-// sealed client ETag), which listings need. A sealed value that does not
+// Listings need the client ETag too: an MD5 in the index is found there;
+// one sealed in the metadata is read from the listing on a backend that
+// lists metadata (listmeta.go), else the write also records an index entry
+// (backend ETag, size, sealed client ETag). A sealed value that does not
 // open is ObjectTampered; an entry that does not authenticate is ignored.
 // If the gateway stops between the object's PUT and its index entry's, the
 // client got no success answer, and the object shows its backend ETag in
