@@ -176,9 +176,27 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 // entries of a ListObjects V1 page in a V2 listing with metadata of their
 // key range.
 func (s *Server) v1SealedETags(ctx context.Context, bucket string, q url.Values, unresolved []objectVersion, found map[objectVersion]indexEntry) error {
-	listed, err := s.v1MetadataListing(ctx, bucket, q, unresolved[0].object, unresolved[len(unresolved)-1].object)
+	listed, complete, err := s.v1MetadataListing(ctx, bucket, q, unresolved[0].object, unresolved[len(unresolved)-1].object)
 	if err != nil {
 		return err
+	}
+	if !complete {
+		// The key range holds too many keys (a delimiter listing over
+		// deep trees): look up the rest one by one.
+		seen := make(map[string]bool, len(listed))
+		for _, e := range listed {
+			seen[e.key] = true
+		}
+		for _, u := range unresolved {
+			if seen[u.object] {
+				continue
+			}
+			one, _, err := s.metadataListPage(ctx, bucket, url.Values{"list-type": {"2"}, "metadata": {"true"}, "prefix": {u.object}, "max-keys": {"1"}})
+			if err != nil {
+				return err
+			}
+			listed = append(listed, one...)
+		}
 	}
 	want := make(map[objectVersion]bool, len(unresolved))
 	for _, u := range unresolved {

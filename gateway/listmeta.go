@@ -119,9 +119,10 @@ func (s *Server) sealedListingETag(ctx context.Context, bucket string, e listing
 	return string(plain), true
 }
 
-// v1MetadataListing lists, as a V2 listing with metadata, the key range of
-// a V1 page from first to last (both listed on it), at most two pages.
-func (s *Server) v1MetadataListing(ctx context.Context, bucket string, q url.Values, first, last string) ([]listingEntry, error) {
+// v1MetadataListing lists, as V2 listings with metadata, the key range of
+// a V1 page from first to last (both listed on it): at most
+// indexScanPages pages; complete is false when they ended before last.
+func (s *Server) v1MetadataListing(ctx context.Context, bucket string, q url.Values, first, last string) (entries []listingEntry, complete bool, err error) {
 	v2 := url.Values{"list-type": {"2"}, "metadata": {"true"}, "max-keys": {"1000"}}
 	if p := q.Get("prefix"); p != "" {
 		v2.Set("prefix", p)
@@ -130,32 +131,44 @@ func (s *Server) v1MetadataListing(ctx context.Context, bucket string, q url.Val
 	if len(first) > 0 {
 		v2.Set("start-after", first[:len(first)-1])
 	}
-	var out []listingEntry
 	for range indexScanPages {
-		resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: bucket, RawQuery: v2.Encode()})
+		page, next, err := s.metadataListPage(ctx, bucket, v2)
 		if err != nil {
-			return nil, backendError(err)
+			return nil, false, err
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxListingSize))
-		resp.Body.Close()
-		if err != nil {
-			return nil, backendError(err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return out, nil
-		}
-		entries := parseListingEntries(body)
-		out = append(out, entries...)
-		var res struct {
-			IsTruncated           bool
-			NextContinuationToken string
-		}
-		_ = xml.Unmarshal(body, &res)
-		if !res.IsTruncated || len(entries) == 0 || entries[len(entries)-1].key >= last {
-			break
+		entries = append(entries, page...)
+		if next == "" || (len(page) > 0 && page[len(page)-1].key >= last) {
+			return entries, true, nil
 		}
 		v2.Del("start-after")
-		v2.Set("continuation-token", res.NextContinuationToken)
+		v2.Set("continuation-token", next)
 	}
-	return out, nil
+	return entries, false, nil
+}
+
+// metadataListPage fetches one V2 listing page with metadata; next is its
+// continuation token, "" on the last page. A backend that refuses the
+// listing yields no entries: their backend ETags are shown.
+func (s *Server) metadataListPage(ctx context.Context, bucket string, q url.Values) (entries []listingEntry, next string, err error) {
+	resp, err := s.backend.do(ctx, backendRequest{Method: http.MethodGet, Bucket: bucket, RawQuery: q.Encode()})
+	if err != nil {
+		return nil, "", backendError(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxListingSize))
+	if err != nil {
+		return nil, "", backendError(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", nil
+	}
+	var res struct {
+		IsTruncated           bool
+		NextContinuationToken string
+	}
+	_ = xml.Unmarshal(body, &res)
+	if res.IsTruncated {
+		next = res.NextContinuationToken
+	}
+	return parseListingEntries(body), next, nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,6 +43,25 @@ func TestMetadataListingsShowOnlyWhatTheClientAskedFor(t *testing.T) {
 		}
 		if etag := g.listedETags(testBucket, query)["small"]; etag != quotedMD5(testData(100)) {
 			t.Errorf("list ?%s: small listed with ETag %s, want its MD5", query, etag)
+		}
+	}
+}
+
+func TestV1ListingsFindSealedETagsPastDeepTrees(t *testing.T) {
+	g := newTestGateway(t, nil)
+	g.put(testBucket, "a/x", testData(100))
+	g.put(testBucket, "a/y", testData(200))
+	g.be.mu.Lock()
+	for i := range 2500 { // more keys between a/x and a/y than two metadata pages
+		g.be.buckets[testBucket][fmt.Sprintf("a/b/%04d", i)] = &memObject{header: http.Header{}, etag: quotedMD5(nil)}
+	}
+	g.be.mu.Unlock()
+	for _, query := range []string{"prefix=a/&delimiter=/", "list-type=2&prefix=a/&delimiter=/"} {
+		etags := g.listedETags(testBucket, query)
+		for key, data := range map[string][]byte{"a/x": testData(100), "a/y": testData(200)} {
+			if got, want := etags[key], quotedMD5(data); got != want {
+				t.Errorf("list ?%s: %s listed with ETag %s, want %s", query, key, got, want)
+			}
 		}
 	}
 }
