@@ -161,7 +161,9 @@ func newLogger(level string, w io.Writer) (*zap.Logger, func(), error) {
 // every entry at warn level or above.
 type flushAtWarn struct{ zapcore.Core }
 
-func (c flushAtWarn) With(fields []zapcore.Field) zapcore.Core { return flushAtWarn{c.Core.With(fields)} }
+func (c flushAtWarn) With(fields []zapcore.Field) zapcore.Core {
+	return flushAtWarn{c.Core.With(fields)}
+}
 
 func (c flushAtWarn) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	if c.Enabled(ent.Level) {
