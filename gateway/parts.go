@@ -99,7 +99,9 @@ func (rc *records) parts(ctx context.Context, bucket, uploadID string, numbers [
 	g.SetLimit(partRecordLimit)
 	for _, n := range numbers {
 		if p, ok := rc.partCache.get(partRecordName(bucket, uploadID, n)); ok && describes(n, p) {
+			mu.Lock()
 			out[n] = p
+			mu.Unlock()
 			continue
 		}
 		g.Go(func() error {
