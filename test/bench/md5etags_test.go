@@ -120,7 +120,9 @@ func TestBenchmarksMD5ETags(t *testing.T) {
 		"backend PUT and its MD5 sealed into the object's metadata, which listings read (MinIO's metadata=true listings): one "+
 		"backend request, as with MD5 off; a 64 MiB body is hashed as it streams (the MD5 is known only after the backend "+
 		"PUT has begun), and the PUT then writes one empty index entry into the system bucket, which listings need. Backend "+
-		"requests per PUT are counted by each gateway (s3seal_backend_requests_total) over the timed rounds. s3seal %s; load average %s before, %s after, on a machine other jobs shared: the time ratios are "+
+		"requests per PUT are counted by each gateway (s3seal_backend_requests_total) over the timed rounds; they include "+
+		"the gateway's re-reads of the bucket's encryption and policy (two requests per BucketConfigTTL, 5 s), which only "+
+		"the few, long 64 MiB PUTs show. s3seal %s; load average %s before, %s after, on a machine other jobs shared: the time ratios are "+
 		"noisy, the CPU columns the steadier guide.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(started).Round(time.Second), *rounds, binary, loadBefore, loadAverage())
 	b.WriteString("Command:\n\n```\nmake build && cd test && S3SEAL_BIN=$PWD/../bin/s3seal go test -tags bench -run TestBenchmarksMD5ETags -count=1 -timeout 20m -v ./bench -args -out $PWD/../BENCHMARKS.md\n```\n\n")
