@@ -152,7 +152,8 @@ func newLogger(level string, w io.Writer) (*zap.Logger, func(), error) {
 	enc := zap.NewProductionEncoderConfig()
 	enc.TimeKey = "time"
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(w), Size: logBufferSize, FlushInterval: logFlushInterval}
+	// Sync flushes the buffer; stderr is not fsynced (a pipe refuses it).
+	ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(struct{ io.Writer }{w}), Size: logBufferSize, FlushInterval: logFlushInterval}
 	core := flushAtWarn{zapcore.NewCore(zapcore.NewJSONEncoder(enc), ws, lvl)}
 	return zap.New(core), func() { _ = ws.Stop() }, nil
 }

@@ -24,9 +24,10 @@ const (
 	latencyOps     = 1000      // sequential 4 KiB operations per path and operation
 )
 
-// TestBenchmarksScale runs only the scale section against the http stack,
-// and prints it: for working on it without the whole suite.
-func TestBenchmarksScale(t *testing.T) {
+// TestScaleSection runs only the scale section against the http stack,
+// and prints it: for working on it without the whole suite (its name does
+// not match make bench's -run TestBenchmarks).
+func TestScaleSection(t *testing.T) {
 	useTmpfs(t)
 	privateGatewayCopy(t)
 	st := startStack(t, "http")
@@ -91,7 +92,11 @@ func measureConcurrentStreams(t *testing.T, s *servers, rep *report, sec *sectio
 		wall := time.Since(start)
 		peak, _ := sampler.finish()
 		if err != nil {
-			t.Fatalf("%s: %v", ph.name, err)
+			// Reported, not fatal: on a loaded shared machine MinIO has
+			// been seen to drop streams of this phase after about 65 s.
+			t.Errorf("%s: %v", ph.name, err)
+			tbl.rows = append(tbl.rows, []string{ph.name, "failed: " + err.Error(), mib(before), mib(peak), "–", "≤ " + mib(scaleRSSTarget), verdict(false)})
+			continue
 		}
 		hwm := "n/a (clear_refs refused)"
 		if hwmReset {
