@@ -261,7 +261,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 				if err != nil {
 					return s3err.Wrap(s3err.ObjectTampered, err)
 				}
-				if res.ETag, err = s.recordClientETag(ctx, req.bucket, req.object, backendETag, size, clientETag); err != nil {
+				if res.ETag, err = s.recordClientETag(ctx, req.bucket, req.object, backendETag, size, clientETag, true); err != nil {
 					return err
 				}
 			}

@@ -51,7 +51,8 @@
 // ciphertext; the same in the write's answer, HEAD, GET,
 // GetObjectAttributes and listings. The MD5 is never stored in clear: it is
 // sealed under the object key into the object's metadata when known before
-// the backend PUT, else encrypted into the object's listing-index entry
+// the backend PUT (listings read it there on a backend that lists object
+// metadata, listmeta.go), else encrypted into the object's listing-index entry
 // (etag.go, index.go). Conditional requests with an ETag are evaluated by
 // the gateway against the ETag the client saw and pinned to the backend
 // ETag of that version. Config.DisableMD5ETags turns off the MD5 of

@@ -39,8 +39,10 @@ import (
 //     body has streamed, and HEAD and GET read it from the object's index
 //     entry (index.go), one system-bucket LIST.
 //
-// Either way the write then records an index entry (backend ETag, size,
-// sealed client ETag), which listings need. A sealed value that does not
+// Listings need the client ETag too: an MD5 in the index is found there;
+// one sealed in the metadata is read from the listing on a backend that
+// lists metadata (listmeta.go), else the write also records an index entry
+// (backend ETag, size, sealed client ETag). A sealed value that does not
 // open is ObjectTampered; an entry that does not authenticate is ignored.
 // If the gateway stops between the object's PUT and its index entry's, the
 // client got no success answer, and the object shows its backend ETag in
@@ -70,6 +72,9 @@ type plaintextMD5 struct {
 	plain     []byte
 	expected  string
 	indexDone chan error
+
+	// sealed: the MD5 went into the object's metadata (not "index").
+	sealed bool
 }
 
 // sum returns the hex MD5 once the whole body has been read.
@@ -135,6 +140,7 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 		return nil, err
 	}
 	h.Set(hdrClientETag, base64.StdEncoding.EncodeToString(sealed))
+	p.sealed = true
 	return body, nil
 }
 
@@ -145,19 +151,20 @@ func prepareMD5(p *plaintextMD5, key crypto.ObjectKey, h http.Header, body io.Re
 // right one.
 func (s *Server) encryptSmall(ctx context.Context, p *plaintextMD5, key crypto.ObjectKey, bucket, object string) (io.Reader, error) {
 	enc, err := crypto.EncryptReader(bytes.NewReader(p.plain), key)
-	if err != nil {
+	if err != nil || s.records.listsMetadata.Load() {
+		// Listings read the sealed ETag from the metadata: no entry.
+		return enc, err
+	}
+	ct := bytes.NewBuffer(make([]byte, 0, crypto.EncryptedSize(int64(len(p.plain)))))
+	if _, err := ct.ReadFrom(enc); err != nil {
 		return nil, err
 	}
-	ct, err := io.ReadAll(enc)
-	if err != nil {
-		return nil, err
-	}
-	sum := md5.Sum(ct)
+	sum := md5.Sum(ct.Bytes())
 	p.expected = hex.EncodeToString(sum[:])
 	p.indexDone = make(chan error, 1)
 	size := int64(len(p.plain))
 	go func() { p.indexDone <- s.records.writeIndexEntry(ctx, bucket, object, p.expected, size, p.known) }()
-	return bytes.NewReader(ct), nil
+	return bytes.NewReader(ct.Bytes()), nil
 }
 
 // finishMD5 completes a write whose plaintext MD5 p took, once the backend
@@ -169,14 +176,18 @@ func (s *Server) finishMD5(ctx context.Context, bucket, object, backendETag stri
 			return quoteETag(p.known), nil
 		}
 	}
-	return s.recordClientETag(ctx, bucket, object, backendETag, size, p.sum())
+	return s.recordClientETag(ctx, bucket, object, backendETag, size, p.sum(), p.sealed)
 }
 
 // recordClientETag writes the index entry of a stored version and returns
-// the quoted ETag the client is shown.
-func (s *Server) recordClientETag(ctx context.Context, bucket, object, backendETag string, size int64, clientETag string) (string, error) {
+// the quoted ETag the client is shown. An ETag sealed into the version's
+// metadata needs no entry on a backend that lists metadata (listmeta.go).
+func (s *Server) recordClientETag(ctx context.Context, bucket, object, backendETag string, size int64, clientETag string, sealed bool) (string, error) {
 	if clientETag == "" {
 		return backendETag, nil
+	}
+	if sealed && s.records.listsMetadata.Load() {
+		return quoteETag(clientETag), nil
 	}
 	if err := s.records.writeIndexEntry(ctx, bucket, object, backendETag, size, clientETag); err != nil {
 		return "", err

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,38 +78,52 @@ func TestSSES3ObjectsShowTheMD5OfTheirPlaintext(t *testing.T) {
 		{"an empty body", nil, nil, true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			g := newTestGateway(t, nil)
-			want := quotedMD5(tc.data)
-			res := g.put(testBucket, "k", tc.data, tc.header...)
-			if got := res.header.Get("ETag"); got != want {
-				t.Errorf("PUT ETag %s, want %s", got, want)
-			}
-			_, stored, _ := g.be.object(testBucket, "k")
-			if sealed := stored.Get(hdrClientETag) != clientETagInIndex; sealed != tc.wantSealed {
-				t.Errorf("%s: %q, want sealed %v", hdrClientETag, stored.Get(hdrClientETag), tc.wantSealed)
-			}
-			g.be.forget()
-			for op, got := range g.clientETags(testBucket, "k") {
-				if got != want {
-					t.Errorf("%s ETag %s, want %s", op, got, want)
+		for _, listsMetadata := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, backend lists metadata %v", tc.name, listsMetadata), func(t *testing.T) {
+				g := newTestGateway(t, nil)
+				if !listsMetadata {
+					g.be.NoListingMetadata = true
+					g.s.records.listsMetadata.Store(false)
 				}
-			}
-			g.be.forget()
-			g.do(http.MethodHead, objectTarget(testBucket, "k", ""), nil)
-			lookups := 0
-			for _, c := range g.be.calls() {
-				if c.Bucket == g.s.cfg.SystemBucket {
-					lookups++
+				want := quotedMD5(tc.data)
+				g.put(testBucket, "warm-up", nil) // caches the bucket's configuration
+				g.be.forget()
+				res := g.put(testBucket, "k", tc.data, tc.header...)
+				if got := res.header.Get("ETag"); got != want {
+					t.Errorf("PUT ETag %s, want %s", got, want)
 				}
-			}
-			if want := map[bool]int{true: 0, false: 1}[tc.wantSealed]; lookups != want {
-				t.Errorf("HEAD cost %d system-bucket requests, want %d", lookups, want)
-			}
-			if len(tc.data) > 0 { // the MD5 of nothing is also that of an empty ciphertext
-				checkNoPlaintextMD5(t, g, tc.data)
-			}
-		})
+				// The sealed ETag is listed from the metadata: one backend
+				// request, no index entry.
+				wantRequests := map[bool]int{true: 1, false: 2}[tc.wantSealed && listsMetadata]
+				if n := len(g.be.calls()); n != wantRequests {
+					t.Errorf("PUT cost %d backend requests, want %d", n, wantRequests)
+				}
+				_, stored, _ := g.be.object(testBucket, "k")
+				if sealed := stored.Get(hdrClientETag) != clientETagInIndex; sealed != tc.wantSealed {
+					t.Errorf("%s: %q, want sealed %v", hdrClientETag, stored.Get(hdrClientETag), tc.wantSealed)
+				}
+				g.be.forget()
+				for op, got := range g.clientETags(testBucket, "k") {
+					if got != want {
+						t.Errorf("%s ETag %s, want %s", op, got, want)
+					}
+				}
+				g.be.forget()
+				g.do(http.MethodHead, objectTarget(testBucket, "k", ""), nil)
+				lookups := 0
+				for _, c := range g.be.calls() {
+					if c.Bucket == g.s.cfg.SystemBucket {
+						lookups++
+					}
+				}
+				if want := map[bool]int{true: 0, false: 1}[tc.wantSealed]; lookups != want {
+					t.Errorf("HEAD cost %d system-bucket requests, want %d", lookups, want)
+				}
+				if len(tc.data) > 0 { // the MD5 of nothing is also that of an empty ciphertext
+					checkNoPlaintextMD5(t, g, tc.data)
+				}
+			})
+		}
 	}
 }
 

@@ -35,7 +35,7 @@ const (
 
 // testGateway is a real, initialised gateway in front of an in-memory S3.
 type testGateway struct {
-	t   *testing.T
+	t   testing.TB
 	s   *Server
 	be  *memS3
 	srv *httptest.Server // serves be
@@ -47,7 +47,7 @@ type testGateway struct {
 // otherKey. SSE-C is allowed over plain http; the IAM state is not
 // refreshed in the background. edit, if set, adjusts the
 // configuration before New.
-func newTestGateway(t *testing.T, edit func(*Config)) *testGateway {
+func newTestGateway(t testing.TB, edit func(*Config)) *testGateway {
 	t.Helper()
 	be := newMemS3(testBucket)
 	srv := httptest.NewServer(be)

@@ -71,11 +71,33 @@ func writeListing(w http.ResponseWriter, resp *http.Response, body []byte) error
 // listObjects serves ListObjects V1/V2 and ListObjectVersions (also with
 // MinIO's metadata=true) with plaintext sizes, client ETags and without
 // reserved metadata, at the cost of at most one system-bucket LIST per page
-// (with MD5 ETags off: only for pages that list multipart objects).
+// (with MD5 ETags off: only for pages that list multipart objects); on a
+// backend that lists metadata, client ETags sealed in object metadata are
+// read from the listing itself (listmeta.go).
 func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Request) error {
-	resp, body, err := s.fetchListing(w, r, req)
+	q := r.URL.Query()
+	withMeta := s.records.listsMetadata.Load() && !s.cfg.DisableMD5ETags && !s.plaintext[req.bucket]
+	rawQuery, clientAsked := r.URL.RawQuery, true
+	if withMeta {
+		var mq string
+		if mq, clientAsked = metadataListing(q, rawQuery); mq != "" {
+			rawQuery = mq
+		}
+	}
+	resp, body, err := s.fetchXML(w, r, backendRequest{
+		Method: r.Method, Bucket: req.bucket, Object: req.object, RawQuery: rawQuery,
+		Header: forwardHeader(r.Header),
+	})
 	if resp == nil {
 		return err
+	}
+	// Entries are parsed before the scrub removes their s3seal metadata.
+	var entries []listingEntry
+	if !s.plaintext[req.bucket] {
+		entries = parseListingEntries(body)
+	}
+	if !clientAsked {
+		body = withoutListingMetadata(body)
 	}
 	if body, err = scrubListing(body); err != nil {
 		return err
@@ -83,25 +105,49 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 	if s.plaintext[req.bucket] {
 		return writeListing(w, resp, body)
 	}
-	entries := parseListingEntries(body)
+	ctx := r.Context()
+	found := map[objectVersion]indexEntry{}
 	var indexed []objectVersion
 	for _, e := range entries {
-		if e.key != "" && (!s.cfg.DisableMD5ETags || strings.Contains(e.etag, "-")) {
-			indexed = append(indexed, objectVersion{e.key, e.etag})
+		if e.key == "" || (s.cfg.DisableMD5ETags && !strings.Contains(e.etag, "-")) {
+			continue
 		}
+		if withMeta && e.meta != nil && !strings.Contains(e.etag, "-") {
+			// Listed with its metadata: a sealed ETag is read from it;
+			// everything else is looked up in the index as before.
+			if etag, ok := s.sealedListingETag(ctx, req.bucket, e); ok {
+				found[objectVersion{e.key, e.etag}] = indexEntry{size: -1, clientETag: etag}
+				continue
+			}
+		}
+		indexed = append(indexed, objectVersion{e.key, e.etag})
 	}
-	found := map[objectVersion]indexEntry{}
 	if len(indexed) > 0 {
 		sort.Slice(indexed, func(i, j int) bool { return indexed[i].object < indexed[j].object })
-		if found, err = s.records.indexEntries(r.Context(), req.bucket, indexed); err != nil {
+		idx, err := s.records.indexEntries(ctx, req.bucket, indexed)
+		if err != nil {
 			return err
 		}
+		var unresolved []objectVersion
 		for _, m := range indexed {
-			if _, ok := found[m]; !ok && strings.Contains(m.etag, "-") && !indexEntryFits(req.bucket, m.object, len(m.etag)) {
+			if e, ok := idx[m]; ok {
+				found[m] = e
+				continue
+			}
+			if strings.Contains(m.etag, "-") && !indexEntryFits(req.bucket, m.object, len(m.etag)) {
 				// Too long a name for an index entry: the layout record.
-				if l, err := s.records.layout(r.Context(), req.bucket, m.object, m.etag); err == nil {
+				if l, err := s.records.layout(ctx, req.bucket, m.object, m.etag); err == nil {
 					found[m] = indexEntry{size: l.sizes.Size(), clientETag: l.etag}
 				}
+				continue
+			}
+			if withMeta && !strings.Contains(m.etag, "-") {
+				unresolved = append(unresolved, m)
+			}
+		}
+		if len(unresolved) > 0 && !q.Has("versions") && q.Get("list-type") != "2" {
+			if err := s.v1SealedETags(ctx, req.bucket, q, unresolved, found); err != nil {
+				return err
 			}
 		}
 	}
@@ -124,7 +170,7 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 		i++
 		ie, ok := found[objectVersion{e.key, e.etag}]
 		entry = sizePattern.ReplaceAllFunc(entry, func(tag []byte) []byte {
-			if ok {
+			if ok && ie.size >= 0 {
 				return []byte("<Size>" + strconv.FormatInt(ie.size, 10) + "</Size>")
 			}
 			return plaintextSize(tag)
@@ -137,6 +183,46 @@ func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, req *s3Requ
 		return entry
 	})
 	return writeListing(w, resp, body)
+}
+
+// v1SealedETags finds the sealed client ETags of the unresolved (sorted)
+// entries of a ListObjects V1 page in a V2 listing with metadata of their
+// key range.
+func (s *Server) v1SealedETags(ctx context.Context, bucket string, q url.Values, unresolved []objectVersion, found map[objectVersion]indexEntry) error {
+	listed, complete, err := s.v1MetadataListing(ctx, bucket, q, unresolved[0].object, unresolved[len(unresolved)-1].object)
+	if err != nil {
+		return err
+	}
+	if !complete {
+		// The key range holds too many keys (a delimiter listing over
+		// deep trees): look up the rest one by one.
+		seen := make(map[string]bool, len(listed))
+		for _, e := range listed {
+			seen[e.key] = true
+		}
+		for _, u := range unresolved {
+			if seen[u.object] {
+				continue
+			}
+			one, _, err := s.metadataListPage(ctx, bucket, url.Values{"list-type": {"2"}, "metadata": {"true"}, "prefix": {u.object}, "max-keys": {"1"}})
+			if err != nil {
+				return err
+			}
+			listed = append(listed, one...)
+		}
+	}
+	want := make(map[objectVersion]bool, len(unresolved))
+	for _, u := range unresolved {
+		want[u] = true
+	}
+	for _, e := range listed {
+		if v := (objectVersion{e.key, e.etag}); want[v] {
+			if etag, ok := s.sealedListingETag(ctx, bucket, e); ok {
+				found[v] = indexEntry{size: -1, clientETag: etag}
+			}
+		}
+	}
+	return nil
 }
 
 var etagPattern = regexp.MustCompile(`(?s)<ETag>.*?</ETag>`)
@@ -184,7 +270,14 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, req *s3Reques
 		}
 		numbers = append(numbers, listed[i].PartNumber)
 	}
-	recs, err := s.records.parts(ctx, req.bucket, uploadID, numbers)
+	byNumber := make(map[int]listedPart, len(listed))
+	for _, p := range listed {
+		byNumber[p.PartNumber] = p
+	}
+	recs, err := s.records.parts(ctx, req.bucket, uploadID, numbers, func(n int, rec *partRecord) bool {
+		p, ok := byNumber[n]
+		return ok && rec.BackendETag == strings.Trim(p.ETag, `"`) && crypto.EncryptedSize(rec.Size) == p.Size
+	})
 	if err != nil {
 		return err
 	}
@@ -285,7 +378,10 @@ func (s *Server) indexEntryByHead(ctx context.Context, bucket string, e listingE
 	return indexEntry{size: l.sizes.Size(), clientETag: l.etag}, true, nil
 }
 
-type listingEntry struct{ key, etag, versionID string }
+type listingEntry struct {
+	key, etag, versionID string
+	meta                 http.Header // the entry's <UserMetadata>; nil without one
+}
 
 // parseListingEntries returns the key and ETag of every entry, in order
 // and one per entryPattern match, decoding URL-encoded keys.
@@ -295,19 +391,32 @@ func parseListingEntries(body []byte) []listingEntry {
 	out := make([]listingEntry, len(blocks))
 	for i, b := range blocks {
 		var e struct {
-			Key       string `xml:"Key"`
-			ETag      string `xml:"ETag"`
-			VersionID string `xml:"VersionId"`
+			Key          string `xml:"Key"`
+			ETag         string `xml:"ETag"`
+			VersionID    string `xml:"VersionId"`
+			UserMetadata *struct {
+				Items []struct {
+					XMLName xml.Name
+					Value   string `xml:",chardata"`
+				} `xml:",any"`
+			} `xml:"UserMetadata"`
 		}
 		if xml.Unmarshal(b, &e) != nil {
 			continue
+		}
+		var meta http.Header
+		if e.UserMetadata != nil {
+			meta = make(http.Header, len(e.UserMetadata.Items))
+			for _, it := range e.UserMetadata.Items {
+				meta.Set(it.XMLName.Local, it.Value)
+			}
 		}
 		if urlEncoded {
 			if k, err := url.QueryUnescape(e.Key); err == nil {
 				e.Key = k
 			}
 		}
-		out[i] = listingEntry{key: e.Key, etag: strings.Trim(e.ETag, `"`), versionID: e.VersionID}
+		out[i] = listingEntry{key: e.Key, etag: strings.Trim(e.ETag, `"`), versionID: e.VersionID, meta: meta}
 	}
 	return out
 }

@@ -79,17 +79,24 @@ func TestListingPagesCostAtMostOneIndexLookup(t *testing.T) {
 	tests := []struct {
 		query       string
 		md5ETagsOff bool
+		noMetadata  bool // a backend without metadata listings
 		wantLookups int
 	}{
-		{"list-type=2", false, 1},                 // ragged multipart objects on the page
-		{"list-type=2&prefix=c", false, 1},        // single-part objects: their client ETags
-		{"list-type=2&prefix=c", true, 0},         // no multipart object, no MD5 ETags
-		{"list-type=2&prefix=a/mp-a", true, 1},    // an aligned one still checks the index
-		{"list-type=2&prefix=nothing/", false, 0}, // an empty page
+		{"list-type=2", false, false, 1},                 // ragged multipart objects on the page
+		{"list-type=2&prefix=c", false, false, 0},        // single-part objects: client ETags from metadata
+		{"list-type=2&prefix=c", false, true, 1},         // ... or from the index
+		{"prefix=c", false, true, 1},                     // V1 ... from the index
+		{"list-type=2&prefix=c", true, false, 0},         // no multipart object, no MD5 ETags
+		{"list-type=2&prefix=a/mp-a", true, false, 1},    // an aligned one still checks the index
+		{"list-type=2&prefix=nothing/", false, false, 0}, // an empty page
 	}
 	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%s md5 ETags off %v", tc.query, tc.md5ETagsOff), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s md5 ETags off %v without metadata listings %v", tc.query, tc.md5ETagsOff, tc.noMetadata), func(t *testing.T) {
 			g := newTestGateway(t, func(c *Config) { c.DisableMD5ETags = tc.md5ETagsOff })
+			if tc.noMetadata {
+				g.be.NoListingMetadata = true
+				g.s.records.listsMetadata.Store(false)
+			}
 			listingFixture(g)
 			g.be.forget()
 			g.listedSizes(testBucket, tc.query)

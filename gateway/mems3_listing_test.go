@@ -42,6 +42,30 @@ type memListEntry struct {
 	ETag         string
 	Size         int64
 	StorageClass string
+	UserMetadata *memUserMetadata `xml:",omitempty"`
+}
+
+// memUserMetadata is an entry's x-amz-meta-* headers as MinIO lists them
+// for metadata=true: one element per header, named after it.
+type memUserMetadata struct{ h http.Header }
+
+func (m *memUserMetadata) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	var names []string
+	for k := range m.h {
+		if strings.HasPrefix(k, "X-Amz-Meta-") {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if err := e.EncodeElement(m.h.Get(k), xml.StartElement{Name: xml.Name{Local: k}}); err != nil {
+			return err
+		}
+	}
+	return e.EncodeToken(start.End())
 }
 
 type memPrefix struct{ Prefix string }
@@ -116,6 +140,9 @@ func (m *memS3) listObjects(w http.ResponseWriter, r *http.Request, bucket strin
 		}
 		o := m.buckets[bucket][k]
 		e := memListEntry{Key: enc(k), LastModified: o.modified.Format("2006-01-02T15:04:05.000Z"), ETag: o.etag, Size: int64(len(o.body)), StorageClass: "STANDARD"}
+		if q.Get("metadata") == "true" && kind != "v1" && !m.NoListingMetadata {
+			e.UserMetadata = &memUserMetadata{o.header}
+		}
 		if kind == "versions" {
 			latest := true
 			e.VersionId, e.IsLatest = "null", &latest

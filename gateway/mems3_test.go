@@ -36,6 +36,9 @@ type memS3 struct {
 	// object of ETag etag, as stores do that show a multipart object's
 	// ETag differently there (SeaweedFS).
 	VersionsETag func(etag string) string
+	// NoListingMetadata makes listings ignore MinIO's metadata=true, as
+	// stores without that extension do.
+	NoListingMetadata bool
 
 	mu       sync.Mutex
 	buckets  map[string]map[string]*memObject
@@ -192,6 +195,26 @@ func (m *memS3) serveBucket(w http.ResponseWriter, r *http.Request, bucket strin
 		}
 		delete(m.buckets, bucket)
 		w.WriteHeader(http.StatusNoContent)
+	case r.Method == http.MethodPost && q.Has("delete"):
+		var doc struct {
+			Quiet   bool
+			Objects []struct{ Key string } `xml:"Object"`
+		}
+		if r.Header.Get("Content-Md5") == "" || xml.Unmarshal(body, &doc) != nil {
+			memError(w, r, http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.")
+			return
+		}
+		res := struct {
+			XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ DeleteResult"`
+			Deleted []struct{ Key string }
+		}{}
+		for _, o := range doc.Objects {
+			delete(objects, o.Key)
+			if !doc.Quiet {
+				res.Deleted = append(res.Deleted, struct{ Key string }{o.Key})
+			}
+		}
+		writeMemXML(w, http.StatusOK, res)
 	case r.Method == http.MethodGet && q.Has("location"):
 		writeMemXML(w, http.StatusOK, struct {
 			XMLName xml.Name `xml:"http://s3.amazonaws.com/doc/2006-03-01/ LocationConstraint"`

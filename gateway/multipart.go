@@ -149,11 +149,12 @@ func (rc *records) upload(ctx context.Context, bucket, object, uploadID string) 
 	return &st, nil
 }
 
-// deleteUpload forgets the record of a completed or aborted upload.
-func (rc *records) deleteUpload(ctx context.Context, bucket, uploadID string) error {
+// forgetUploadRecord drops the cached record of a completed or aborted
+// upload and returns its name, for the caller to delete.
+func (rc *records) forgetUploadRecord(bucket, uploadID string) string {
 	name := uploadRecord(bucket, uploadID)
 	rc.uploads.drop(name)
-	return rc.delete(ctx, name)
+	return name
 }
 
 // uploadKey returns the object key of an encrypted upload; SSE-C uploads
@@ -505,15 +506,14 @@ type completeMultipartResult struct {
 }
 
 // forgetUpload deletes the records of a finished upload and of the
-// numbered parts, best effort: a leftover record is sealed and names an
-// upload that no longer exists.
+// numbered parts, in one multi-object delete (per 1000), best effort: a
+// leftover record is sealed and names an upload that no longer exists, so
+// nothing ever reads it again.
 func (s *Server) forgetUpload(ctx context.Context, bucket, uploadID string, numbers []int) {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.records.deleteParts(ctx, bucket, uploadID, numbers); err != nil {
-		s.log.Warn("delete part records", zapErr(err))
-	}
-	if err := s.records.deleteUpload(ctx, bucket, uploadID); err != nil {
-		s.log.Warn("delete upload record", zapErr(err))
+	names := append(s.records.partRecordNames(bucket, uploadID, numbers), s.records.forgetUploadRecord(bucket, uploadID))
+	if err := s.records.deleteMany(ctx, names); err != nil {
+		s.log.Warn("delete upload and part records", zapErr(err))
 	}
 }
 
@@ -534,7 +534,10 @@ func (s *Server) completedParts(ctx context.Context, bucket, object, uploadID st
 	if err != nil {
 		return nil, err
 	}
-	recs, err := s.records.parts(ctx, bucket, uploadID, numbers)
+	recs, err := s.records.parts(ctx, bucket, uploadID, numbers, func(n int, rec *partRecord) bool {
+		sp, ok := stored[n]
+		return ok && rec.BackendETag == strings.Trim(sp.etag, `"`) && crypto.EncryptedSize(rec.Size) == sp.size
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -671,20 +671,19 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 		return s3err.Wrap(s3err.ObjectTampered, err)
 	}
 	bp := copyBuffers.Get().(*[]byte)
-	defer copyBuffers.Put(bp)
-	buf := *bp
-	head := buf[:min(int64(len(buf)), n)]
+	head := (*bp)[:min(int64(len(*bp)), n)]
 	if _, err := io.ReadFull(plain, head); err != nil {
+		copyBuffers.Put(bp)
 		return s3err.Wrap(s3err.ObjectTampered, err)
 	}
 	w.WriteHeader(status)
-	if _, err := w.Write(head); err != nil {
-		return nil // the client went away
+	if _, err := w.Write(head); err != nil || int64(len(head)) == n {
+		copyBuffers.Put(bp)
+		return nil // done, or the client went away
 	}
-	if int64(len(head)) == n {
-		return nil
-	}
-	if _, err := copyWith(w, plain, buf); err != nil {
+	// More than one buffer: read ahead while writing (copyReadAhead
+	// takes the buffer over).
+	if _, err := copyReadAhead(w, plain, bp); err != nil {
 		return s3err.Wrap(s3err.ObjectTampered, err)
 	}
 	return nil

@@ -48,11 +48,17 @@ func partRecordName(bucket, uploadID string, part int) string {
 	return "parts/" + bucket + "/" + hashName(uploadID) + "/" + strconv.Itoa(part)
 }
 
-// putPart records an uploaded part.
+// putPart records an uploaded part, and keeps it in the cache of part
+// records CompleteMultipartUpload on this replica reads first.
 func (rc *records) putPart(ctx context.Context, bucket, uploadID string, p partRecord) error {
 	p.Version = 1
 	data, _ := json.Marshal(p)
-	return rc.put(ctx, partRecordName(bucket, uploadID, p.Part), data)
+	name := partRecordName(bucket, uploadID, p.Part)
+	if err := rc.put(ctx, name, data); err != nil {
+		return err
+	}
+	rc.partCache.put(name, &p)
+	return nil
 }
 
 // part reads the record of one part; errRecordNotFound if there is none.
@@ -81,13 +87,23 @@ func (rc *records) part(ctx context.Context, bucket, uploadID string, part int) 
 }
 
 // parts reads the records of the numbered parts concurrently; a part
-// without a record is missing from the map.
-func (rc *records) parts(ctx context.Context, bucket, uploadID string, numbers []int) (map[int]*partRecord, error) {
+// without a record is missing from the map. A cached record is used
+// without a backend request if describes(n, record) holds: it names the
+// backend part the caller sees, so it is the record of that part (a part
+// re-uploaded through another replica has another backend ETag, and its
+// record is read from the backend).
+func (rc *records) parts(ctx context.Context, bucket, uploadID string, numbers []int, describes func(n int, p *partRecord) bool) (map[int]*partRecord, error) {
 	var mu sync.Mutex
 	out := make(map[int]*partRecord, len(numbers))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(partRecordLimit)
 	for _, n := range numbers {
+		if p, ok := rc.partCache.get(partRecordName(bucket, uploadID, n)); ok && describes(n, p) {
+			mu.Lock()
+			out[n] = p
+			mu.Unlock()
+			continue
+		}
 		g.Go(func() error {
 			p, err := rc.part(gctx, bucket, uploadID, n)
 			if errors.Is(err, errRecordNotFound) {
@@ -108,15 +124,15 @@ func (rc *records) parts(ctx context.Context, bucket, uploadID string, numbers [
 	return out, nil
 }
 
-// deleteParts forgets the part records of a finished upload, best effort:
-// a leftover record is sealed and names its upload, which no longer exists.
-func (rc *records) deleteParts(ctx context.Context, bucket, uploadID string, numbers []int) error {
-	var g errgroup.Group
-	g.SetLimit(partRecordLimit)
-	for _, n := range numbers {
-		g.Go(func() error { return rc.delete(ctx, partRecordName(bucket, uploadID, n)) })
+// partRecordNames returns the names of the numbered part records of an
+// upload and forgets their cached copies.
+func (rc *records) partRecordNames(bucket, uploadID string, numbers []int) []string {
+	names := make([]string, len(numbers))
+	for i, n := range numbers {
+		names[i] = partRecordName(bucket, uploadID, n)
+		rc.partCache.drop(names[i])
 	}
-	return g.Wait()
+	return names
 }
 
 func isHexETag(s string) bool {

@@ -582,7 +582,7 @@ func (s *Server) postObject(w http.ResponseWriter, r *http.Request, req *s3Reque
 		req.keyID, req.encrypted = meta.KeyID, true
 	}
 	if clientETag != "" {
-		etag, err := s.recordClientETag(ctx, req.bucket, key, resp.Header.Get("ETag"), size, clientETag)
+		etag, err := s.recordClientETag(ctx, req.bucket, key, resp.Header.Get("ETag"), size, clientETag, true)
 		if err != nil {
 			return err
 		}

@@ -3,16 +3,20 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/policy"
@@ -38,11 +42,15 @@ type records struct {
 	store  func(ctx context.Context, name string, h http.Header, data []byte) (*http.Response, error)
 	unseal func(ctx context.Context, meta *crypto.Metadata, name string) (crypto.ObjectKey, error)
 
-	indexKey []byte                      // authenticates listing-index entries; set by Init
-	sse      *ttlCache[*bucketSSEConfig] // nil value: no configuration
-	policies *ttlCache[*policy.Policy]   // bucket policies; nil value: none
-	layouts  *ttlCache[partLayout]
-	uploads  *ttlCache[*uploadState]
+	indexKey []byte // authenticates listing-index entries; set by Init
+	// listsMetadata: the backend lists object metadata (listmeta.go);
+	// set by Init.
+	listsMetadata atomic.Bool
+	sse           *ttlCache[*bucketSSEConfig] // nil value: no configuration
+	policies      *ttlCache[*policy.Policy]   // bucket policies; nil value: none
+	layouts       *ttlCache[partLayout]
+	uploads       *ttlCache[*uploadState]
+	partCache     *ttlCache[*partRecord] // part records this replica wrote
 }
 
 var errRecordNotFound = errors.New("record not found")
@@ -283,6 +291,59 @@ func (rc *records) delete(ctx context.Context, name string) error {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
 		return s3err.Wrap(s3err.InternalError, fmt.Errorf("delete record %s: backend answered %s", name, resp.Status))
+	}
+	return nil
+}
+
+// deleteMany removes records, up to 1000 per multi-object delete; missing
+// ones are not an error. A backend without multi-object delete gets one
+// DELETE per record.
+func (rc *records) deleteMany(ctx context.Context, names []string) error {
+	for len(names) > 0 {
+		batch := names[:min(len(names), 1000)]
+		names = names[len(batch):]
+		var doc bytes.Buffer
+		doc.WriteString("<Delete><Quiet>true</Quiet>")
+		for _, n := range batch {
+			doc.WriteString("<Object><Key>" + xmlEscape(n) + "</Key></Object>")
+		}
+		doc.WriteString("</Delete>")
+		sum := md5.Sum(doc.Bytes())
+		resp, err := rc.backend.do(ctx, backendRequest{
+			Method: http.MethodPost, Bucket: rc.bucket, RawQuery: "delete=",
+			Header: http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}, "Content-Type": {"application/xml"}},
+			Body:   bytes.NewReader(doc.Bytes()), Size: int64(doc.Len()),
+		})
+		if err != nil {
+			return backendError(err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxListingSize))
+		resp.Body.Close()
+		if err != nil {
+			return backendError(err)
+		}
+		switch {
+		case resp.StatusCode == http.StatusNotImplemented:
+			for _, n := range batch {
+				if err := rc.delete(ctx, n); err != nil {
+					return err
+				}
+			}
+		case resp.StatusCode != http.StatusOK:
+			return s3err.Wrap(s3err.InternalError, fmt.Errorf("delete %d records: backend answered %s", len(batch), resp.Status))
+		default:
+			var res struct {
+				Errors []struct{ Key, Code string } `xml:"Error"`
+			}
+			if err := xml.Unmarshal(body, &res); err != nil {
+				return s3err.Wrap(s3err.InternalError, fmt.Errorf("delete records: %w", err))
+			}
+			for _, e := range res.Errors {
+				if e.Code != "NoSuchKey" {
+					return s3err.Wrap(s3err.InternalError, fmt.Errorf("delete record %s: %s", e.Key, e.Code))
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -209,6 +209,8 @@ func New(cfg Config) (*Server, error) {
 		policies: newTTLCache[*policy.Policy](4096, cfg.BucketConfigTTL),
 		layouts:  newTTLCache[partLayout](4096, time.Hour),
 		uploads:  newTTLCache[*uploadState](1024, 10*time.Minute),
+		// A part record is about 200 bytes: at most a few MiB.
+		partCache: newTTLCache[*partRecord](16384, time.Hour),
 	}
 	// Static users first: the API can neither shadow nor change them.
 	s.iam = newIAMStore(s.records, cfg.RootUser, cfg.Credentials, cfg.IAMRefreshInterval, cfg.Logger)
@@ -265,6 +267,15 @@ func (s *Server) Init(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("session token key: %w", err)
 	}
+	lists, err := s.records.probeListingMetadata(ctx)
+	if err != nil {
+		return fmt.Errorf("probe listing metadata: %w", err)
+	}
+	// Opening a sealed ETag from a listing costs one data-key decryption
+	// per entry: local crypto with the embedded KMS, but a round trip per
+	// entry with an external KES server, where index entries stay cheaper.
+	_, localKMS := s.cfg.KMS.(*kmsclient.KMS)
+	s.records.listsMetadata.Store(lists && localKMS)
 	s.initErr.Store(nil)
 	s.records.indexKey = key
 	s.sessions.Store(sealer)

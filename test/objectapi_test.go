@@ -240,6 +240,16 @@ func objectAPIOnePartAndGappedUploads(t *testing.T, o *objectAPI) {
 	if got := o.get(t, b, "gapped", opts); !bytes.Equal(got, data[5*mib-10:5*mib+11]) {
 		t.Errorf("range across the gap: bytes differ")
 	}
+	// Complete deleted the uploads' records (one multi-object delete, or
+	// one DELETE each where the backend has none).
+	for _, prefix := range []string{"parts/" + b + "/", "uploads/" + b + "/"} {
+		for obj := range o.direct.ListObjects(ctx, o.gw.SystemBucket(), minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+			if obj.Err != nil {
+				t.Fatalf("list system bucket: %v", obj.Err)
+			}
+			t.Errorf("record left after CompleteMultipartUpload: %s", obj.Key)
+		}
+	}
 }
 
 // objectAPITamperedCiphertext: tampered or truncated ciphertext is an error, never wrong bytes.

@@ -114,12 +114,12 @@ func runServer(args []string, getenv func(string) string, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "s3seal:", err)
 		return 2
 	}
-	log, err := newLogger(cfg.Log.Level, stderr)
+	log, stopLog, err := newLogger(cfg.Log.Level, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "s3seal:", err)
 		return 2
 	}
-	defer func() { _ = log.Sync() }()
+	defer stopLog()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cfg, log); err != nil {
@@ -129,18 +129,58 @@ func runServer(args []string, getenv func(string) string, stderr io.Writer) int 
 	return 0
 }
 
-func newLogger(level string, w io.Writer) (*zap.Logger, error) {
+// Log lines are buffered: one write(2) per logBufferSize bytes or
+// logFlushInterval instead of one per request line, which cost the gateway
+// about 2% of its CPU under small-object load. Lines at warn level and
+// above flush the buffer at once (in order), so only info lines, the
+// per-request ones, can trail by up to logFlushInterval, or be lost in a
+// crash (the audit log, S3SEAL_AUDIT_LOG, writes each record at once).
+const (
+	logBufferSize    = 64 << 10
+	logFlushInterval = 100 * time.Millisecond
+)
+
+// newLogger returns the JSON-lines logger on w and the function that
+// flushes it and stops its flushing goroutine.
+func newLogger(level string, w io.Writer) (*zap.Logger, func(), error) {
 	lvl := zapcore.InfoLevel
 	if level != "" {
 		if err := lvl.Set(level); err != nil {
-			return nil, fmt.Errorf("S3SEAL_LOG_LEVEL (log.level): %w", err)
+			return nil, nil, fmt.Errorf("S3SEAL_LOG_LEVEL (log.level): %w", err)
 		}
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.TimeKey = "time"
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
-	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.Lock(zapcore.AddSync(w)), lvl)
-	return zap.New(core), nil
+	// Sync flushes the buffer; stderr is not fsynced (a pipe refuses it).
+	ws := &zapcore.BufferedWriteSyncer{WS: zapcore.AddSync(struct{ io.Writer }{w}), Size: logBufferSize, FlushInterval: logFlushInterval}
+	core := flushAtWarn{zapcore.NewCore(zapcore.NewJSONEncoder(enc), ws, lvl)}
+	return zap.New(core), func() { _ = ws.Stop() }, nil
+}
+
+// flushAtWarn is a core that syncs (flushes its buffered writer) after
+// every entry at warn level or above.
+type flushAtWarn struct{ zapcore.Core }
+
+func (c flushAtWarn) With(fields []zapcore.Field) zapcore.Core {
+	return flushAtWarn{c.Core.With(fields)}
+}
+
+func (c flushAtWarn) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(ent.Level) {
+		return ce.AddCore(ent, c)
+	}
+	return ce
+}
+
+func (c flushAtWarn) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	if err := c.Core.Write(ent, fields); err != nil {
+		return err
+	}
+	if ent.Level >= zapcore.WarnLevel {
+		return c.Core.Sync()
+	}
+	return nil
 }
 
 // openKMS opens the KMS over the configured key store, which wrap (nil:

@@ -45,6 +45,7 @@ func TestBenchmarks(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { measureMemory(t, s, rep) })
 	t.Run("64 MiB objects", func(t *testing.T) { measureLargeObjects(t, s, rep) })
 	t.Run("4 KiB objects", func(t *testing.T) { measureSmallObjects(t, s, rep) })
+	t.Run("scale", func(t *testing.T) { measureScale(t, s, rep) })
 
 	rep.duration = time.Since(rep.started)
 	loadAfter := loadAverage()
