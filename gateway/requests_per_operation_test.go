@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -183,5 +185,28 @@ func TestCompleteReadsPartRecordsTheCacheDoesNotHold(t *testing.T) {
 				t.Errorf("upload records left after Complete: %v", left)
 			}
 		})
+	}
+}
+
+// TestRemoteKMSKeepsIndexEntries: with an external KES server every
+// data-key decryption is a round trip, so listings must not open a sealed
+// ETag per entry; a small SSE-S3 PUT writes its listing-index entry (two
+// backend requests) and the listing still shows the MD5.
+func TestRemoteKMSKeepsIndexEntries(t *testing.T) {
+	body := testData(4 << 10)
+	g, store := countingGateway(t, func(c *Config) { c.RemoteKMS = true })
+	g.put(testBucket, "warm", body)
+	if got := g.measure(store, func() { g.put(testBucket, "s3", body) }); got.backend != 2 {
+		t.Errorf("4 KiB SSE-S3 PUT with a remote KMS: %v, want 2 backend requests (object and index entry)", got)
+	}
+	res := g.do(http.MethodGet, "/"+testBucket+"?list-type=2", nil)
+	sum := md5.Sum(body)
+	if !strings.Contains(string(res.body), hex.EncodeToString(sum[:])) {
+		t.Errorf("listing does not show the MD5 ETag: %s", res.body)
+	}
+	for _, c := range g.be.calls() {
+		if c.Query.Get("metadata") == "true" {
+			t.Errorf("a listing asked the backend for metadata with a remote KMS: %s?%s", c.Bucket, c.Query.Encode())
+		}
 	}
 }

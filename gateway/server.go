@@ -55,6 +55,11 @@ type Config struct {
 	// Domain enables virtual-hosted-style requests (bucket.Domain).
 	Domain string
 	KMS    KMS
+	// RemoteKMS: every data-key decryption is a network round trip (an
+	// external KES server), so listings keep reading client ETags from
+	// listing-index entries rather than opening one sealed in each listed
+	// object's metadata (listmeta.go).
+	RemoteKMS bool
 	// DefaultKey is the KMS key for SSE-S3 and for requests that ask for no
 	// encryption in buckets without a default configuration.
 	DefaultKey string
@@ -274,8 +279,7 @@ func (s *Server) Init(ctx context.Context) error {
 	// Opening a sealed ETag from a listing costs one data-key decryption
 	// per entry: local crypto with the embedded KMS, but a round trip per
 	// entry with an external KES server, where index entries stay cheaper.
-	_, localKMS := s.cfg.KMS.(*kmsclient.KMS)
-	s.records.listsMetadata.Store(lists && localKMS)
+	s.records.listsMetadata.Store(lists && !s.cfg.RemoteKMS)
 	s.initErr.Store(nil)
 	s.records.indexKey = key
 	s.sessions.Store(sealer)

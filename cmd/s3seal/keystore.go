@@ -148,6 +148,17 @@ func (c *kmipKeystoreConfig) Open(ctx context.Context, kms kmsclient.Config, wra
 	return kmsclient.New(wrap.apply(store), kms), nil
 }
 
+// remote reports whether the configured KMS is an external KES server,
+// whose every data-key decryption is a network round trip.
+func (ks keystoreConfig) remote() bool {
+	sections := ks.sections()
+	if len(sections) != 1 {
+		return false
+	}
+	_, ok := sections[0].(*kesKeystoreConfig)
+	return ok
+}
+
 // Open returns a client of the KES servers. An external KES server is the
 // KMS itself: it generates and decrypts data keys; s3seal never sees its
 // keys. It makes no network call.

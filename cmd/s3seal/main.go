@@ -254,6 +254,7 @@ func serve(ctx context.Context, cfg *fileConfig, log *zap.Logger) error {
 		Credentials:                credentials,
 		Domain:                     cfg.Domain,
 		KMS:                        kms,
+		RemoteKMS:                  cfg.KMS.Keystore.remote(),
 		DefaultKey:                 cfg.KMS.DefaultKey,
 		PlaintextBuckets:           cfg.PlaintextBuckets,
 		LegacyPlaintextReadBuckets: cfg.LegacyPlaintextReadBuckets,
