@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/internal/madmincrypt"
 )
 
 // MinIO's admin IAM API as madmin-go (v3, which mc uses) speaks it: users,
@@ -129,7 +130,7 @@ func (s *Server) decryptAdminJSON(req *s3Request, v any) error {
 		return err
 	}
 	secret, _ := s.lookupSecret(req.accessKey)
-	plain, err := decryptAdminData(secret, data)
+	plain, err := madmincrypt.Decrypt(secret, data)
 	if err != nil {
 		return &s3err.Error{Code: s3err.Code{Name: "XMinioAdminConfigBadJSON", Status: http.StatusBadRequest}, Message: "JSON configuration provided is of incorrect format", Err: err}
 	}
@@ -146,7 +147,7 @@ func (s *Server) writeEncryptedJSON(w http.ResponseWriter, req *s3Request, v any
 		return err
 	}
 	secret, _ := s.lookupSecret(req.accessKey)
-	enc, err := encryptAdminData(secret, data)
+	enc, err := madmincrypt.Encrypt(secret, data)
 	if err != nil {
 		return err
 	}
