@@ -18,7 +18,7 @@ import (
 // MinIO's admin IAM API as madmin-go (v3, which mc uses) speaks it: users,
 // access keys (service accounts), canned policies and their mappings, and
 // groups. Paths, parameters, JSON documents, which bodies are encrypted
-// (adminenc.go) and the error codes follow MinIO's cmd/admin-router.go and
+// (internal/madmincrypt) and the error codes follow MinIO's cmd/admin-router.go and
 // cmd/admin-handlers-users.go. Every endpoint needs its admin: action
 // (operationAccess); the state lives in iamStore.
 
