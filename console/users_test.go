@@ -166,7 +166,7 @@ func TestUsersPageListsUsersAndPolicies(t *testing.T) {
 		`<a href="/users" aria-current="page">Users</a>`,
 		`<tr data-user="alice">`, `<span class="badge enabled">enabled</span>`, `<span class="policy">readonly</span>`, `<span class="policy">diagnostics</span>`, `ops`,
 		`<tr data-user="bob">`, `<span class="badge disabled">disabled</span>`, `aria-label="Enable bob"`,
-		`<option>readwrite</option>`, `<label for="user-secret-key">Secret key</label>`,
+		`<option>readwrite</option>`, `<li>diagnostics</li>`, `<label for="user-secret-key">Secret key</label>`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the users page lacks %q", want)
