@@ -45,7 +45,7 @@ func (a *api) adminEncrypted(ctx context.Context, method, path string, query url
 	}
 	plain, err := madmincrypt.Decrypt(a.secretKey, data)
 	if err != nil {
-		return err
+		return &apiError{Status: http.StatusBadGateway, Code: "BadGateway", Message: "the gateway's answer is not encrypted under your secret key, or was altered"}
 	}
 	return json.Unmarshal(plain, out)
 }
