@@ -1,7 +1,10 @@
 package console
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -107,43 +110,63 @@ func errorCode(err error) string {
 // (/minio/kms/v1/...), signed as mc admin signs (empty region), and decodes
 // the JSON answer into out (nil: ignore it).
 func (a *api) admin(ctx context.Context, method, path string, query url.Values, out any) error {
-	u := "http://" + apiHost + "/minio/kms/v1/" + path
+	body, err := a.adminRequest(ctx, method, "/minio/kms/v1/"+path, query, nil)
+	if err != nil || out == nil || len(body) == 0 {
+		return err
+	}
+	return json.Unmarshal(body, out)
+}
+
+// adminRequest sends one admin API request with body (nil: none), signed
+// as mc admin signs (empty region), and returns the answer's body. An
+// answer other than 200 is an *apiError.
+func (a *api) adminRequest(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
+	u := "http://" + apiHost + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return err
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
-	req.Header.Set("X-Amz-Content-Sha256", emptySHA256)
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	payloadHash := emptySHA256
+	if body != nil {
+		sum := sha256.Sum256(body)
+		payloadHash = hex.EncodeToString(sum[:])
+		// Opaque, so that nothing parses it as a form (the attach and
+		// detach endpoints insist).
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
 	req.Header.Set("X-Amz-Date", time.Now().UTC().Format("20060102T150405Z"))
 	req = signer.SignV4(*req, a.accessKey, a.secretKey, "", "")
 	resp, err := a.transport.RoundTrip(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := &apiError{Status: resp.StatusCode}
-		if json.Unmarshal(body, e) != nil || e.Code == "" {
+		if json.Unmarshal(data, e) != nil || e.Code == "" {
 			// Authentication failures come as S3 XML.
 			er := minio.ErrorResponse{}
-			if xml.Unmarshal(body, &er) == nil && er.Code != "" {
+			if xml.Unmarshal(data, &er) == nil && er.Code != "" {
 				e.Code, e.Message = er.Code, er.Message
 			} else {
-				e.Code, e.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(body))
+				e.Code, e.Message = http.StatusText(resp.StatusCode), strings.TrimSpace(string(data))
 			}
 		}
-		return e
+		return nil, e
 	}
-	if out == nil || len(body) == 0 {
-		return nil
-	}
-	return json.Unmarshal(body, out)
+	return data, nil
 }
 
 // kmsKey is one key of the KMS as key/list and key/status describe it.

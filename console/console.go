@@ -133,7 +133,7 @@ func parsePages() (map[string]*template.Template, error) {
 		return nil, err
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "buckets", "objects", "object", "keys", "key", "health", "error"} {
+	for _, name := range []string{"login", "buckets", "objects", "object", "keys", "key", "users", "health", "error"} {
 		t, err := layout.Clone()
 		if err == nil {
 			t, err = t.ParseFS(templateFS, "templates/"+name+".html")
@@ -171,6 +171,11 @@ func (c *Console) routes() {
 	m.Handle("POST /keys", c.authed(c.createKey))
 	m.Handle("GET /keys/{key}", c.authed(c.keyPage))
 	m.Handle("POST /keys/{key}/rotate", c.authed(c.rotateKey))
+	m.Handle("GET /users", c.authed(c.usersPage))
+	m.Handle("POST /users", c.authed(c.createUser))
+	m.Handle("POST /users/status", c.authed(c.setUserStatus))
+	m.Handle("POST /users/remove", c.authed(c.removeUser))
+	m.Handle("POST /users/policy", c.authed(c.userPolicy))
 	m.Handle("GET /health", c.authed(c.healthPage))
 	c.mux = m
 }
@@ -250,7 +255,7 @@ func sameOrigin(r *http.Request) bool {
 // page is what every template gets.
 type page struct {
 	Title  string
-	Nav    string // the current section: buckets, keys, health
+	Nav    string // the current section: buckets, keys, users, health
 	User   string // the logged-in access key; empty on the login page
 	CSRF   string
 	Error  string // an S3/KMS error in words

@@ -1,6 +1,6 @@
 // Package console is s3seal's web console for operators: which bucket is
 // encrypted under which key, objects and their encryption, KMS keys and
-// their use, and the gateway's health, in server-rendered pages
+// their use, users and their policies, and the gateway's health, in server-rendered pages
 // (html/template, embedded with go:embed) with a little JavaScript for
 // uploads. cmd/s3seal serves it on its own listener
 // (S3SEAL_CONSOLE_ADDRESS), apart from the S3 data path.
@@ -8,15 +8,25 @@
 // # The console decides nothing about access
 //
 // Every action is an S3 or admin request (ListBuckets, PutBucketEncryption,
-// PutObject, KMSCreateKey, ...) signed with the logged-in user's access key
+// PutObject, KMSCreateKey, AddUser, ...) signed with the logged-in user's access key
 // and secret and served by the gateway's own http.Handler in this process
 // (inProcess, transport.go): the gateway authenticates it (SigV4) and
 // authorises it (operationAccess, identity and bucket policies) exactly as
 // it would a client's, logs it, audits it and counts it. A user sees and
 // may do in the console what their policies let them do with mc or an SDK,
-// nothing more; errors are the S3 or KMS error the gateway answered, in
+// nothing more; errors are the S3, KMS or admin error the gateway answered, in
 // words. Login is one such request (ListBuckets): a signature the gateway
 // refuses is a failed login.
+//
+// # Users
+//
+// The users page (users.go) speaks MinIO's admin IAM API as mc does:
+// list-users, add-user, set-user-status, remove-user,
+// idp/builtin/policy/attach and detach, list-canned-policies. The bodies
+// that carry secrets (a new user, the listing, policy attachments) are
+// encrypted under the logged-in user's secret with internal/madmincrypt,
+// the gateway's own implementation. A new user's secret is sent once and
+// never rendered, not even back into a form that failed.
 //
 // # Sessions
 //

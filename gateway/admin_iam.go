@@ -12,12 +12,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/s3seal/s3seal/gateway/s3err"
+	"github.com/s3seal/s3seal/internal/madmincrypt"
 )
 
 // MinIO's admin IAM API as madmin-go (v3, which mc uses) speaks it: users,
 // access keys (service accounts), canned policies and their mappings, and
 // groups. Paths, parameters, JSON documents, which bodies are encrypted
-// (adminenc.go) and the error codes follow MinIO's cmd/admin-router.go and
+// (internal/madmincrypt) and the error codes follow MinIO's cmd/admin-router.go and
 // cmd/admin-handlers-users.go. Every endpoint needs its admin: action
 // (operationAccess); the state lives in iamStore.
 
@@ -129,7 +130,7 @@ func (s *Server) decryptAdminJSON(req *s3Request, v any) error {
 		return err
 	}
 	secret, _ := s.lookupSecret(req.accessKey)
-	plain, err := decryptAdminData(secret, data)
+	plain, err := madmincrypt.Decrypt(secret, data)
 	if err != nil {
 		return &s3err.Error{Code: s3err.Code{Name: "XMinioAdminConfigBadJSON", Status: http.StatusBadRequest}, Message: "JSON configuration provided is of incorrect format", Err: err}
 	}
@@ -146,7 +147,7 @@ func (s *Server) writeEncryptedJSON(w http.ResponseWriter, req *s3Request, v any
 		return err
 	}
 	secret, _ := s.lookupSecret(req.accessKey)
-	enc, err := encryptAdminData(secret, data)
+	enc, err := madmincrypt.Encrypt(secret, data)
 	if err != nil {
 		return err
 	}

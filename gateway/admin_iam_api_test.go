@@ -18,49 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/s3seal/s3seal/gateway/policy"
+	"github.com/s3seal/s3seal/internal/madmincrypt"
 )
-
-// madminVector is madmin-go v3.0.96's EncryptData("secret-of-the-requester",
-// madminPlaintext), made with the real library (Argon2id, AES-256-GCM).
-const (
-	madminVector    = "45997c8d4fd95b4a5bceae8513c7738148cf490cb62b1cea9cb1f2a1bbe891f200e4b8abdab1631ba9f8ef89f63dbe785a1a56120caeea813d2d1818df67a41e7003f028cece75286b2923e786dbc406079fbf8948ad68b7ea73411dc84cad3e78cfe449ab28eaaca53134"
-	madminPlaintext = `{"secretKey":"new-user-secret","status":"enabled"}`
-)
-
-func TestAdminBodiesAreMadminEncrypted(t *testing.T) {
-	vector, _ := hex.DecodeString(madminVector)
-	t.Run("decrypts what madmin-go encrypted", func(t *testing.T) {
-		got, err := decryptAdminData("secret-of-the-requester", vector)
-		if err != nil || string(got) != madminPlaintext {
-			t.Fatalf("got %q, %v; want %q", got, err, madminPlaintext)
-		}
-	})
-	t.Run("a wrong secret or a flipped bit is refused", func(t *testing.T) {
-		if _, err := decryptAdminData("another-secret", vector); err != errAdminBodyNotAuthentic {
-			t.Errorf("wrong secret: %v, want errAdminBodyNotAuthentic", err)
-		}
-		bad := bytes.Clone(vector)
-		bad[len(bad)-1] ^= 1
-		if _, err := decryptAdminData("secret-of-the-requester", bad); err != errAdminBodyNotAuthentic {
-			t.Errorf("flipped bit: %v, want errAdminBodyNotAuthentic", err)
-		}
-		if _, err := decryptAdminData("secret-of-the-requester", vector[:20]); err != errAdminBodyNotAuthentic {
-			t.Errorf("short body: %v, want errAdminBodyNotAuthentic", err)
-		}
-	})
-	t.Run("round-trips in madmin-go's layout", func(t *testing.T) {
-		enc, err := encryptAdminData("s", []byte("hello"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(enc) < adminEncHeaderSize || enc[32] != adminAlgArgon2AESGCM {
-			t.Fatalf("header %x", enc[:adminEncHeaderSize])
-		}
-		if got, err := decryptAdminData("s", enc); err != nil || string(got) != "hello" {
-			t.Fatalf("got %q, %v", got, err)
-		}
-	})
-}
 
 // adminResponse is one admin API answer.
 type adminResponse struct {
@@ -80,7 +39,7 @@ func (g *testGateway) admin(accessKey, secret, method, target string, body []byt
 	g.t.Helper()
 	if encrypt {
 		var err error
-		if body, err = encryptAdminData(secret, body); err != nil {
+		if body, err = madmincrypt.Encrypt(secret, body); err != nil {
 			g.t.Fatal(err)
 		}
 	}
@@ -115,7 +74,7 @@ func (g *testGateway) rootAdmin(method, target string, body any, encrypt bool, w
 		g.t.Fatalf("%s %s: %d %s, want %d", method, target, res.status, res.body, want)
 	}
 	if decrypt {
-		plain, err := decryptAdminData(testPassword, res.body)
+		plain, err := madmincrypt.Decrypt(testPassword, res.body)
 		if err != nil {
 			g.t.Fatalf("%s %s: decrypt the answer: %v", method, target, err)
 		}
@@ -316,7 +275,7 @@ func TestAdminIAMAPI(t *testing.T) {
 		// for its parent.
 		narrow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::*"]}]}`
 		temp := g.mustAssumeRole(aws.Credentials{AccessKeyID: "alice", SecretAccessKey: "alice-secret"}, assumeRoleForm("Policy", narrow))
-		body, err := encryptAdminData(temp.SecretAccessKey, []byte(`{"accessKey":"alice-sts-minted","secretKey":"alice-sts-minted-secret"}`))
+		body, err := madmincrypt.Encrypt(temp.SecretAccessKey, []byte(`{"accessKey":"alice-sts-minted","secretKey":"alice-sts-minted-secret"}`))
 		if err != nil {
 			t.Fatal(err)
 		}

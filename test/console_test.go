@@ -29,7 +29,8 @@ import (
 // TestConsoleInBrowser drives the operators' web console in headless
 // Chromium against s3seal over MinIO: the operator's whole path from login
 // to logout, and the refusals (a wrong secret, a forged CSRF token, a
-// logged-out session). It writes a screenshot of every page to
+// logged-out session), and a user made, disabled and enabled on the users
+// page. It writes a screenshot of every page to
 // .data/console-screenshots/, or with S3SEAL_UPDATE_SCREENSHOTS=1 to
 // docs/console/.
 func TestConsoleInBrowser(t *testing.T) {
@@ -314,6 +315,61 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	step("create a read-only user, disable it, enable it", func(t *testing.T) {
+		const user = "console-reader"
+		secret := harness.RandomHex(t, 12)
+		b.do(chromedp.Navigate(base + "/users"))
+		b.waitJS(`document.querySelector("#create-user") !== null`)
+		if !b.exists(`nav a[href="/users"][aria-current=page]`) {
+			t.Error("the nav does not mark Users as the current page")
+		}
+		b.do(chromedp.SendKeys(chromedp.CSS("#user-access-key"), user))
+		b.do(chromedp.SendKeys(chromedp.CSS("#user-secret-key"), secret))
+		b.do(chromedp.SetValue(chromedp.CSS("#user-policy"), "readonly"))
+		b.do(chromedp.Click(chromedp.CSS("#create-user button")))
+		row := `#users tr[data-user="` + user + `"]`
+		b.waitJS(`document.querySelector('` + row + `') !== null`)
+		if got := b.text("#notice"); got != "Created user "+user+" with policy readonly." {
+			t.Errorf("notice = %q", got)
+		}
+		if got := b.text(row + " .status"); got != "enabled" {
+			t.Errorf("status shown as %q, want enabled", got)
+		}
+		if got := b.text(row + " .policies .policy"); got != "readonly" {
+			t.Errorf("policies shown as %q, want readonly", got)
+		}
+		if strings.Contains(b.html("html"), secret) {
+			t.Error("the users page shows the new user's secret")
+		}
+		reader := harness.MinioGoClient(t, gw.Endpoint, user, secret, "us-east-1")
+		listAsUser := func() error {
+			_, err := reader.ListBuckets(t.Context())
+			return err
+		}
+		if err := listAsUser(); err != nil {
+			t.Fatalf("ListBuckets as the new user: %v", err)
+		}
+		if err := reader.MakeBucket(t.Context(), "reader-made", minio.MakeBucketOptions{}); minio.ToErrorResponse(err).Code != "AccessDenied" {
+			t.Errorf("MakeBucket as the read-only user: %v, want AccessDenied", err)
+		}
+
+		b.do(chromedp.Click(chromedp.CSS(row + " .status-form button")))
+		b.waitJS(`(document.querySelector("#notice") || {}).textContent?.includes("is disabled")`)
+		if got := b.text(row + " .status"); got != "disabled" {
+			t.Errorf("status shown as %q after disabling, want disabled", got)
+		}
+		if err := listAsUser(); minio.ToErrorResponse(err).Code != "InvalidAccessKeyId" {
+			t.Errorf("ListBuckets as the disabled user: %v, want InvalidAccessKeyId", err)
+		}
+
+		b.do(chromedp.Click(chromedp.CSS(row + " .status-form button")))
+		b.waitJS(`(document.querySelector("#notice") || {}).textContent?.includes("is enabled")`)
+		if err := listAsUser(); err != nil {
+			t.Errorf("ListBuckets as the enabled user again: %v", err)
+		}
+		b.screenshot("users")
+	})
+
 	step("a forged CSRF token is refused", func(t *testing.T) {
 		b.do(chromedp.Navigate(base + "/buckets"))
 		b.waitJS(`document.querySelector("#create-bucket") !== null`)
@@ -357,6 +413,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.waitJS(`document.querySelector("#keys") !== null`)
 		if got := b.text("#error"); !strings.Contains(got, "KMSListKeys: AccessDenied") {
 			t.Errorf("keys page error = %q, want KMSListKeys's AccessDenied", got)
+		}
+		b.do(chromedp.Navigate(base + "/users"))
+		b.waitJS(`document.querySelector("#users") !== null`)
+		if got := b.text("#error"); !strings.Contains(got, "ListUsers: AccessDenied") {
+			t.Errorf("users page error = %q, want ListUsers's AccessDenied", got)
 		}
 		b.do(chromedp.Click(chromedp.CSS("#logout")))
 		b.waitJS(`document.querySelector("#login-form") !== null`)
