@@ -515,7 +515,18 @@ func (b *browserSession) html(sel string) string {
 // screenshot folder.
 func (b *browserSession) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	// Right after a form post the page may still be laying out (Chrome
+	// then refuses "with 0 width"): wait for a laid-out body, and try again
+	// a few times.
+	b.waitJS(`document.readyState === "complete" && document.body && document.body.getBoundingClientRect().width > 0`)
+	var png []byte
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if png, err = chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}

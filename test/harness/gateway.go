@@ -176,11 +176,25 @@ func StartGateway(t testing.TB, backend Backend, opts ...GatewayOption) *Gateway
 
 // Logs returns what the gateway has written to stderr so far: its JSON log
 // lines.
-func (g *Gateway) Logs() string { return g.proc.Stderr() }
+//
+// The gateway buffers its log lines for up to 100 ms (cmd/s3seal's
+// logFlushInterval), so Logs first waits longer than that: a line the
+// gateway wrote before the call is then in what it returns.
+func (g *Gateway) Logs() string {
+	time.Sleep(logSettle)
+	return g.proc.Stderr()
+}
+
+// logSettle exceeds the gateway's log flush interval.
+const logSettle = 300 * time.Millisecond
 
 // Output returns everything the gateway has written so far, stdout and
 // stderr interleaved.
-func (g *Gateway) Output() string { return g.proc.Output() }
+// Like Logs, it first waits out the gateway's log buffering.
+func (g *Gateway) Output() string {
+	time.Sleep(logSettle)
+	return g.proc.Output()
+}
 
 // LogTail returns the last n lines the gateway wrote, for failure messages.
 func (g *Gateway) LogTail(n int) string { return g.proc.LogTail(n) }
