@@ -238,13 +238,7 @@ func TestAssumeRoleCredentialsFromBoto3(t *testing.T) {
 // token is self-contained), in a header and in a presigned URL.
 func TestTemporaryCredentialsWorkOnEveryReplica(t *testing.T) {
 	gw1, _ := startIAMGateway(t)
-	gw2 := harness.StartGateway(t, gw1.Backend,
-		harness.WithGatewayConfig(iamConfig),
-		harness.WithGatewayEnv("READER_SECRET", readerSecret),
-		harness.WithGatewayEnv("WRITER_SECRET", writerSecret),
-		harness.WithGatewayEnv("ALICE_SECRET", aliceSecret),
-		harness.WithGatewayEnv("S3SEAL_KMS_DIR", gw1.KMSDir),
-	)
+	gw2 := startIAMReplica(t, gw1)
 	ctx := t.Context()
 	const bucket = "replicas"
 	if err := gw1.Client(t).MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
