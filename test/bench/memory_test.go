@@ -233,6 +233,7 @@ func measureMemory(t *testing.T, s *servers, rep *report) {
 			t.Errorf("DELETE %s/%s: %v", tg.bucket, object, err)
 		}
 	}
+	emptyTrash(t)
 
 	tbl := table{header: []string{"Phase", "MB/s", "RSS before", "Peak RSS (sampled)", "VmHWM of phase", "Growth over baseline", "Target", "Result"}}
 	allReset := true

@@ -26,7 +26,7 @@ import (
 // own SSE-KMS, or through the gateway into a bucket with a default
 // encryption; over http or https.
 type target struct {
-	name      string // "plain MinIO", "MinIO SSE-KMS", "s3seal"
+	name      string // "plain MinIO", "MinIO SSE-KMS", "bare forwarder", "s3seal"
 	sse       string // the gateway bucket's default encryption; "" otherwise
 	scheme    string // "http" or "https"; "" is http
 	endpoint  string
@@ -83,11 +83,15 @@ func (tg target) label() string {
 	return tg.path() + ", " + tg.scheme
 }
 
-func (tg target) isGateway() bool { return tg.procs.gateway != 0 }
+// isGateway tells an s3seal path from the others (the bare forwarder has
+// a process between client and MinIO too, but no gateway's metrics).
+func (tg target) isGateway() bool { return tg.name == "s3seal" }
 
 // stack is everything one transport (http or https) needs: a plain MinIO,
-// a MinIO with its own SSE-KMS, and a gateway in front of the plain one.
-// Over https every hop is TLS, the gateway's to its backend included.
+// a MinIO with its own SSE-KMS, a bare forwarder in front of the plain one
+// (the floor of any gateway: a second hop and nothing else) and the
+// gateway in front of it too. Over https every hop is TLS, the
+// forwarder's and the gateway's to the backend included.
 type stack struct {
 	scheme   string
 	minio    *harness.MinIO
@@ -96,14 +100,22 @@ type stack struct {
 
 	plain    target // bucket on the plain MinIO, no gateway
 	minioKMS target // bucket with default SSE-KMS on MinIO with MINIO_KMS_SECRET_KEY
+	fwd      target // the plain bucket through the bare forwarder
 	kms      target // gateway bucket with default SSE-KMS
 	s3       target // gateway bucket with default SSE-S3
 }
 
 // targets are the stack's paths in report order; the first is the
 // baseline of every ratio, the second the one s3seal must not be slower
-// than.
-func (st *stack) targets() []target { return []target{st.plain, st.minioKMS, st.kms, st.s3} }
+// than, the third the floor of any gateway (see stackPaths).
+func (st *stack) targets() []target { return []target{st.plain, st.minioKMS, st.fwd, st.kms, st.s3} }
+
+// stackPaths is how many targets a stack has, and the index of the first
+// s3seal one: matrix tables split their targets by stack with them.
+const (
+	stackPaths   = 5
+	firstGateway = 3
+)
 
 // servers are the http and the https stack.
 type servers struct {
@@ -160,6 +172,7 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 		minioOpts []harness.MinIOOption
 		gwOpts    []harness.GatewayOption
 		roots     *x509.CertPool
+		tlsFiles  forwarderTLS
 	)
 	if scheme == "https" {
 		ca := harness.NewCA(t)
@@ -167,14 +180,18 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 		dir := t.TempDir()
 		cert, certKey := filepath.Join(dir, "gateway.crt"), filepath.Join(dir, "gateway.key")
 		ca.Issue(t, cert, certKey)
+		tlsFiles = forwarderTLS{cert: cert, key: certKey, ca: ca.WriteCAFile(t, dir, "ca.crt")}
 		minioOpts = append(minioOpts, harness.WithMinIOTLS(ca))
 		gwOpts = append(gwOpts, harness.WithGatewayTLS(cert, certKey, ca.Pool),
-			harness.WithGatewayEnv("S3SEAL_BACKEND_CA", ca.WriteCAFile(t, dir, "ca.crt")))
+			harness.WithGatewayEnv("S3SEAL_BACKEND_CA", tlsFiles.ca))
 	}
 	st := &stack{scheme: scheme}
 	st.minio = harness.StartMinIO(t, minioOpts...)
 	st.minioSSE = harness.StartMinIO(t, append(minioOpts, kmsEnv)...)
 	st.gw = harness.StartGateway(t, st.minio, append(gwOpts, extra...)...)
+	fwd, fwdEndpoint := startForwarder(t, st.minio.Endpoint, tlsFiles)
+	watchTrash(t, st.minio.DataDir)
+	watchTrash(t, st.minioSSE.DataDir)
 
 	self := os.Getpid()
 	plainPID, ssePID := childPID(st.minio.DataDir), childPID(st.minioSSE.DataDir)
@@ -185,6 +202,8 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 		secretKey: st.minio.SecretKey, bucket: plainBucket, roots: roots, procs: processes{client: self, minio: plainPID}}
 	st.minioKMS = target{name: "MinIO SSE-KMS", scheme: scheme, endpoint: st.minioSSE.Endpoint, accessKey: st.minioSSE.AccessKey,
 		secretKey: st.minioSSE.SecretKey, bucket: minioKMSBucket, roots: roots, procs: processes{client: self, minio: ssePID}}
+	st.fwd = target{name: "bare forwarder", scheme: scheme, endpoint: fwdEndpoint, accessKey: st.minio.AccessKey,
+		secretKey: st.minio.SecretKey, bucket: plainBucket, roots: roots, procs: processes{client: self, gateway: fwd.PID(), minio: plainPID}}
 	through := target{name: "s3seal", scheme: scheme, endpoint: st.gw.Endpoint, accessKey: st.gw.AccessKey, secretKey: st.gw.SecretKey,
 		roots: roots, procs: processes{client: self, gateway: st.gw.PID(), minio: plainPID}}
 	st.kms, st.s3 = through, through
