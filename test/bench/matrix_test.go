@@ -92,15 +92,17 @@ func (c comparison) vsMinIO() float64       { return medianFloat(roundRatios(c.s
 func (c comparison) cpuRatio() float64      { return cpuRatio(c.s, c.plain) }
 func (c comparison) minioCPURatio() float64 { return cpuRatio(c.minioSSE, c.plain) }
 
-func (c comparison) fwdRatio() float64      { return medianFloat(roundRatios(c.fwd, c.plain)) }
-func (c comparison) vsForwarder() float64   { return medianFloat(roundRatios(c.s, c.fwd)) }
+func (c comparison) fwdRatio() float64    { return medianFloat(roundRatios(c.fwd, c.plain)) }
+func (c comparison) vsForwarder() float64 { return medianFloat(roundRatios(c.s, c.fwd)) }
 
 func (c comparison) pass() bool { return c.ratio() <= c.target && c.vsMinIO() <= 1 }
 
 // belowFloor tells whether the bare forwarder alone, a second hop with no
 // work at all, already misses what the row asks of s3seal: then no gateway
 // in its own process, on this machine, could meet it.
-func (c comparison) belowFloor() bool { return c.fwdRatio() > c.target || c.fwdRatio() > c.minioRatio() }
+func (c comparison) belowFloor() bool {
+	return c.fwdRatio() > c.target || c.fwdRatio() > c.minioRatio()
+}
 
 func (c comparison) targetText() string {
 	return fmt.Sprintf("≤ %.2f× and ≤ MinIO SSE", c.target)
