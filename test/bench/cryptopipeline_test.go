@@ -138,6 +138,12 @@ func measureCryptoPipeline(t *testing.T, rep *report) {
 		target, result := "–", "diagnostic"
 		if headline {
 			target, result = fmt.Sprintf("≥ %.2f×", pipelineTarget), verdict(ratio >= pipelineTarget)
+			if ratio < pipelineTarget {
+				// Bare AES-GCM fed by a reader, as any stream is, is the
+				// floor of a streaming pipeline.
+				floor := medianDuration(base).Seconds() / medianDuration(walls[1]).Seconds()
+				result = fmt.Sprintf("%s; floor: bare AES-GCM reading its input %.2f×", result, floor)
+			}
 		}
 		cpuRatio := medianDuration(baseCPU).Seconds() / medianDuration(pipeCPU).Seconds()
 		return []string{name, mbps(medianDuration(base)), mbps(medianDuration(pipe)), fmt.Sprintf("%.2f×", ratio),
@@ -146,8 +152,9 @@ func measureCryptoPipeline(t *testing.T, rep *report) {
 	headline, ratio := row("bare AES-256-GCM on the buffer", walls[0], cpus[0], true)
 	diagnostic, _ := row("bare AES-256-GCM, input read from an io.Reader", walls[1], cpus[1], false)
 
-	rep.addSummary(3, "Crypto pipeline, encrypt+decrypt 64 MiB (throughput vs bare AES-GCM)", fmt.Sprintf("%.2f×", ratio), headline[6],
-		fmt.Sprintf("≥ %.2f×", pipelineTarget), ratio >= pipelineTarget)
+	rep.summary = append(rep.summary, summaryRow{3, []string{"Crypto pipeline, encrypt+decrypt 64 MiB (throughput vs bare AES-GCM)",
+		fmt.Sprintf("%.2f× (%s of bare AES-GCM reading its input)", ratio, diagnostic[3]), headline[6],
+		fmt.Sprintf("≥ %.2f×", pipelineTarget), headline[8]}})
 	rep.sections = append(rep.sections, section{
 		number: 3,
 		title:  "Crypto pipeline alone",
