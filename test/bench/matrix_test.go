@@ -170,7 +170,7 @@ func (m *matrix) addTables(rep *report, sec *section, ops int, name, short func(
 					plain: res[0], minioSSE: res[1], fwd: res[2], s: res[k], target: target(i)}
 				gw = append(gw, c)
 				if tgs[k].sse == "SSE-KMS" {
-					rep.addComparison(sec.number, fmt.Sprintf("%s, %s (s3seal SSE-KMS)", short(i), tgs[k].scheme), c)
+					rep.addComparison(sec.number, fmt.Sprintf("%s, %s (%s)", short(i), tgs[k].scheme, tgs[k].path()), c)
 				}
 			}
 			comparisons.rows = append(comparisons.rows, comparisonRows(name(i), tgs[0].scheme, work(i), unit, scale, res[0], res[1], res[2], gw)...)

@@ -28,6 +28,7 @@ import (
 type target struct {
 	name      string // "plain MinIO", "MinIO SSE-KMS", "bare forwarder", "s3seal"
 	sse       string // the gateway bucket's default encryption; "" otherwise
+	variant   string // how the path differs from the default one, e.g. its backend's flags; usually ""
 	scheme    string // "http" or "https"; "" is http
 	endpoint  string
 	accessKey string
@@ -70,10 +71,14 @@ func (tg target) clients(t testing.TB, n int) []*minio.Client {
 // path names the target without its transport: "plain MinIO",
 // "MinIO SSE-KMS", "s3seal SSE-KMS".
 func (tg target) path() string {
-	if tg.sse == "" {
-		return tg.name
+	p := tg.name
+	if tg.sse != "" {
+		p += " " + tg.sse
 	}
-	return tg.name + " " + tg.sse
+	if tg.variant != "" {
+		p += " (" + tg.variant + ")"
+	}
+	return p
 }
 
 func (tg target) label() string {
@@ -97,24 +102,34 @@ type stack struct {
 	minio    *harness.MinIO
 	minioSSE *harness.MinIO
 	gw       *harness.Gateway
+	// The same gateway again over a MinIO started with --no-compat, which
+	// then skips the MD5 of every body it stores (it answers with a random
+	// ETag, as its own SSE-KMS does): s3seal never uses the backend's
+	// MD5, so an operator may spare MinIO that work.
+	minioLoose *harness.MinIO
+	gwLoose    *harness.Gateway
 
 	plain    target // bucket on the plain MinIO, no gateway
 	minioKMS target // bucket with default SSE-KMS on MinIO with MINIO_KMS_SECRET_KEY
 	fwd      target // the plain bucket through the bare forwarder
 	kms      target // gateway bucket with default SSE-KMS
 	s3       target // gateway bucket with default SSE-S3
+	kmsLoose target // as kms, through gwLoose to minioLoose
 }
 
 // targets are the stack's paths in report order; the first is the
 // baseline of every ratio, the second the one s3seal must not be slower
 // than, the third the floor of any gateway (see stackPaths).
-func (st *stack) targets() []target { return []target{st.plain, st.minioKMS, st.fwd, st.kms, st.s3} }
+func (st *stack) targets() []target {
+	return []target{st.plain, st.minioKMS, st.fwd, st.kms, st.s3, st.kmsLoose}
+}
 
 // stackPaths is how many targets a stack has, and the index of the first
 // s3seal one: matrix tables split their targets by stack with them.
 const (
-	stackPaths   = 5
-	firstGateway = 3
+	stackPaths       = 6
+	firstGateway     = 3
+	gatewaysPerStack = 2 // gw and gwLoose
 )
 
 // servers are the http and the https stack.
@@ -190,8 +205,11 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 	st.minioSSE = harness.StartMinIO(t, append(minioOpts, kmsEnv)...)
 	st.gw = harness.StartGateway(t, st.minio, append(gwOpts, extra...)...)
 	fwd, fwdEndpoint := startForwarder(t, st.minio.Endpoint, tlsFiles)
-	watchTrash(t, st.minio.DataDir)
-	watchTrash(t, st.minioSSE.DataDir)
+	st.minioLoose = harness.StartMinIO(t, append(minioOpts, harness.WithMinIOArgs("--no-compat"))...)
+	st.gwLoose = harness.StartGateway(t, st.minioLoose, append(gwOpts, extra...)...)
+	for _, m := range []*harness.MinIO{st.minio, st.minioSSE, st.minioLoose} {
+		watchTrash(t, m.DataDir)
+	}
 
 	self := os.Getpid()
 	plainPID, ssePID := childPID(st.minio.DataDir), childPID(st.minioSSE.DataDir)
@@ -209,6 +227,9 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 	st.kms, st.s3 = through, through
 	st.kms.sse, st.kms.bucket = "SSE-KMS", kmsBucket
 	st.s3.sse, st.s3.bucket = "SSE-S3", s3Bucket
+	st.kmsLoose = target{name: "s3seal", sse: "SSE-KMS", variant: "backend MinIO --no-compat", scheme: scheme,
+		endpoint: st.gwLoose.Endpoint, accessKey: st.gwLoose.AccessKey, secretKey: st.gwLoose.SecretKey, bucket: kmsBucket,
+		roots: roots, procs: processes{client: self, gateway: st.gwLoose.PID(), minio: childPID(st.minioLoose.DataDir)}}
 
 	ctx := t.Context()
 	for _, b := range []struct {
@@ -219,6 +240,7 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 		{st.minioKMS, sse.NewConfigurationSSEKMS(minioKeyName)},
 		{st.kms, sse.NewConfigurationSSEKMS(harness.DefaultKeyName)},
 		{st.s3, sse.NewConfigurationSSES3()},
+		{st.kmsLoose, sse.NewConfigurationSSEKMS(harness.DefaultKeyName)},
 	} {
 		c := b.tg.client(t)
 		if err := c.MakeBucket(ctx, b.tg.bucket, minio.MakeBucketOptions{}); err != nil {
@@ -243,7 +265,7 @@ func checkEncryption(t *testing.T, s *servers, object string) {
 		for _, c := range []struct {
 			tg   target
 			want string
-		}{{st.plain, ""}, {st.minioKMS, "aws:kms"}, {st.kms, "aws:kms"}, {st.s3, "AES256"}} {
+		}{{st.plain, ""}, {st.minioKMS, "aws:kms"}, {st.kms, "aws:kms"}, {st.s3, "AES256"}, {st.kmsLoose, "aws:kms"}} {
 			info, err := c.tg.client(t).StatObject(t.Context(), c.tg.bucket, object, minio.StatObjectOptions{})
 			if err != nil {
 				t.Fatalf("%s: HEAD %s/%s: %v", c.tg.label(), c.tg.bucket, object, err)
@@ -261,7 +283,7 @@ func keyStoreCalls(t *testing.T, s *servers) float64 {
 	t.Helper()
 	var sum float64
 	for _, st := range s.stacks {
-		sum += scrapeSum(t, st.kms, "s3seal_keystore_requests_total")
+		sum += scrapeSum(t, st.kms, "s3seal_keystore_requests_total") + scrapeSum(t, st.kmsLoose, "s3seal_keystore_requests_total")
 	}
 	return sum
 }

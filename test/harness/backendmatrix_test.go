@@ -98,7 +98,7 @@ func TestBackendResultsFromTestEvents(t *testing.T) {
 func TestSelectBackends(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "minio,versitygw",
-		"all":                       "minio,versitygw,seaweedfs,moto,ceph",
+		"all":                       "minio,minio-nocompat,versitygw,seaweedfs,moto,ceph",
 		"seaweedfs, Ceph,seaweedfs": "seaweedfs,ceph",
 		"moto":                      "moto",
 		"minio,garage":              "minio,garage",

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -25,7 +26,8 @@ type MinIO struct {
 	SecretKey string // root password
 	DataDir   string
 
-	ca   *CA // signs the server certificate over https; nil for http
+	kind BackendKind // KindMinIO, or KindMinIONoCompat with --no-compat
+	ca   *CA         // signs the server certificate over https; nil for http
 	proc *Process
 }
 
@@ -33,8 +35,15 @@ type MinIO struct {
 type MinIOOption func(*minioConfig)
 
 type minioConfig struct {
-	env []string
-	ca  *CA
+	env  []string
+	args []string
+	ca   *CA
+}
+
+// WithMinIOArgs adds command-line arguments after the server's own, e.g.
+// --no-compat.
+func WithMinIOArgs(args ...string) MinIOOption {
+	return func(c *minioConfig) { c.args = append(c.args, args...) }
 }
 
 // WithMinIOEnv adds an environment variable to the server, e.g.
@@ -64,7 +73,11 @@ func StartMinIO(t testing.TB, opts ...MinIOOption) *MinIO {
 		AccessKey: "minio-" + randomHex(t, 6),
 		SecretKey: randomHex(t, 20),
 		DataDir:   filepath.Join(dir, "data"),
+		kind:      KindMinIO,
 		ca:        cfg.ca,
+	}
+	if slices.Contains(cfg.args, "--no-compat") {
+		m.kind = KindMinIONoCompat
 	}
 	for _, sub := range []string{m.DataDir, filepath.Join(dir, "certs"), filepath.Join(dir, "home")} {
 		if err := os.MkdirAll(sub, 0o755); err != nil {
@@ -97,6 +110,7 @@ func StartMinIO(t testing.TB, opts ...MinIOOption) *MinIO {
 			"--console-address", "127.0.0.1:" + strconv.Itoa(consolePort),
 			"--certs-dir", filepath.Join(dir, "certs"),
 		}
+		args = append(args, cfg.args...)
 		logPath := filepath.Join(dir, fmt.Sprintf("minio-%d.log", attempt))
 		p, err := StartProcess("minio", bin, args, env, dir, logPath)
 		if err != nil {
