@@ -99,9 +99,11 @@ func (c comparison) pass() bool { return c.ratio() <= c.target && c.vsMinIO() <=
 
 // belowFloor tells whether the bare forwarder alone, a second hop with no
 // work at all, already misses what the row asks of s3seal: then no gateway
-// in its own process, on this machine, could meet it.
+// in its own process, on this machine, could meet it. The forwarder runs
+// in front of the plain MinIO, so it is the floor of the paths over that
+// MinIO only, not of a variant over another backend.
 func (c comparison) belowFloor() bool {
-	return c.fwdRatio() > c.target || c.fwdRatio() > c.minioRatio()
+	return c.tg.variant == "" && (c.fwdRatio() > c.target || c.fwdRatio() > c.minioRatio())
 }
 
 func (c comparison) targetText() string {
@@ -170,7 +172,7 @@ func (m *matrix) addTables(rep *report, sec *section, ops int, name, short func(
 					plain: res[0], minioSSE: res[1], fwd: res[2], s: res[k], target: target(i)}
 				gw = append(gw, c)
 				if tgs[k].sse == "SSE-KMS" {
-					rep.addComparison(sec.number, fmt.Sprintf("%s, %s (%s)", short(i), tgs[k].scheme, tgs[k].path()), c)
+					rep.addComparison(sec.number, fmt.Sprintf("%s, %s: %s", short(i), tgs[k].scheme, tgs[k].path()), c)
 				}
 			}
 			comparisons.rows = append(comparisons.rows, comparisonRows(name(i), tgs[0].scheme, work(i), unit, scale, res[0], res[1], res[2], gw)...)
