@@ -460,7 +460,12 @@ func (s *Server) completeMultipartUpload(w http.ResponseWriter, r *http.Request,
 		return err
 	}
 	var result completeMultipartResult
-	if err := xml.Unmarshal(body, &result); err == nil && result.XMLName.Local == "CompleteMultipartUploadResult" {
+	// moto names the root CompleteMultipartUploadResponse; S3's answer
+	// (CompleteMultipartUploadResult) goes to the client either way. Any
+	// other 200 body (S3 can answer an <Error> with 200) is relayed as is
+	// and the upload's records stay.
+	if err := xml.Unmarshal(body, &result); err == nil &&
+		(result.XMLName.Local == "CompleteMultipartUploadResult" || result.XMLName.Local == "CompleteMultipartUploadResponse") {
 		if got := strings.Trim(result.ETag, `"`); got != backendETag && got != "" {
 			// A backend with another multipart ETag scheme: record under
 			// the ETag it actually gave.

@@ -229,8 +229,15 @@ func objectAPIOnePartAndGappedUploads(t *testing.T, o *objectAPI) {
 		}
 		parts = append(parts, minio.CompletePart{PartNumber: pn, ETag: p.ETag})
 	}
-	if _, err := o.core.CompleteMultipartUpload(ctx, b, "gapped", id, parts, minio.PutObjectOptions{}); err != nil {
+	done, err := o.core.CompleteMultipartUpload(ctx, b, "gapped", id, parts, minio.PutObjectOptions{})
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The client is told s3seal's ETag, never the backend's.
+	if st, err := o.core.StatObject(ctx, b, "gapped", minio.StatObjectOptions{}); err != nil {
+		t.Fatal(err)
+	} else if done.ETag != st.ETag {
+		t.Errorf("CompleteMultipartUpload answered ETag %q, HEAD %q", done.ETag, st.ETag)
 	}
 	if got := o.get(t, b, "gapped", minio.GetObjectOptions{}); !bytes.Equal(got, data) {
 		t.Errorf("gapped multipart object: %d bytes differ", len(got))
