@@ -23,12 +23,23 @@ var (
 	profileDir     = flag.String("profile-dir", "", "TestProfileGateway: write the gateway's profiles here")
 	profileScheme  = flag.String("profile-scheme", "http", "TestProfileGateway: http or https")
 	profileSeconds = flag.Int("profile-seconds", 15, "TestProfileGateway: CPU profile length per operation")
+	profileSize    = flag.String("profile-size", "4KiB", "TestProfileGateway: 4KiB (the small-object load) or 64MiB (one stream of 64 MiB PUTs to an SSE-KMS and an SSE-S3 bucket, GETs and range GETs)")
 )
+
+// profiledLoad is one load a CPU profile is taken under: run performs one
+// round of it and returns how many operations the round made.
+type profiledLoad struct {
+	name string
+	run  func(ctx context.Context) (int, error)
+}
 
 // TestProfileGateway profiles the gateway under the 4 KiB load of section
 // 2 (SSE-KMS): a CPU profile while PUTs run, one while GETs run, and the
-// allocation profile after both. The gateway must be built with -tags
-// pprof (S3SEAL_BIN), which serves net/http/pprof on S3SEAL_PPROF_ADDR:
+// allocation profile after both. With -profile-size 64MiB it profiles one
+// stream of the 64 MiB transfers of section 1 instead: PUT to an SSE-KMS
+// and to an SSE-S3 bucket, GET, and the range GET, one profile each. The
+// gateway must be built with -tags pprof (S3SEAL_BIN), which serves
+// net/http/pprof on S3SEAL_PPROF_ADDR:
 //
 //	go build -tags pprof -o /tmp/s3seal-pprof ./cmd/s3seal
 //	cd test && S3SEAL_BIN=/tmp/s3seal-pprof go test -tags bench -run TestProfileGateway -v ./bench -args -profile-dir /tmp/prof
@@ -42,14 +53,10 @@ func TestProfileGateway(t *testing.T) {
 	useTmpfs(t)
 	pprofAddr := "127.0.0.1:" + strconv.Itoa(harness.FreePort(t))
 	st := startStack(t, *profileScheme, harness.WithGatewayEnv("S3SEAL_PPROF_ADDR", pprofAddr))
-	tg := st.kms
-	so := &smallOperations{payload: pseudoRandomBytes(4, smallSize), clients: map[string][]*minio.Client{tg.label(): tg.clients(t, smallWorkers)}}
-	for range smallWorkers {
-		so.buffers = append(so.buffers, make([]byte, 64<<10))
-	}
+	loads, gatewayPID := profiledLoads(t, st)
 	ctx := t.Context()
-	for _, put := range []bool{true, false} { // warm-up
-		if err := so.run(ctx, tg, put); err != nil {
+	for _, l := range loads { // warm-up; the 64 MiB PUTs also write what the GETs read
+		if _, err := l.run(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,11 +82,7 @@ func TestProfileGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	fetch("/debug/pprof/allocs", "allocs-before.pprof")
-	for _, put := range []bool{true, false} {
-		name := "get"
-		if put {
-			name = "put"
-		}
+	for _, l := range loads {
 		stop := make(chan struct{})
 		done := make(chan int)
 		go func() {
@@ -91,22 +94,61 @@ func TestProfileGateway(t *testing.T) {
 					return
 				default:
 				}
-				if err := so.run(context.WithoutCancel(ctx), tg, put); err != nil {
+				n, err := l.run(context.WithoutCancel(ctx))
+				if err != nil {
 					t.Error(err)
 					done <- ops
 					return
 				}
-				ops += smallOps
+				ops += n
 			}
 		}()
 		start := time.Now()
-		cpu0 := procCPU(tg.procs.gateway)
-		fetch(fmt.Sprintf("/debug/pprof/profile?seconds=%d", *profileSeconds), "cpu-"+name+".pprof")
+		cpu0 := procCPU(gatewayPID)
+		fetch(fmt.Sprintf("/debug/pprof/profile?seconds=%d", *profileSeconds), "cpu-"+l.name+".pprof")
 		close(stop)
 		ops := <-done
-		cpu := procCPU(tg.procs.gateway) - cpu0
+		cpu := procCPU(gatewayPID) - cpu0
 		wall := time.Since(start)
-		t.Logf("%s: %d ops in %s, gateway CPU %s = %.0f µs per operation", name, ops, wall.Round(time.Millisecond), cpu, float64(cpu.Microseconds())/float64(ops))
+		t.Logf("%s: %d ops in %s, gateway CPU %s = %.0f µs per operation", l.name, ops, wall.Round(time.Millisecond), cpu, float64(cpu.Microseconds())/float64(ops))
 	}
 	fetch("/debug/pprof/allocs", "allocs-after.pprof")
+}
+
+// profiledLoads are the loads of -profile-size on st's gateway, and the
+// gateway's PID.
+func profiledLoads(t *testing.T, st *stack) ([]profiledLoad, int) {
+	t.Helper()
+	switch *profileSize {
+	case "4KiB":
+		tg := st.kms
+		so := &smallOperations{payload: pseudoRandomBytes(4, smallSize), clients: map[string][]*minio.Client{tg.label(): tg.clients(t, smallWorkers)}}
+		for range smallWorkers {
+			so.buffers = append(so.buffers, make([]byte, 64<<10))
+		}
+		load := func(put bool) func(context.Context) (int, error) {
+			return func(ctx context.Context) (int, error) { return smallOps, so.run(ctx, tg, put) }
+		}
+		return []profiledLoad{{"put", load(true)}, {"get", load(false)}}, tg.procs.gateway
+	case "64MiB":
+		lt := &largeTransfers{
+			payload: pseudoRandomBytes(64, largeSize),
+			clients: map[string][]*minio.Client{},
+			buffers: [][]byte{make([]byte, copyBufferSize)},
+		}
+		for _, tg := range []target{st.kms, st.s3} {
+			lt.clients[tg.label()] = tg.clients(t, 1)
+		}
+		load := func(tg target, op largeOp) func(context.Context) (int, error) {
+			return func(ctx context.Context) (int, error) { return 1, lt.run(ctx, tg, op) }
+		}
+		return []profiledLoad{
+			{"put-64mib-sse-kms", load(st.kms, largeOp{put: true, streams: 1})},
+			{"put-64mib-sse-s3", load(st.s3, largeOp{put: true, streams: 1})},
+			{"get-64mib", load(st.kms, largeOp{streams: 1})},
+			{"range-get-64mib", load(st.kms, largeOp{rangeRead: true, streams: 1})},
+		}, st.kms.procs.gateway
+	}
+	t.Fatalf("-profile-size %q: want 4KiB or 64MiB", *profileSize)
+	return nil, 0
 }
