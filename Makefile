@@ -69,12 +69,13 @@ bench: build ## throughput and memory, direct vs through s3seal; writes BENCHMAR
 	./test/install-peers.sh minio
 	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal $(GO) test -tags bench -run TestBenchmarks -count=1 -timeout 40m -v ./bench -args -out $(CURDIR)/BENCHMARKS.md
 
-PROFILE_DIR ?= $(CURDIR)/.data/profile
-profile: ## CPU and allocation profiles of the gateway under the 4 KiB bench load, into PROFILE_DIR
+PROFILE_DIR  ?= $(CURDIR)/.data/profile
+PROFILE_SIZE ?= 4KiB
+profile: ## CPU and allocation profiles of the gateway under the 4 KiB bench load (PROFILE_SIZE=64MiB: the 64 MiB transfers), into PROFILE_DIR
 	./test/install-peers.sh minio
 	CGO_ENABLED=0 $(GO) build -tags pprof -o bin/s3seal-pprof ./cmd/s3seal
 	mkdir -p $(PROFILE_DIR)
-	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal-pprof $(GO) test -tags bench -run TestProfileGateway -count=1 -v ./bench -args -profile-dir $(PROFILE_DIR)
+	cd test && S3SEAL_BIN=$(CURDIR)/bin/s3seal-pprof $(GO) test -tags bench -run TestProfileGateway -count=1 -v ./bench -args -profile-dir $(PROFILE_DIR) -profile-size $(PROFILE_SIZE)
 
 FUZZTIME ?= 10s
 fuzz: ## run every fuzz target in the repository for FUZZTIME each

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/s3seal/s3seal/crypto"
 	"github.com/s3seal/s3seal/gateway/s3err"
@@ -666,27 +668,64 @@ func (s *Server) writePlaintext(w http.ResponseWriter, r *http.Request, st *stor
 		w.WriteHeader(status)
 		return nil
 	}
-	plain, err := layout.decrypt(body, segs, key)
-	if err != nil {
-		return s3err.Wrap(s3err.ObjectTampered, err)
-	}
 	bp := copyBuffers.Get().(*[]byte)
 	head := (*bp)[:min(int64(len(*bp)), n)]
+	var src *bufio.Reader
+	if int64(len(head)) < n {
+		src = getBackendReader(body)
+		body = src
+	}
+	release := func() {
+		if src != nil {
+			putBackendReader(src)
+		}
+	}
+	plain, err := layout.decrypt(body, segs, key)
+	if err != nil {
+		copyBuffers.Put(bp)
+		release()
+		return s3err.Wrap(s3err.ObjectTampered, err)
+	}
 	if _, err := io.ReadFull(plain, head); err != nil {
 		copyBuffers.Put(bp)
+		release()
 		return s3err.Wrap(s3err.ObjectTampered, err)
 	}
 	w.WriteHeader(status)
 	if _, err := w.Write(head); err != nil || int64(len(head)) == n {
 		copyBuffers.Put(bp)
+		release()
 		return nil // done, or the client went away
 	}
 	// More than one buffer: read ahead while writing (copyReadAhead
 	// takes the buffer over).
-	if _, err := copyReadAhead(w, plain, bp); err != nil {
+	written, err := copyReadAhead(w, plain, bp)
+	if err != nil {
+		release()
 		return s3err.Wrap(s3err.ObjectTampered, err)
 	}
+	if int64(len(head))+written == n {
+		release() // else the client went away, and copyReadAhead's reader may still be in src
+	}
 	return nil
+}
+
+// backendReaders buffer the ciphertext of large reads. DARE asks its
+// source for one package (64 KiB and 32 bytes) at a time, which through
+// the transport's 64 KiB buffer is one read(2) of at most 64 KiB per
+// package; through a copy-buffer-sized bufio.Reader it is one of up to
+// 256 KiB per four packages, as the bare forwarder reads.
+var backendReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+
+func getBackendReader(body io.Reader) *bufio.Reader {
+	br := backendReaders.Get().(*bufio.Reader)
+	br.Reset(body)
+	return br
+}
+
+func putBackendReader(br *bufio.Reader) {
+	br.Reset(nil)
+	backendReaders.Put(br)
 }
 
 // The client's checksum of the plaintext, sealed under the object key.
