@@ -49,7 +49,7 @@ func signBackendV4(req *http.Request, keys *sigv4.SigningKeys, accessKey, secret
 		case "Accept-Encoding", "Authorization", "User-Agent":
 			continue
 		}
-		lk := strings.ToLower(k)
+		lk := sigv4.LowerHeaderName(k)
 		names = append(names, lk)
 		values[lk] = vv
 		hasHost = hasHost || lk == "host"
