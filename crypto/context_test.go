@@ -1,6 +1,9 @@
 package crypto
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func TestKMSContext(t *testing.T) {
 	tests := []struct {
@@ -41,4 +44,30 @@ func TestKMSContext(t *testing.T) {
 			t.Errorf("client context = %v, want it untouched", client)
 		}
 	})
+}
+
+// FuzzKMSContext holds KMSContext's direct encoding of the common case to
+// encoding/json's bytes.
+func FuzzKMSContext(f *testing.F) {
+	for _, s := range [][2]string{{"photos", "2024/cat.jpg"}, {"b", "\"\\\n"}, {"b", `a"b`}, {"b", `a\b`}, {"b\x1f", "o"}, {"b", "ü\u2028\xff<&>"}, {"b\x7f", "o"}, {"", ""}} {
+		f.Add(s[0], s[1], false)
+		f.Add(s[0], s[1], true)
+	}
+	f.Fuzz(func(t *testing.T, bucket, object string, withClient bool) {
+		var client map[string]string
+		if withClient {
+			client = map[string]string{"k": object}
+		}
+		got, want := KMSContext(client, bucket, object), kmsContextJSON(client, bucket, object)
+		if !bytes.Equal(got, want) {
+			t.Errorf("KMSContext(%q, %q, %q) = %s, want %s", client, bucket, object, got, want)
+		}
+	})
+}
+
+func BenchmarkKMSContext(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		KMSContext(nil, "photos", "2024/cat.jpg")
+	}
 }

@@ -125,11 +125,17 @@ func (s SealedKey) Unseal(extKey []byte, domain Domain, bucket, object string) (
 }
 
 func sealingKey(extKey []byte, iv [32]byte, domain Domain, bucket, object string) [32]byte {
+	// One write of one buffer: each []byte conversion passed to the hash
+	// (an interface) was an allocation of its own.
+	msg := make([]byte, 0, len(iv)+len(domain)+len(SealAlgorithm)+len(bucket)+1+len(object))
+	msg = append(msg, iv[:]...)
+	msg = append(msg, domain...)
+	msg = append(msg, SealAlgorithm...)
+	msg = append(msg, bucket...)
+	msg = append(msg, '/')
+	msg = append(msg, object...)
 	mac := hmac.New(sha256.New, extKey)
-	mac.Write(iv[:])
-	mac.Write([]byte(domain))
-	mac.Write([]byte(SealAlgorithm))
-	mac.Write([]byte(bucket + "/" + object))
+	mac.Write(msg)
 	var key [32]byte
 	mac.Sum(key[:0])
 	return key

@@ -182,7 +182,7 @@ func (b *backend) do(ctx context.Context, br backendRequest) (*http.Response, er
 		req.ContentLength = br.Size
 	}
 	for k := range req.Header {
-		if backendForbidden(strings.ToLower(k)) {
+		if backendForbidden(sigv4.LowerHeaderName(k)) {
 			delete(req.Header, k)
 		}
 	}
@@ -257,7 +257,7 @@ func forwardHeader(in http.Header) http.Header {
 func allowHeaders(in http.Header, lists ...[]string) http.Header {
 	out := make(http.Header, 8)
 	for k, vv := range in {
-		lk := strings.ToLower(k)
+		lk := sigv4.LowerHeaderName(k)
 		if neverForwarded(lk) || !headerListed(lk, lists) {
 			continue
 		}
@@ -300,7 +300,7 @@ func backendForbidden(lk string) bool {
 func forwardEncryptedHeader(in http.Header) http.Header {
 	out := forwardHeader(in)
 	for k := range out {
-		lk := strings.ToLower(k)
+		lk := sigv4.LowerHeaderName(k)
 		if strings.HasPrefix(lk, "x-amz-checksum") || strings.HasPrefix(lk, "x-amz-sdk-checksum") || lk == "content-md5" {
 			delete(out, k)
 		}
@@ -314,13 +314,15 @@ func forwardEncryptedHeader(in http.Header) http.Header {
 // from dst by that key, not with Get).
 func copyResponseHeader(dst, src http.Header) {
 	for k, vv := range src {
-		lk := strings.ToLower(k)
+		if crypto.IsReservedHeader(k) {
+			continue
+		}
+		lk := sigv4.LowerHeaderName(k)
 		switch {
 		case lk == "x-amz-request-id", lk == "x-amz-id-2", lk == "content-length", lk == "server",
 			strings.HasPrefix(lk, "x-ratelimit-"),
 			lk == "connection", lk == "keep-alive", lk == "transfer-encoding", lk == "trailer",
-			strings.HasPrefix(lk, "x-amz-server-side-encryption"),
-			crypto.IsReservedHeader(lk):
+			strings.HasPrefix(lk, "x-amz-server-side-encryption"):
 			continue
 		}
 		if strings.HasPrefix(lk, "x-amz-meta-") {

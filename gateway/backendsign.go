@@ -49,7 +49,7 @@ func signBackendV4(req *http.Request, keys *sigv4.SigningKeys, accessKey, secret
 		case "Accept-Encoding", "Authorization", "User-Agent":
 			continue
 		}
-		lk := strings.ToLower(k)
+		lk := sigv4.LowerHeaderName(k)
 		names = append(names, lk)
 		values[lk] = vv
 		hasHost = hasHost || lk == "host"
@@ -60,34 +60,35 @@ func signBackendV4(req *http.Request, keys *sigv4.SigningKeys, accessKey, secret
 	slices.Sort(names)
 	signedHeaders := strings.Join(names, ";")
 
-	var cr strings.Builder
-	cr.Grow(512)
-	cr.WriteString(req.Method)
-	cr.WriteByte('\n')
-	cr.WriteString(encodePath(req.URL.Path))
-	cr.WriteByte('\n')
-	cr.WriteString(req.URL.RawQuery)
-	cr.WriteByte('\n')
+	// The canonical request is built where sha256 reads it, on the stack
+	// for the usual small request, not in a builder copied to a []byte.
+	var buf [512]byte
+	cr := append(buf[:0], req.Method...)
+	cr = append(cr, '\n')
+	cr = append(cr, encodePath(req.URL.Path)...)
+	cr = append(cr, '\n')
+	cr = append(cr, req.URL.RawQuery...)
+	cr = append(cr, '\n')
 	for _, k := range names {
-		cr.WriteString(k)
-		cr.WriteByte(':')
+		cr = append(cr, k...)
+		cr = append(cr, ':')
 		if k == "host" {
-			cr.WriteString(backendHost(req))
+			cr = append(cr, backendHost(req)...)
 		} else {
 			for i, v := range values[k] {
 				if i > 0 {
-					cr.WriteByte(',')
+					cr = append(cr, ',')
 				}
-				cr.WriteString(trimAll(v))
+				cr = append(cr, trimAll(v)...)
 			}
 		}
-		cr.WriteByte('\n')
+		cr = append(cr, '\n')
 	}
-	cr.WriteByte('\n')
-	cr.WriteString(signedHeaders)
-	cr.WriteByte('\n')
-	cr.WriteString(hashedPayload)
-	sum := sha256.Sum256([]byte(cr.String()))
+	cr = append(cr, '\n')
+	cr = append(cr, signedHeaders...)
+	cr = append(cr, '\n')
+	cr = append(cr, hashedPayload...)
+	sum := sha256.Sum256(cr)
 
 	scope := date + "/" + region + "/" + service + "/aws4_request"
 	sig := keys.Sign(secretKey, date, region, service, algorithm+"\n"+amzDate+"\n"+scope+"\n"+hex.EncodeToString(sum[:]))

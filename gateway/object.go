@@ -167,7 +167,7 @@ func (s *Server) writeWriteResponse(w http.ResponseWriter, resp *http.Response, 
 // stripChecksums removes backend checksums: they describe ciphertext.
 func stripChecksums(h http.Header) {
 	for k := range h {
-		if strings.HasPrefix(strings.ToLower(k), "x-amz-checksum-") {
+		if strings.HasPrefix(sigv4.LowerHeaderName(k), "x-amz-checksum-") {
 			delete(h, k)
 		}
 	}

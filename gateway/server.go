@@ -234,7 +234,7 @@ func New(cfg Config) (*Server, error) {
 	s.stsVerifier = stsVerifierFor(s)
 	// Virtual-hosted-style requests are rewritten before routing: mux
 	// middlewares only run after a route matched.
-	s.handler = s.idleDeadlines(s.virtualHost(s.routes()))
+	s.handler = s.idleDeadlines(s.virtualHost(dispatch{s.routes()}))
 	return s, nil
 }
 

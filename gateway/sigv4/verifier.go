@@ -549,7 +549,7 @@ func requireHostSigned(signedHeaders []string) error {
 func checkUnsignedHeaders(r *http.Request, signedHeaders []string) error {
 	var unsigned []string
 	for k := range r.Header {
-		lk := strings.ToLower(k)
+		lk := LowerHeaderName(k)
 		if !strings.HasPrefix(lk, "x-amz-") || lk == "x-amz-content-sha256" {
 			continue
 		}
@@ -690,7 +690,7 @@ func checksumHeader(h http.Header) (*checksumAlgorithm, string, error) {
 		value string
 	)
 	for k, vals := range h {
-		lk := strings.ToLower(k)
+		lk := LowerHeaderName(k)
 		name, ok := strings.CutPrefix(lk, "x-amz-checksum-")
 		if !ok {
 			continue
@@ -827,7 +827,7 @@ var strippedHeaders = []string{
 // stripAuthentication removes what Verify consumed from r.
 func stripAuthentication(r *http.Request, presigned, v2, bodyChecksums bool) {
 	for k := range r.Header {
-		lk := strings.ToLower(k)
+		lk := LowerHeaderName(k)
 		if slices.Contains(strippedHeaders, lk) || bodyChecksums && checksumByHeader(lk) != nil {
 			delete(r.Header, k)
 		}
