@@ -27,6 +27,7 @@ type report struct {
 	machine  [][2]string
 	summary  []summaryRow
 	compared []comparison // the s3seal SSE-KMS rows of the summary
+	perByte  perByteCPU   // from the crypto section; zero if it did not run
 	sections []section
 	noise    []string
 }
