@@ -170,7 +170,8 @@ func measureLargeObjects(t *testing.T, s *servers, rep *report) {
 	m.addTables(rep, &sec, len(ops),
 		func(i int) string { return ops[i].String() }, func(i int) string { return ops[i].short() },
 		func(i int) float64 { return ops[i].bytes() }, "MB/s", 1e6,
-		func(i int) float64 { return ops[i].targetRatio() })
+		func(i int) float64 { return ops[i].targetRatio() },
+		func(i int, scheme string) bool { return !ops[i].put || scheme == "https" })
 	if rep.perByte.aes > 0 {
 		sec.tables = append(sec.tables, ownCPUTable(m, ops, rep.perByte))
 		sec.notes = append(sec.notes, "s3seal's own CPU: the gateway's CPU time per run minus the bare forwarder's in the same "+
@@ -193,8 +194,8 @@ func measureLargeObjects(t *testing.T, s *servers, rep *report) {
 	rep.sections = append(rep.sections, sec)
 }
 
-// ownCPUTable shows, for each s3seal path over the plain MinIO, the CPU
-// the gateway spends beyond the bare forwarder, next to what its
+// ownCPUTable shows, for each s3seal path, the CPU the gateway spends
+// beyond the bare forwarder in front of the same MinIO, next to what its
 // unavoidable crypto costs bare.
 func ownCPUTable(m *matrix, ops []largeOp, per perByteCPU) table {
 	tbl := table{header: []string{"Operation", "Transport", "Path", "s3seal CPU", "forwarder CPU", "difference",
@@ -202,12 +203,9 @@ func ownCPUTable(m *matrix, ops []largeOp, per perByteCPU) table {
 	secs := func(v float64) string { return fmt.Sprintf("%.3f s", v) }
 	for i, op := range ops {
 		for base := 0; base < len(m.targets); base += stackPaths {
-			fwd := m.results[i][base+2].meanCPU().gateway.Seconds()
 			for k := firstGateway; k < stackPaths; k++ {
 				tg := m.targets[base+k]
-				if tg.variant != "" {
-					continue // over another MinIO: the forwarder is not its floor
-				}
+				fwd := m.results[i][base+floorOf(tg)].meanCPU().gateway.Seconds()
 				own := m.results[i][base+k].meanCPU().gateway.Seconds()
 				bytes := op.bytes()
 				aes := bytes * per.aes

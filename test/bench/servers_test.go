@@ -112,6 +112,7 @@ type stack struct {
 	plain    target // bucket on the plain MinIO, no gateway
 	minioKMS target // bucket with default SSE-KMS on MinIO with MINIO_KMS_SECRET_KEY
 	fwd      target // the plain bucket through the bare forwarder
+	fwdLoose target // a plain bucket on minioLoose through a bare forwarder of its own
 	kms      target // gateway bucket with default SSE-KMS
 	s3       target // gateway bucket with default SSE-S3
 	kmsLoose target // as kms, through gwLoose to minioLoose
@@ -119,16 +120,26 @@ type stack struct {
 
 // targets are the stack's paths in report order; the first is the
 // baseline of every ratio, the second the one s3seal must not be slower
-// than, the third the floor of any gateway (see stackPaths).
+// than, the third and fourth the floors of any gateway over the plain
+// MinIO and over the --no-compat one (see stackPaths and floorOf).
 func (st *stack) targets() []target {
-	return []target{st.plain, st.minioKMS, st.fwd, st.kms, st.s3, st.kmsLoose}
+	return []target{st.plain, st.minioKMS, st.fwd, st.fwdLoose, st.kms, st.s3, st.kmsLoose}
+}
+
+// floorOf is the index in a stack's targets of the bare forwarder in
+// front of the same MinIO as tg.
+func floorOf(tg target) int {
+	if tg.variant != "" {
+		return 3
+	}
+	return 2
 }
 
 // stackPaths is how many targets a stack has, and the index of the first
 // s3seal one: matrix tables split their targets by stack with them.
 const (
-	stackPaths       = 6
-	firstGateway     = 3
+	stackPaths       = 7
+	firstGateway     = 4
 	gatewaysPerStack = 2 // gw and gwLoose
 )
 
@@ -207,6 +218,7 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 	fwd, fwdEndpoint := startForwarder(t, st.minio.Endpoint, tlsFiles)
 	st.minioLoose = harness.StartMinIO(t, append(minioOpts, harness.WithMinIOArgs("--no-compat"))...)
 	st.gwLoose = harness.StartGateway(t, st.minioLoose, append(gwOpts, extra...)...)
+	fwdLoose, fwdLooseEndpoint := startForwarder(t, st.minioLoose.Endpoint, tlsFiles)
 	for _, m := range []*harness.MinIO{st.minio, st.minioSSE, st.minioLoose} {
 		watchTrash(t, m.DataDir)
 	}
@@ -227,6 +239,9 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 	st.kms, st.s3 = through, through
 	st.kms.sse, st.kms.bucket = "SSE-KMS", kmsBucket
 	st.s3.sse, st.s3.bucket = "SSE-S3", s3Bucket
+	st.fwdLoose = target{name: "bare forwarder", variant: "backend MinIO --no-compat", scheme: scheme, endpoint: fwdLooseEndpoint,
+		accessKey: st.minioLoose.AccessKey, secretKey: st.minioLoose.SecretKey, bucket: plainBucket, roots: roots,
+		procs: processes{client: self, gateway: fwdLoose.PID(), minio: childPID(st.minioLoose.DataDir)}}
 	st.kmsLoose = target{name: "s3seal", sse: "SSE-KMS", variant: "backend MinIO --no-compat", scheme: scheme,
 		endpoint: st.gwLoose.Endpoint, accessKey: st.gwLoose.AccessKey, secretKey: st.gwLoose.SecretKey, bucket: kmsBucket,
 		roots: roots, procs: processes{client: self, gateway: st.gwLoose.PID(), minio: childPID(st.minioLoose.DataDir)}}
@@ -240,6 +255,7 @@ func startStack(t *testing.T, scheme string, extra ...harness.GatewayOption) *st
 		{st.minioKMS, sse.NewConfigurationSSEKMS(minioKeyName)},
 		{st.kms, sse.NewConfigurationSSEKMS(harness.DefaultKeyName)},
 		{st.s3, sse.NewConfigurationSSES3()},
+		{st.fwdLoose, nil},
 		{st.kmsLoose, sse.NewConfigurationSSEKMS(harness.DefaultKeyName)},
 	} {
 		c := b.tg.client(t)
@@ -265,7 +281,7 @@ func checkEncryption(t *testing.T, s *servers, object string) {
 		for _, c := range []struct {
 			tg   target
 			want string
-		}{{st.plain, ""}, {st.minioKMS, "aws:kms"}, {st.kms, "aws:kms"}, {st.s3, "AES256"}, {st.kmsLoose, "aws:kms"}} {
+		}{{st.plain, ""}, {st.minioKMS, "aws:kms"}, {st.fwd, ""}, {st.fwdLoose, ""}, {st.kms, "aws:kms"}, {st.s3, "AES256"}, {st.kmsLoose, "aws:kms"}} {
 			info, err := c.tg.client(t).StatObject(t.Context(), c.tg.bucket, object, minio.StatObjectOptions{})
 			if err != nil {
 				t.Fatalf("%s: HEAD %s/%s: %v", c.tg.label(), c.tg.bucket, object, err)

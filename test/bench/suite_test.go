@@ -36,7 +36,7 @@ func TestBenchmarks(t *testing.T) {
 		{"s3seal", "`" + harness.Version(t) + "`, " + binary},
 		{"MinIO", "pinned in test/install-peers.sh, one drive each, " + backendStorage + ", same machine: per transport one plain " +
 			"(reached directly, through the bare forwarder and through s3seal), one with MINIO_KMS_SECRET_KEY (its own SSE-KMS), " +
-			"one started with --no-compat behind a second s3seal"},
+			"one started with --no-compat (reached through a second forwarder and a second s3seal)"},
 		{"Client", "minio-go v7 in the test process on 127.0.0.1, over http and over https (TLS 1.3, ECDSA P-256 certificates)"},
 		{"Suite settings", fmt.Sprintf("-rounds %d, -backend-on-disk=%v", *rounds, *onDisk)},
 	}
@@ -55,8 +55,8 @@ func TestBenchmarks(t *testing.T) {
 		fmt.Sprintf("This is a shared %d-core machine: other jobs ran alongside (load average %s before, %s after). "+
 			"Medians of alternating rounds absorb short disturbances; the per-round ratio ranges show how far single rounds strayed.",
 			numCPU(), loadBefore, loadAfter),
-		"The client, s3seal and MinIO run on the same cores, and twelve servers (per transport three MinIOs, two gateways and " +
-			"the bare forwarder) share them, idle ones included. Through s3seal every byte is handled by one more process " +
+		"The client, s3seal and MinIO run on the same cores, and fourteen servers (per transport three MinIOs, two gateways and " +
+			"two bare forwarders) share them, idle ones included. Through s3seal every byte is handled by one more process " +
 			"(over http it verifies the client's streaming SigV4 chunk signatures; it runs AES-256-GCM and makes a second HTTP request, to " +
 			"MinIO, which then hashes nothing as it is sent UNSIGNED-PAYLOAD), and that CPU " +
 			"comes out of the same budget MinIO and the client use: when \"Cores busy: whole machine\" is near 100%, a ratio measures CPU " +
