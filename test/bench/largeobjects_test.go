@@ -182,6 +182,17 @@ func measureLargeObjects(t *testing.T, s *servers, rep *report) {
 			"a gateway that moves bytes more cheaply than the forwarder (s3seal writes to its backend in 256 KiB writes, "+
 			"net/http's proxy in 32 KiB ones).")
 	}
+	sec.notes = append(sec.notes, "Profiled on 2026-12-04 (`make profile PROFILE_SIZE=64MiB`: pprof of the gateway, one "+
+		"stream over http, 15 s per operation, quiet machine; CPU per operation from /proc, pprof's sampling included). "+
+		"GET: 58.7 ms of gateway CPU per 64 MiB, the bare forwarder 28.6 ms; of s3seal's samples 45% are system calls (the "+
+		"same reads and writes the forwarder makes), 38% AES-GCM decryption (gcmAesDec, about 20 ms), 4% memmove, 3% futex "+
+		"(the read-ahead hand-off). Range GET of the second half: 31.1 ms, forwarder 14.5 ms. PUT, SSE-KMS: 111 ms, forwarder "+
+		"42.3 ms; 46% SHA-256 of the client's streaming-signed chunks (SHA-NI, about 47 ms), 30% system calls, 15% AES-GCM "+
+		"encryption (about 15 ms), 2% memmove. PUT, SSE-S3: 204 ms, the MD5 of its ETag (no hardware help) taking most of "+
+		"the difference. So on this machine a 64 MiB GET through s3seal costs the forwarder's hop plus AES-GCM plus about "+
+		"a sixth, and a PUT the hop plus SHA-256 and AES-GCM: the crypto is the floor above the hop, and no copy or syscall "+
+		"pattern of s3seal's own stands out (this session cut the GET's read(2) calls from 10,316 to 2,671 and the PUT's "+
+		"backend write(2) calls from 20,534 to 2,602, per strace -c).")
 	sec.notes = append(sec.notes, fmt.Sprintf("Key-store calls (s3seal_keystore_requests_total, every gateway) during the timed rounds: %s.",
 		describeCalls(after-storeCalls, allowed)))
 	sec.notes = append(sec.notes, "Over http a PUT through s3seal moves the SHA-256 of the client's streaming-signature chunks from "+
