@@ -192,7 +192,7 @@ func measureLargeObjects(t *testing.T, s *servers, rep *report) {
 		"the difference. So on this machine a 64 MiB GET through s3seal costs the forwarder's hop plus AES-GCM plus about "+
 		"a sixth, and a PUT the hop plus SHA-256 and AES-GCM: the crypto is the floor above the hop, and no copy or syscall "+
 		"pattern of s3seal's own stands out (this session cut the GET's read(2) calls from 10,316 to 2,671 and the PUT's "+
-		"backend write(2) calls from 20,534 to 2,602, per strace -c).")
+		"backend write(2) calls from 20,534 to 2,602, counted by strace -c over gateway/largeobjects_bench_test.go's benchmarks).")
 	sec.notes = append(sec.notes, fmt.Sprintf("Key-store calls (s3seal_keystore_requests_total, every gateway) during the timed rounds: %s.",
 		describeCalls(after-storeCalls, allowed)))
 	sec.notes = append(sec.notes, "Over http a PUT through s3seal moves the SHA-256 of the client's streaming-signature chunks from "+
