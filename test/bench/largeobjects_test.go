@@ -213,31 +213,27 @@ func ownCPUTable(m *matrix, ops []largeOp, per perByteCPU) table {
 		"AES-GCM (bare)", "SHA-256 (bare)", "MD5 (bare)", "remainder"}}
 	secs := func(v float64) string { return fmt.Sprintf("%.3f s", v) }
 	for i, op := range ops {
-		for base := 0; base < len(m.targets); base += stackPaths {
-			for k := firstGateway; k < stackPaths; k++ {
-				tg := m.targets[base+k]
-				fwd := m.results[i][base+floorOf(tg)].meanCPU().gateway.Seconds()
-				own := m.results[i][base+k].meanCPU().gateway.Seconds()
-				bytes := op.bytes()
-				aes := bytes * per.aes
-				sha, md := 0.0, 0.0
-				if op.put && !tg.https() {
-					sha = bytes * per.sha256
-				}
-				if op.put && tg.sse == "SSE-S3" {
-					md = bytes * per.md5
-				}
-				shaText, mdText := "–", "–"
-				if sha > 0 {
-					shaText = secs(sha)
-				}
-				if md > 0 {
-					mdText = secs(md)
-				}
-				tbl.rows = append(tbl.rows, []string{op.String(), tg.scheme, tg.path(), secs(own), secs(fwd), secs(own - fwd),
-					secs(aes), shaText, mdText, secs(own - fwd - aes - sha - md)})
+		m.eachGateway(i, func(tg target, s, f *series) {
+			own, fwd := s.meanCPU().gateway.Seconds(), f.meanCPU().gateway.Seconds()
+			bytes := op.bytes()
+			aes := bytes * per.aes
+			sha, md := 0.0, 0.0
+			if op.put && !tg.https() {
+				sha = bytes * per.sha256
 			}
-		}
+			if op.put && tg.sse == "SSE-S3" {
+				md = bytes * per.md5
+			}
+			shaText, mdText := "–", "–"
+			if sha > 0 {
+				shaText = secs(sha)
+			}
+			if md > 0 {
+				mdText = secs(md)
+			}
+			tbl.rows = append(tbl.rows, []string{op.String(), tg.scheme, tg.path(), secs(own), secs(fwd), secs(own - fwd),
+				secs(aes), shaText, mdText, secs(own - fwd - aes - sha - md)})
+		})
 	}
 	return tbl
 }

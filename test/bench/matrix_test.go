@@ -197,6 +197,17 @@ func (m *matrix) addTables(rep *report, sec *section, ops int, name, short func(
 	sec.tables = append(sec.tables, cpu)
 }
 
+// eachGateway calls fn for every s3seal path of operation i, with its
+// series and the series of the bare forwarder in front of the same MinIO.
+func (m *matrix) eachGateway(i int, fn func(tg target, own, fwd *series)) {
+	for base := 0; base < len(m.targets); base += stackPaths {
+		for k := firstGateway; k < stackPaths; k++ {
+			tg := m.targets[base+k]
+			fn(tg, m.results[i][base+k], m.results[i][base+floorOf(tg)])
+		}
+	}
+}
+
 func spread(f []float64) string {
 	if len(f) == 0 {
 		return "–"

@@ -121,14 +121,10 @@ func measureSmallObjects(t *testing.T, s *servers, rep *report) {
 	perRequest := table{header: []string{"Operation", "Transport", "Path", "s3seal CPU per request", "forwarder CPU per request", "s3seal's own (difference)"}}
 	µs := func(d time.Duration) string { return fmt.Sprintf("%.0f µs", d.Seconds()/smallOps*1e6) }
 	for i := range ops {
-		for base := 0; base < len(m.targets); base += stackPaths {
-			for k := firstGateway; k < stackPaths; k++ {
-				tg := m.targets[base+k]
-				fwd := m.results[i][base+floorOf(tg)].meanCPU().gateway
-				own := m.results[i][base+k].meanCPU().gateway
-				perRequest.rows = append(perRequest.rows, []string{name(i), tg.scheme, tg.path(), µs(own), µs(fwd), µs(own - fwd)})
-			}
-		}
+		m.eachGateway(i, func(tg target, s, f *series) {
+			own, fwd := s.meanCPU().gateway, f.meanCPU().gateway
+			perRequest.rows = append(perRequest.rows, []string{name(i), tg.scheme, tg.path(), µs(own), µs(fwd), µs(own - fwd)})
+		})
 	}
 	sec.tables = append(sec.tables, perRequest)
 	sec.notes = append(sec.notes, "The CPU a request costs the process between client and MinIO: s3seal's, and the bare "+
