@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"sync"
 	"testing"
 
@@ -63,49 +62,4 @@ func startForwarder(t *testing.T, backend string, files forwarderTLS) (*harness.
 	p := harness.RunProcess(t, "forwarder", bin, args, os.Environ())
 	addr := p.WaitOutput(t, listeningOn)[1]
 	return p, scheme + "://" + addr
-}
-
-// trashDirs are the trash folders of the suite's MinIOs. MinIO moves what
-// an overwrite or a delete replaces into .minio.sys/tmp/.trash and empties
-// it first 5 minutes after it starts (MINIO_API_DELETE_CLEANUP_INTERVAL
-// takes effect only from the second time). The suite rewrites the same
-// 64 MiB objects for minutes on drives in RAM (/dev/shm): by the scale
-// section the trash of six MinIOs held most of the machine's memory, and
-// the kernel's OOM killer ended the MinIO behind s3seal (dmesg: "Out of
-// memory: Killed process … (minio)"), twice. emptyTrash removes it between
-// timed runs, so the drives hold only live objects.
-var (
-	trashMu   sync.Mutex
-	trashDirs []string
-)
-
-// watchTrash registers the trash folder of a MinIO whose drive is dataDir.
-func watchTrash(t *testing.T, dataDir string) {
-	dir := filepath.Join(dataDir, ".minio.sys", "tmp", ".trash")
-	trashMu.Lock()
-	trashDirs = append(trashDirs, dir)
-	trashMu.Unlock()
-	t.Cleanup(func() {
-		trashMu.Lock()
-		defer trashMu.Unlock()
-		trashDirs = slices.DeleteFunc(trashDirs, func(d string) bool { return d == dir })
-	})
-}
-
-// emptyTrash deletes what every registered MinIO has put in its trash:
-// objects already deleted or overwritten, which no request can reach.
-func emptyTrash(t testing.TB) {
-	trashMu.Lock()
-	defer trashMu.Unlock()
-	for _, dir := range trashDirs {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue // not created yet, or the MinIO is gone
-		}
-		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				t.Logf("empty MinIO trash: %v", err)
-			}
-		}
-	}
 }
