@@ -41,6 +41,31 @@ type Backend interface {
 	Stop(t testing.TB)
 }
 
+// S3Endpoint is where a started store answers S3 over http and the
+// credentials with full access to it: the part of Backend that versitygw,
+// SeaweedFS and Ceph RGW share, embedded in each.
+type S3Endpoint struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	AccessKey string
+	SecretKey string
+}
+
+// URL implements Backend: Endpoint.
+func (e *S3Endpoint) URL() string { return e.Endpoint }
+
+// Keys implements Backend.
+func (e *S3Endpoint) Keys() (accessKey, secretKey string) { return e.AccessKey, e.SecretKey }
+
+// Host implements Backend: the host:port of Endpoint.
+func (e *S3Endpoint) Host() string { return hostOf(e.Endpoint) }
+
+// Client implements Backend: a minio-go client for the store with those
+// credentials.
+func (e *S3Endpoint) Client(t testing.TB) *minio.Client {
+	t.Helper()
+	return MinioGoClient(t, e.Endpoint, e.AccessKey, e.SecretKey, "us-east-1")
+}
+
 // BackendFeatures lists what a backend supports among what some tests
 // need.
 type BackendFeatures struct {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // CephRGW is a single-node Ceph cluster with the RADOS Gateway, from
@@ -21,9 +19,7 @@ import (
 // beast frontend, started for one test. Debian bookworm ships Ceph 16.2
 // (Pacific), whose radosgw has no dbstore backend, so the OSD is needed.
 type CephRGW struct {
-	Endpoint  string // http://127.0.0.1:PORT, radosgw
-	AccessKey string // the S3 user's keys
-	SecretKey string
+	S3Endpoint // radosgw, the S3 user's keys
 
 	mon, osd, rgw *Process
 }
@@ -48,7 +44,7 @@ func StartCephRGW(t testing.TB) *CephRGW {
 		bins[name] = path
 	}
 	dir := t.TempDir()
-	c := &CephRGW{AccessKey: "rgw-" + randomHex(t, 6), SecretKey: randomHex(t, 20)}
+	c := &CephRGW{S3Endpoint: S3Endpoint{AccessKey: "rgw-" + randomHex(t, 6), SecretKey: randomHex(t, 20)}}
 	monPort, rgwPort := FreePort(t), FreePort(t)
 	c.Endpoint = "http://127.0.0.1:" + strconv.Itoa(rgwPort)
 	fsid := uuidV4(t)
@@ -169,15 +165,6 @@ func (c *CephRGW) stopAll(t testing.TB) {
 // Name implements Backend.
 func (c *CephRGW) Name() string { return string(KindCephRGW) }
 
-// URL implements Backend: Endpoint.
-func (c *CephRGW) URL() string { return c.Endpoint }
-
-// Keys implements Backend: the S3 user's keys.
-func (c *CephRGW) Keys() (accessKey, secretKey string) { return c.AccessKey, c.SecretKey }
-
-// Host implements Backend: the host:port of Endpoint.
-func (c *CephRGW) Host() string { return hostOf(c.Endpoint) }
-
 // StorageDir implements Backend: none, memstore keeps the objects in the
 // OSD's memory.
 func (c *CephRGW) StorageDir() string { return "" }
@@ -209,12 +196,6 @@ func debianPackageVersion(pkg string) string {
 // Features implements Backend.
 func (c *CephRGW) Features() BackendFeatures {
 	return BackendFeatures{Versioning: true, Storage: StorageMemory}
-}
-
-// Client implements Backend: a minio-go client for radosgw as the S3 user.
-func (c *CephRGW) Client(t testing.TB) *minio.Client {
-	t.Helper()
-	return MinioGoClient(t, c.Endpoint, c.AccessKey, c.SecretKey, "us-east-1")
 }
 
 // Stop implements Backend: radosgw, the OSD and the monitor, in that order.

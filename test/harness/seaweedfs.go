@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // SeaweedFS is a single-node SeaweedFS (github.com/seaweedfs/seaweedfs):
@@ -20,10 +18,8 @@ import (
 // volume files (NNN.dat) under DataDir, object metadata in the filer's
 // leveldb store beside them.
 type SeaweedFS struct {
-	Endpoint  string // http://127.0.0.1:PORT, the S3 gateway
-	AccessKey string // the admin identity's access key
-	SecretKey string // its secret key
-	DataDir   string // volumes, the filer store and the master's metadata
+	S3Endpoint        // the S3 gateway, the admin identity's keys
+	DataDir    string // volumes, the filer store and the master's metadata
 
 	proc *Process
 }
@@ -38,9 +34,8 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	bin := Tools(t, "seaweedfs").SeaweedFS
 	dir := t.TempDir()
 	s := &SeaweedFS{
-		AccessKey: "swfs-" + randomHex(t, 6),
-		SecretKey: randomHex(t, 20),
-		DataDir:   filepath.Join(dir, "data"),
+		S3Endpoint: S3Endpoint{AccessKey: "swfs-" + randomHex(t, 6), SecretKey: randomHex(t, 20)},
+		DataDir:    filepath.Join(dir, "data"),
 	}
 	logDir := filepath.Join(dir, "logs")
 	for _, sub := range []string{s.DataDir, logDir, filepath.Join(dir, "home")} {
@@ -147,15 +142,6 @@ func writeSeaweedS3Config(t testing.TB, path, accessKey, secretKey string) {
 // Name implements Backend.
 func (s *SeaweedFS) Name() string { return string(KindSeaweedFS) }
 
-// URL implements Backend: Endpoint.
-func (s *SeaweedFS) URL() string { return s.Endpoint }
-
-// Keys implements Backend: the admin identity's keys.
-func (s *SeaweedFS) Keys() (accessKey, secretKey string) { return s.AccessKey, s.SecretKey }
-
-// Host implements Backend: the host:port of Endpoint.
-func (s *SeaweedFS) Host() string { return hostOf(s.Endpoint) }
-
 // StorageDir implements Backend: DataDir. Objects are needles inside
 // volume files, not files of their own.
 func (s *SeaweedFS) StorageDir() string { return s.DataDir }
@@ -166,12 +152,6 @@ func (s *SeaweedFS) Version() string { return pinnedVersion("seaweedfs") }
 // Features implements Backend.
 func (s *SeaweedFS) Features() BackendFeatures {
 	return BackendFeatures{Versioning: true, Storage: StorageVolumes}
-}
-
-// Client implements Backend: a minio-go client for SeaweedFS as admin.
-func (s *SeaweedFS) Client(t testing.TB) *minio.Client {
-	t.Helper()
-	return MinioGoClient(t, s.Endpoint, s.AccessKey, s.SecretKey, "us-east-1")
 }
 
 // Stop implements Backend: SIGTERM, then SIGKILL after 5 s. weed server

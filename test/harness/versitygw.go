@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
 )
 
 // VersityGW is a versitygw server (github.com/versity/versitygw) with its
@@ -19,10 +17,8 @@ import (
 // every object as a plain file under DataDir, its metadata in extended
 // attributes.
 type VersityGW struct {
-	Endpoint  string // http://127.0.0.1:PORT
-	AccessKey string // root access key
-	SecretKey string // root secret key
-	DataDir   string // the posix backend's root: one directory per bucket
+	S3Endpoint        // the root access and secret key
+	DataDir    string // the posix backend's root: one directory per bucket
 
 	versioning bool
 	proc       *Process
@@ -58,8 +54,7 @@ func StartVersityGW(t testing.TB, opts ...VersityGWOption) *VersityGW {
 	}
 	dir := t.TempDir()
 	v := &VersityGW{
-		AccessKey:  "vgw-" + randomHex(t, 6),
-		SecretKey:  randomHex(t, 20),
+		S3Endpoint: S3Endpoint{AccessKey: "vgw-" + randomHex(t, 6), SecretKey: randomHex(t, 20)},
 		DataDir:    filepath.Join(dir, "posix"),
 		versioning: !cfg.noVersioning,
 	}
@@ -134,15 +129,6 @@ func StartVersityGW(t testing.TB, opts ...VersityGWOption) *VersityGW {
 // Name implements Backend.
 func (v *VersityGW) Name() string { return string(KindVersityGW) }
 
-// URL implements Backend: Endpoint.
-func (v *VersityGW) URL() string { return v.Endpoint }
-
-// Keys implements Backend: the root access and secret key.
-func (v *VersityGW) Keys() (accessKey, secretKey string) { return v.AccessKey, v.SecretKey }
-
-// Host implements Backend: the host:port of Endpoint.
-func (v *VersityGW) Host() string { return hostOf(v.Endpoint) }
-
 // StorageDir implements Backend: DataDir, where each object is a file.
 func (v *VersityGW) StorageDir() string { return v.DataDir }
 
@@ -152,12 +138,6 @@ func (v *VersityGW) Version() string { return pinnedVersion("versitygw") }
 // Features implements Backend.
 func (v *VersityGW) Features() BackendFeatures {
 	return BackendFeatures{Versioning: v.versioning, Storage: StorageObjectFiles, MetadataLimit: true}
-}
-
-// Client implements Backend: a minio-go client for versitygw as root.
-func (v *VersityGW) Client(t testing.TB) *minio.Client {
-	t.Helper()
-	return MinioGoClient(t, v.Endpoint, v.AccessKey, v.SecretKey, "us-east-1")
 }
 
 // Stop implements Backend: SIGTERM, then SIGKILL after a grace period.
