@@ -396,10 +396,7 @@ func (p *postPolicy) sizeLimits() (lo, hi int64) {
 func (s *Server) handlePostPolicy() http.Handler {
 	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		req := &s3Request{id: newRequestID(), operation: "PostObject"}
-		w := &recorder{ResponseWriter: hw}
-		w.Header().Set("X-Amz-Request-Id", req.id)
-		w.Header().Set("Server", "s3seal")
+		req, w := begin(hw, "PostObject")
 		req.bucket, _ = bucketObject(r)
 		counted := &countingReader{r: r.Body}
 		r.Body = counted

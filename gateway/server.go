@@ -401,13 +401,22 @@ func (s *Server) serveRoute(rt route) http.Handler {
 
 type errorWriter func(w http.ResponseWriter, r *http.Request, requestID string, err error)
 
+// begin starts serving a request of operation name: its id, the
+// recorder the log line and metrics read, and the headers every answer
+// carries. finish ends it.
+func begin(hw http.ResponseWriter, name string) (*s3Request, *recorder) {
+	req := &s3Request{id: newRequestID(), operation: name}
+	w := &recorder{ResponseWriter: hw}
+	w.Header().Set("X-Amz-Request-Id", req.id)
+	w.Header().Set("Server", "s3seal")
+	return req, w
+}
+
 func (s *Server) handle(rt *route, name string, h s3Handler, writeErr errorWriter) http.Handler {
 	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		req := &s3Request{id: newRequestID(), operation: name, route: rt}
-		w := &recorder{ResponseWriter: hw}
-		w.Header().Set("X-Amz-Request-Id", req.id)
-		w.Header().Set("Server", "s3seal")
+		req, w := begin(hw, name)
+		req.route = rt
 		req.bucket, req.object = bucketObject(r)
 		var counted *countingReader
 		err := func() error {

@@ -203,10 +203,7 @@ func stsRequest(r *http.Request) bool {
 func (s *Server) serveSTS() http.Handler {
 	return http.HandlerFunc(func(hw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		req := &s3Request{id: newRequestID(), operation: "AssumeRole"}
-		w := &recorder{ResponseWriter: hw}
-		w.Header().Set("X-Amz-Request-Id", req.id)
-		w.Header().Set("Server", "s3seal")
+		req, w := begin(hw, "AssumeRole")
 		if err := s.assumeRole(w, r, req); err != nil {
 			e := s3err.From(err)
 			if e.Code.Status >= 500 {
