@@ -1,34 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.uber.org/zap"
+
+	"github.com/s3seal/s3seal/internal/testproc"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the logger's flushing goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogLinesAreBufferedUntilAWarning(t *testing.T) {
-	var out lockedBuffer
+	var out testproc.Output
 	log, stop, err := newLogger("info", &out)
 	if err != nil {
 		t.Fatal(err)
